@@ -1,0 +1,61 @@
+"""Administrative actions on users. Every action is written to the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.admin.models import AuditLog
+from finora_gql.auth import service as auth
+from finora_gql.core.errors import ErrorCode, Forbidden, ServiceError
+from finora_gql.core.runtime import Runtime
+from finora_gql.core.validation import clean_text
+from finora_gql.core.viewer import Viewer
+from finora_gql.users import service as users
+from finora_gql.users.models import User
+
+
+def require_admin(viewer: Viewer) -> None:
+    if not viewer.is_admin:
+        raise Forbidden("Only administrators can do this.")
+
+
+def _audit(session: AsyncSession, viewer: Viewer, action: str, target: uuid.UUID, **details: Any) -> None:
+    session.add(AuditLog(actor_id=viewer.user_id, action=action, target_id=target, details=details))
+
+
+async def _target(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID) -> User:
+    user = await users.get_user(session, user_id)
+    if user is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No user has this id.", "userId")
+    if user.id == viewer.user_id:
+        raise ServiceError(ErrorCode.INVALID, "Administrators cannot do this to their own account.", "userId")
+    return user
+
+
+async def ban_user(session: AsyncSession, rt: Runtime, viewer: Viewer, user_id: uuid.UUID, *, reason: str) -> User:
+    require_admin(viewer)
+    reason = clean_text(reason, field="reason", max_length=500)
+    user = await _target(session, viewer, user_id)
+    await users.set_banned(session, user, banned=True, reason=reason)
+    await auth.revoke_all_sessions(session, rt, user.id, reason="banned")
+    _audit(session, viewer, "user.ban", user.id, reason=reason)
+    return user
+
+
+async def unban_user(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID) -> User:
+    require_admin(viewer)
+    user = await _target(session, viewer, user_id)
+    await users.set_banned(session, user, banned=False)
+    _audit(session, viewer, "user.unban", user.id)
+    return user
+
+
+async def unlock_user(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID) -> User:
+    require_admin(viewer)
+    user = await _target(session, viewer, user_id)
+    await auth.unlock(session, user.id)
+    _audit(session, viewer, "user.unlock", user.id)
+    return user

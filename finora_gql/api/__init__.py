@@ -1,0 +1,1 @@
+"""The GraphQL kit every domain's schema uses: errors, payload helpers, node ids."""

@@ -1,0 +1,295 @@
+"""The Starlette application: /graphql (HTTP and websockets), GraphiQL, /health and /ready."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+
+from finora_gql import graphiql
+from finora_gql.config import Settings
+from finora_gql.context import Context
+from finora_gql.core import db
+from finora_gql.core.errors import Unauthenticated
+from finora_gql.core.runtime import Runtime, build_runtime
+from finora_gql.schema import build_schema
+
+log = logging.getLogger("finora.app")
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+GRAPHIQL_STATIC_PREFIX = "/graphiql-static"
+CONTEXT_KEY = "finora_context"
+
+
+def negotiate_media_type(accept: str | None) -> str | None:
+    """Pick the response media type per GraphQL over HTTP; None when nothing acceptable."""
+    if not accept:
+        return APPLICATION_JSON  # legacy clients send no Accept header
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                with contextlib.suppress(ValueError):
+                    quality = float(value)
+        if quality <= 0:
+            continue
+        if media in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON):
+            ranked.append((-quality, position, media))
+        elif media in ("*/*", "application/*"):
+            ranked.append((-quality, position, GRAPHQL_RESPONSE_JSON))
+    return min(ranked)[2] if ranked else None
+
+
+class FinoraGraphQL(GraphQL):
+    """Strawberry's ASGI view, made conformant to GraphQL over HTTP and wired to our context."""
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            if scope["type"] != "http":
+                await super().__call__(scope, receive, send)
+                return
+            request = Request(scope, receive)
+            accept = request.headers.get("accept")
+            request.state.media_type = negotiate_media_type(accept)
+            browser = request.method == "GET" and "text/html" in (accept or "")
+            if request.state.media_type is None and not browser:
+                message = f"Accept {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}."
+                await self._request_error(request, 406, message)(scope, receive, send)
+                return
+            try:
+                response = await self.run(request)
+            except HTTPException as error:
+                status_code = error.status_code
+                if isinstance(error.__cause__, InvalidOperationTypeError) and request.method == "GET":
+                    status_code = 405  # GraphQL over HTTP: a mutation over GET is a wrong method
+                response = self._request_error(request, status_code, error.reason)
+            await response(scope, receive, send)
+        finally:
+            context = scope.get("state", {}).get(CONTEXT_KEY)
+            if context is not None:
+                await context.aclose()
+
+    def _request_error(self, request: Request, status_code: int, message: str) -> Response:
+        media_type = negotiate_media_type(request.headers.get("accept")) or APPLICATION_JSON
+        if status_code == 400 and message == "Unsupported content type":
+            status_code = 415
+        headers = {"Allow": "GET, POST"} if status_code == 405 else None
+        return Response(
+            self.encode_json({"errors": [{"message": message}]}),
+            status_code=status_code,
+            media_type=media_type,
+            headers=headers,
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        context = Context(request.app.state.runtime, request)
+        request.state.finora_context = context
+        return context
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = getattr(request.state, "media_type", None) or APPLICATION_JSON
+        request.state.sub_response = sub_response
+        return sub_response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        sub_response = request.state.sub_response
+        # With the new media type, a request that never executed (syntax, validation,
+        # variables) is a client error; with application/json it stays 200 for old clients.
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON and result.data is None and result.errors:
+            if all(error.path is None for error in result.errors):
+                sub_response.status_code = 400
+                response.pop("data", None)
+        return response
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = sub_response.media_type or APPLICATION_JSON
+        return response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        page = graphiql.graphiql_page(
+            endpoint=str(request.url.path),
+            subscription_endpoint=str(request.url.path),
+            static_prefix=GRAPHIQL_STATIC_PREFIX,
+        )
+        return Response(page, media_type="text/html", headers={"Content-Security-Policy": graphiql.CSP_HEADER})
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        # The viewer signs in once, in `connection_init`: {"authorization": "Bearer <token>"}.
+        try:
+            await context.viewer()
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
+        finally:
+            await context.aclose()
+        return None
+
+
+class BodySizeLimit:
+    """Refuse request bodies over `max_bytes` with 413, whether or not Content-Length is honest."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"Request body is larger than {self.max_bytes} bytes."}]}, status_code=413
+        )
+        await response(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    checks: dict[str, str] = {}
+    try:
+        await db.ping(runtime.engine)
+        checks["database"] = "ok"
+    except Exception:
+        log.exception("readiness: database unreachable")
+        checks["database"] = "unreachable"
+    if runtime.redis is not None:
+        try:
+            await runtime.redis.ping()
+            checks["redis"] = "ok"
+        except Exception:
+            log.exception("readiness: redis unreachable")
+            checks["redis"] = "unreachable"
+    healthy = all(value == "ok" for value in checks.values())
+    return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status_code=200 if healthy else 503)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    settings.validate_or_raise()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.ExitStack() as stack:
+            url = settings.database_url or stack.enter_context(db.embedded_postgres(settings.data_dir))
+            runtime = build_runtime(settings, url)
+            await runtime.start()
+            app.state.runtime = runtime
+            try:
+                yield
+            finally:
+                await runtime.aclose()
+
+    view = FinoraGraphQL(
+        build_schema(settings),
+        graphql_ide="graphiql",
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        keep_alive=True,
+        keep_alive_interval=15,
+        allowed_origins=settings.allowed_origins,
+    )
+    middleware = [
+        Middleware(SecurityHeaders, hsts=settings.is_production),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
+    if settings.allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+                max_age=600,
+            )
+        )
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/health", health),
+            Route("/ready", ready),
+            Mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR), name="graphiql-static"),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,352 @@
+"""Sign-up, sign-in, sessions and password recovery.
+
+Every function takes the database session first and the runtime (hasher, token codec, mailer,
+pub/sub) second. Outgoing mail and realtime events are deferred until the transaction commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.auth import emails
+from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken, TokenPurpose
+from finora_gql.auth.password_policy import check_password
+from finora_gql.core import clock
+from finora_gql.core.db import after_commit
+from finora_gql.core.errors import ErrorCode, ServiceError, Unauthenticated
+from finora_gql.core.mail import EmailMessage
+from finora_gql.core.runtime import Runtime
+from finora_gql.core.security import InvalidToken, new_opaque_token, token_digest
+from finora_gql.core.validation import clean_email
+from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.users import service as users
+from finora_gql.users.models import Role, User
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a successful login or refresh hands back to the client."""
+
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+
+
+class SessionEventKind(str, Enum):
+    """Realtime events auth publishes on the user's channel."""
+
+    SESSIONS_REVOKED = "SESSIONS_REVOKED"
+
+
+def _send_later(session: AsyncSession, rt: Runtime, message: EmailMessage) -> None:
+    after_commit(session, lambda: rt.mailer.send(message))
+
+
+def _publish_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID, kind: SessionEventKind) -> None:
+    after_commit(session, lambda: rt.pubsub.publish(user_channel(user_id), {"kind": kind.value}))
+
+
+# --- registration and email verification -------------------------------------------------
+
+
+async def register(session: AsyncSession, rt: Runtime, *, email: str, password: str, name: str) -> User:
+    email = clean_email(email)
+    check_password(password, email=email)
+    user = await users.create_user(session, email=email, name=name)
+    session.add(Credential(user_id=user.id, password_hash=await rt.hasher.hash(password)))
+    await _issue_email_token(session, rt, user, TokenPurpose.VERIFY_EMAIL)
+    return user
+
+
+async def resend_verification(session: AsyncSession, rt: Runtime, viewer: Viewer) -> User:
+    user = await _require_user(session, viewer.user_id)
+    if user.email_verified_at is None:
+        await _issue_email_token(session, rt, user, TokenPurpose.VERIFY_EMAIL)
+    return user
+
+
+async def verify_email(session: AsyncSession, *, token: str) -> User:
+    user_id = await _consume_email_token(session, token, TokenPurpose.VERIFY_EMAIL)
+    user = await _require_user(session, user_id)
+    await users.mark_email_verified(session, user)
+    return user
+
+
+async def _issue_email_token(session: AsyncSession, rt: Runtime, user: User, purpose: TokenPurpose) -> None:
+    """Create a one-time token (replacing unused ones of the same purpose) and mail its link."""
+    now = clock.now()
+    await session.exec(
+        update(EmailToken)
+        .where(col(EmailToken.user_id) == user.id, col(EmailToken.purpose) == purpose, col(EmailToken.used_at).is_(None))
+        .values(used_at=now)
+    )
+    token = new_opaque_token()
+    ttl = rt.settings.email_verification_ttl if purpose is TokenPurpose.VERIFY_EMAIL else rt.settings.password_reset_ttl
+    session.add(EmailToken(user_id=user.id, purpose=purpose, token_hash=token_digest(token), expires_at=now + ttl))
+    build = emails.verification if purpose is TokenPurpose.VERIFY_EMAIL else emails.password_reset
+    _send_later(session, rt, build(to=user.email, name=user.name, base_url=rt.settings.public_url, token=token))
+
+
+async def _consume_email_token(session: AsyncSession, token: str, purpose: TokenPurpose) -> uuid.UUID:
+    """Use a one-time token atomically: of two concurrent uses, exactly one succeeds."""
+    now = clock.now()
+    user_id = (
+        await session.exec(
+            update(EmailToken)
+            .where(
+                col(EmailToken.token_hash) == token_digest(token),
+                col(EmailToken.purpose) == purpose,
+                col(EmailToken.used_at).is_(None),
+                col(EmailToken.expires_at) > now,
+            )
+            .values(used_at=now)
+            .returning(col(EmailToken.user_id))
+        )
+    ).scalar_one_or_none()
+    if user_id is None:
+        raise ServiceError(ErrorCode.INVALID_TOKEN, "This link is invalid, expired or already used.", "token")
+    return user_id
+
+
+# --- sign-in, refresh and sign-out ---------------------------------------------------------
+
+
+async def login(
+    session: AsyncSession,
+    rt: Runtime,
+    *,
+    email: str,
+    password: str,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+) -> SignIn:
+    invalid = ServiceError(ErrorCode.INVALID_CREDENTIALS, "Email or password is wrong.", keep_changes=True)
+    try:
+        email = clean_email(email)
+    except ServiceError:
+        raise invalid from None
+    user = await users.get_user_by_email(session, email)
+    credential = None
+    if user is not None:
+        # Row lock: concurrent attempts on one account are counted one after another.
+        credential = await session.get(Credential, user.id, with_for_update=True)
+    if user is None or credential is None:
+        await rt.hasher.verify(password, None)
+        raise invalid
+
+    now = clock.now()
+    if credential.locked_until is not None and credential.locked_until > now:
+        raise _locked_error(credential.locked_until)
+    if not await rt.hasher.verify(password, credential.password_hash):
+        credential.failed_attempts += 1
+        if credential.failed_attempts >= rt.settings.lockout_threshold:
+            attempts = credential.failed_attempts
+            credential.failed_attempts = 0
+            credential.locked_until = now + rt.settings.lockout_duration
+            session.add(credential)
+            _send_later(session, rt, emails.account_locked(
+                to=user.email, name=user.name, until=credential.locked_until, attempts=attempts))
+            raise _locked_error(credential.locked_until)
+        session.add(credential)
+        raise invalid
+    if user.banned_at is not None:
+        raise ServiceError(ErrorCode.ACCOUNT_BANNED, "This account has been suspended.")
+
+    credential.failed_attempts = 0
+    credential.locked_until = None
+    if rt.hasher.needs_rehash(credential.password_hash):
+        credential.password_hash = await rt.hasher.hash(password)
+    session.add(credential)
+    auth_session = AuthSession(
+        user_id=user.id,
+        ip_address=ip_address,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(auth_session)
+    return await _sign_in(session, rt, user, auth_session)
+
+
+def _locked_error(until: datetime) -> ServiceError:
+    return ServiceError(
+        ErrorCode.ACCOUNT_LOCKED,
+        f"Too many failed sign-ins: this account is locked until {until:%Y-%m-%d %H:%M} UTC.",
+        keep_changes=True,
+    )
+
+
+async def _sign_in(session: AsyncSession, rt: Runtime, user: User, auth_session: AuthSession) -> SignIn:
+    refresh = new_opaque_token()
+    session.add(
+        RefreshToken(
+            session_id=auth_session.id,
+            token_hash=token_digest(refresh),
+            expires_at=clock.now() + rt.settings.refresh_token_ttl,
+        )
+    )
+    access, expires_at = rt.tokens.issue_access(user_id=user.id, session_id=auth_session.id, role=user.role.value)
+    return SignIn(user=user, access_token=access, refresh_token=refresh, expires_at=expires_at)
+
+
+async def refresh(session: AsyncSession, rt: Runtime, *, refresh_token: str) -> SignIn:
+    invalid = ServiceError(ErrorCode.INVALID_TOKEN, "This refresh token is invalid or expired; sign in again.", "refreshToken")
+    token = (
+        await session.exec(
+            select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token)).with_for_update()
+        )
+    ).first()
+    if token is None:
+        raise invalid
+    auth_session = await session.get(AuthSession, token.session_id, with_for_update=True)
+    if auth_session is None or auth_session.revoked_at is not None:
+        raise invalid
+    now = clock.now()
+    if token.rotated_at is not None:
+        # A used token came back: whoever holds this family may be an attacker. End it.
+        _revoke(session, rt, auth_session, "refresh_token_reuse")
+        raise ServiceError(
+            ErrorCode.INVALID_TOKEN,
+            "This refresh token was already used, so the session was signed out for safety; sign in again.",
+            "refreshToken",
+            keep_changes=True,
+        )
+    if token.expires_at <= now:
+        raise invalid
+    user = await _require_user(session, auth_session.user_id)
+    if user.banned_at is not None:
+        raise ServiceError(ErrorCode.ACCOUNT_BANNED, "This account has been suspended.")
+    token.rotated_at = now
+    auth_session.last_used_at = now
+    session.add_all([token, auth_session])
+    return await _sign_in(session, rt, user, auth_session)
+
+
+def _revoke(session: AsyncSession, rt: Runtime, auth_session: AuthSession, reason: str) -> None:
+    auth_session.revoked_at = clock.now()
+    auth_session.revoke_reason = reason
+    session.add(auth_session)
+    _publish_later(session, rt, auth_session.user_id, SessionEventKind.SESSIONS_REVOKED)
+
+
+async def logout(session: AsyncSession, rt: Runtime, viewer: Viewer) -> None:
+    auth_session = await session.get(AuthSession, viewer.session_id)
+    if auth_session is not None and auth_session.revoked_at is None:
+        _revoke(session, rt, auth_session, "logout")
+
+
+async def revoke_all_sessions(
+    session: AsyncSession, rt: Runtime, user_id: uuid.UUID, *, reason: str, keep: uuid.UUID | None = None
+) -> int:
+    """End every live session of a user (except `keep`); their access tokens stop working at once."""
+    conditions = [col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)]
+    if keep is not None:
+        conditions.append(col(AuthSession.id) != keep)
+    result = await session.exec(
+        update(AuthSession).where(*conditions).values(revoked_at=clock.now(), revoke_reason=reason)
+    )
+    _publish_later(session, rt, user_id, SessionEventKind.SESSIONS_REVOKED)
+    return result.rowcount
+
+
+async def unlock(session: AsyncSession, user_id: uuid.UUID) -> None:
+    credential = await session.get(Credential, user_id)
+    if credential is not None:
+        credential.failed_attempts = 0
+        credential.locked_until = None
+        session.add(credential)
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+
+async def request_password_reset(session: AsyncSession, rt: Runtime, *, email: str) -> None:
+    """Mail a reset link if the account exists; the caller's answer is the same either way."""
+    try:
+        email = clean_email(email)
+    except ServiceError:
+        return
+    user = await users.get_user_by_email(session, email)
+    if user is not None and user.banned_at is None:
+        await _issue_email_token(session, rt, user, TokenPurpose.RESET_PASSWORD)
+
+
+async def reset_password(session: AsyncSession, rt: Runtime, *, token: str, new_password: str) -> User:
+    # Check the password first so a rejected one does not burn the link.
+    digest_owner = (
+        await session.exec(select(EmailToken.user_id).where(EmailToken.token_hash == token_digest(token)))
+    ).first()
+    owner = await users.get_user(session, digest_owner) if digest_owner else None
+    check_password(new_password, email=owner.email if owner else None, field="newPassword")
+    user = await _require_user(session, await _consume_email_token(session, token, TokenPurpose.RESET_PASSWORD))
+    await _set_password(session, rt, user, new_password)
+    await users.mark_email_verified(session, user)  # they just proved they read this inbox
+    await revoke_all_sessions(session, rt, user.id, reason="password_reset")
+    return user
+
+
+async def change_password(
+    session: AsyncSession, rt: Runtime, viewer: Viewer, *, current_password: str, new_password: str
+) -> User:
+    user = await _require_user(session, viewer.user_id)
+    credential = await session.get(Credential, user.id, with_for_update=True)
+    if credential is None or not await rt.hasher.verify(current_password, credential.password_hash):
+        raise ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword")
+    check_password(new_password, email=user.email, field="newPassword")
+    if await rt.hasher.verify(new_password, credential.password_hash):
+        raise ServiceError(ErrorCode.INVALID, "Choose a password different from the current one.", "newPassword")
+    await _set_password(session, rt, user, new_password)
+    # Other devices must sign in again; this one stays signed in.
+    await revoke_all_sessions(session, rt, user.id, reason="password_changed", keep=viewer.session_id)
+    return user
+
+
+async def _set_password(session: AsyncSession, rt: Runtime, user: User, password: str) -> None:
+    credential = await session.get(Credential, user.id, with_for_update=True)
+    if credential is None:
+        credential = Credential(user_id=user.id, password_hash="")
+    credential.password_hash = await rt.hasher.hash(password)
+    credential.password_changed_at = clock.now()
+    credential.failed_attempts = 0
+    credential.locked_until = None
+    session.add(credential)
+
+
+# --- access tokens -------------------------------------------------------------------------
+
+
+async def authenticate(session: AsyncSession, rt: Runtime, token: str) -> Viewer:
+    """Turn an access token into a viewer, or raise Unauthenticated.
+
+    The session and user are read on every request, so a logout, a ban or a password reset
+    takes effect at once rather than when the token expires.
+    """
+    try:
+        claims = rt.tokens.decode_access(token)
+    except InvalidToken:
+        raise Unauthenticated("The access token is invalid or expired.") from None
+    row = (
+        await session.exec(
+            select(AuthSession.revoked_at, User.banned_at, User.role)
+            .join(User, col(User.id) == col(AuthSession.user_id))
+            .where(col(AuthSession.id) == claims.session_id, col(AuthSession.user_id) == claims.user_id)
+        )
+    ).first()
+    if row is None or row[0] is not None:
+        raise Unauthenticated("This session has ended; sign in again.")
+    if row[1] is not None:
+        raise Unauthenticated("This account has been suspended.")
+    return Viewer(user_id=claims.user_id, session_id=claims.session_id, is_admin=row[2] is Role.ADMIN)
+
+
+async def _require_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await users.get_user(session, user_id)
+    if user is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "This account no longer exists.")
+    return user

@@ -1,0 +1,122 @@
+"""`finora-gql`: serve, migrate, check-config, export-schema."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+
+from finora_gql.config import ConfigError, Environment, Settings
+
+cli = typer.Typer(help="Finora GraphQL: a personal-finance backend.", no_args_is_help=True, add_completion=False)
+log = logging.getLogger("finora.cli")
+
+
+def _settings() -> Settings:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        settings.validate_or_raise()
+    except ConfigError as error:
+        _fail_config(error)
+    return settings
+
+
+def _fail_config(error: ConfigError) -> None:
+    typer.secho("Configuration is not valid:", fg="red", err=True)
+    for problem in error.problems:
+        typer.secho(f"  - {problem}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    """The configured database, or the embedded one for as long as the command runs."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from finora_gql.core.db import embedded_postgres
+
+    with embedded_postgres(settings.data_dir) as url:
+        yield url
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="TCP port."),
+    workers: int = typer.Option(1, min=1, help="Server processes."),
+    migrate: bool | None = typer.Option(None, help="Upgrade the schema first (default: on in development)."),
+) -> None:
+    """Run the API server (GraphiQL at /graphql)."""
+    import uvicorn
+
+    from finora_gql.core.db import migrate as run_migrations
+
+    settings = _settings()
+    with _database(settings) as url:
+        if migrate if migrate is not None else settings.env is Environment.DEVELOPMENT:
+            run_migrations(url)
+        # Children (and `--workers` processes) share this database through the environment.
+        os.environ["DATABASE_URL"] = url
+        typer.secho(f"Finora GraphQL: GraphiQL at http://{host}:{port}/graphql", fg="green")
+        uvicorn.run(
+            "finora_gql.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            proxy_headers=False,
+            log_level=settings.log_level.lower(),
+        )
+
+
+@cli.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Upgrade the database schema."""
+    from finora_gql.core.db import migrate as run_migrations
+
+    settings = _settings()
+    with _database(settings) as url:
+        run_migrations(url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Validate settings and secrets for the current FINORA_ENV; exit 2 when something is wrong."""
+    settings = _settings()
+    if settings.is_production:
+        typer.echo("configuration is valid for production")
+    else:
+        typer.echo(f"configuration is valid for {settings.env.value}")
+
+
+@cli.command("export-schema")
+def export_schema(
+    output: Path = typer.Option(Path("schema.graphql"), "--output", "-o", help="File to write, or - for stdout."),
+) -> None:
+    """Write the GraphQL SDL (schema.graphql)."""
+    from finora_gql.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if str(output) == "-":
+        sys.stdout.write(sdl)
+    else:
+        output.write_text(sdl)
+        typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

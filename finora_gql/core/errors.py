@@ -1,0 +1,69 @@
+"""Error vocabulary shared by every domain.
+
+Services raise `ServiceError` for expected failures; resolvers turn them into payload
+`errors`. Authentication and authorization failures are top-level GraphQL errors with
+`extensions.code`, because no payload makes sense without a viewer.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from graphql import GraphQLError
+
+
+class ErrorCode(str, Enum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
+    ACCOUNT_BANNED = "ACCOUNT_BANNED"
+    PASSWORD_TOO_WEAK = "PASSWORD_TOO_WEAK"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    RATE_LIMITED = "RATE_LIMITED"
+    FORBIDDEN = "FORBIDDEN"
+
+
+class ServiceError(Exception):
+    """An expected failure a person can act on: bad input, missing thing, conflict."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, field: str | None = None, *, keep_changes: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        # Commit what the failing operation wrote so far (e.g. a counted failed login).
+        self.keep_changes = keep_changes
+
+
+class PublicError(GraphQLError):
+    """A top-level error whose message is safe to show; never masked."""
+
+    code = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Unauthenticated(PublicError):
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str = "Authentication required: send a valid access token.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(PublicError):
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "You are not allowed to do this.") -> None:
+        super().__init__(message)
+
+
+def is_public(error: GraphQLError) -> bool:
+    """Errors the client may see verbatim: GraphQL's own (syntax, validation) and ours."""
+    original = error.original_error
+    return original is None or isinstance(original, PublicError)

@@ -1,0 +1,167 @@
+"""Broadcast of realtime events to subscribers: Redis pub/sub across processes, or in-process.
+
+Each process keeps one Redis subscription connection and fans messages out to its local
+subscribers, so a thousand websocket clients cost one Redis connection, not a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+log = logging.getLogger("finora.pubsub")
+
+SUBSCRIBER_QUEUE_SIZE = 256
+
+
+class Subscription:
+    """One local subscriber's stream of messages on one channel."""
+
+    def __init__(self, hub: LocalHub, channel: str) -> None:
+        self._hub = hub
+        self.channel = channel
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+
+    def _deliver(self, message: dict[str, Any] | None) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            # A consumer this far behind is stuck; dropping beats growing memory without bound.
+            log.warning("dropping message for slow subscriber on %s", self.channel)
+
+    def close(self) -> None:
+        self._deliver(None)
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
+        while (message := await self._queue.get()) is not None:
+            yield message
+
+
+class LocalHub:
+    """Subscribers of this process, by channel."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+
+    def add(self, channel: str) -> tuple[Subscription, bool]:
+        subscription = Subscription(self, channel)
+        first = not self._subscribers[channel]
+        self._subscribers[channel].add(subscription)
+        return subscription, first
+
+    def remove(self, subscription: Subscription) -> bool:
+        """Forget a subscriber; True when it was the channel's last one."""
+        subscribers = self._subscribers.get(subscription.channel)
+        if subscribers is None:
+            return False
+        subscribers.discard(subscription)
+        if subscribers:
+            return False
+        del self._subscribers[subscription.channel]
+        return True
+
+    def fan_out(self, channel: str, message: dict[str, Any]) -> int:
+        subscribers = self._subscribers.get(channel, ())
+        for subscription in tuple(subscribers):
+            subscription._deliver(message)
+        return len(subscribers)
+
+    def close_channel(self, channel: str) -> None:
+        for subscription in tuple(self._subscribers.get(channel, ())):
+            subscription.close()
+
+    def channels(self) -> list[str]:
+        return list(self._subscribers)
+
+
+class InProcessPubSub:
+    def __init__(self) -> None:
+        self.hub = LocalHub()
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        for channel in self.hub.channels():
+            self.hub.close_channel(channel)
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        self.hub.fan_out(channel, message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        subscription, _ = self.hub.add(channel)
+        try:
+            yield subscription
+        finally:
+            self.hub.remove(subscription)
+
+
+class RedisPubSub:
+    def __init__(self, redis: Redis) -> None:
+        self.hub = LocalHub()
+        self._redis = redis
+        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        # A pub/sub connection with no channel cannot be read; a private channel keeps it open.
+        await self._pubsub.subscribe("finora:pubsub:keepalive")
+        self._reader = asyncio.create_task(self._read(), name="finora-pubsub-reader")
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        for channel in self.hub.channels():
+            self.hub.close_channel(channel)
+        await self._pubsub.aclose()
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        await self._redis.publish(channel, orjson.dumps(message))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        async with self._lock:
+            subscription, first = self.hub.add(channel)
+            if first:
+                await self._pubsub.subscribe(channel)
+        try:
+            yield subscription
+        finally:
+            async with self._lock:
+                if self.hub.remove(subscription):
+                    await self._pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                async for raw in self._pubsub.listen():
+                    if raw.get("type") != "message":
+                        continue
+                    channel = raw["channel"].decode() if isinstance(raw["channel"], bytes) else raw["channel"]
+                    self.hub.fan_out(channel, orjson.loads(raw["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pub/sub reader failed; reconnecting in 1 s")
+                await asyncio.sleep(1)
+
+
+PubSub = InProcessPubSub | RedisPubSub
+
+
+def build_pubsub(redis: Redis | None) -> PubSub:
+    return RedisPubSub(redis) if redis is not None else InProcessPubSub()

@@ -1,0 +1,18 @@
+"""Who is asking: the authenticated person behind a request, resolved once per request."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    is_admin: bool = False
+
+
+def user_channel(user_id: uuid.UUID) -> str:
+    """The pub/sub channel carrying one user's realtime events."""
+    return f"finora:user:{user_id}"

@@ -1,0 +1,78 @@
+"""The one GraphQL schema: every domain's fields, plus the limits that guard every operation."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.relay.types import GlobalIDValueError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+
+from finora_gql.admin.schema import AdminMutation
+from finora_gql.auth.schema import AuthMutation, AuthSubscription
+from finora_gql.config import Settings
+from finora_gql.core.errors import is_public
+from finora_gql.users.schema import UsersMutation, UsersQuery
+
+
+@strawberry.type(description="Everything you can read.")
+class Query(UsersQuery):
+    @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        try:
+            return await id.resolve_node(info, required=False)
+        except (GlobalIDValueError, KeyError):
+            return None
+
+
+@strawberry.type(description="Everything you can change.")
+class Mutation(AuthMutation, UsersMutation, AdminMutation):
+    pass
+
+
+@strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
+class Subscription(AuthSubscription):
+    pass
+
+
+CACHE_SIZE = 512
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    # Factories, not instances: strawberry builds a fresh extension per operation.
+    extensions: list = [
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        # Unexpected errors become "Unexpected error." for the client; the full error is logged.
+        lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(
+            disable_field_suggestions=not settings.field_suggestions_enabled,
+            relay_max_results=100,
+            sort_schema=True,
+        ),
+    )
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"

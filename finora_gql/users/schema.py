@@ -1,0 +1,49 @@
+"""Queries and mutations of the users domain."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from finora_gql.api.errors import UserError, perform
+from finora_gql.users import service
+from finora_gql.users.types import UserType
+
+
+@strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
+class UpdateProfileInput:
+    name: str | None = strawberry.field(default=None, description="Display name, up to 120 characters.")
+    base_currency: str | None = strawberry.field(default=None, description="ISO 4217 code, e.g. EUR.")
+    timezone: str | None = strawberry.field(default=None, description="IANA time zone, e.g. Europe/Berlin.")
+
+
+@strawberry.type(description="The result of updateProfile.")
+class UpdateProfilePayload:
+    user: UserType | None = strawberry.field(description="The updated profile, or null on errors.")
+    errors: list[UserError] = strawberry.field(description="Why the update was refused, if it was.")
+
+
+@strawberry.type
+class UsersQuery:
+    @strawberry.field(description="The signed-in person.")
+    async def me(self, info: Info) -> UserType:
+        viewer = await info.context.viewer()
+        user = await service.get_user(info.context.session, viewer.user_id)
+        assert user is not None  # authenticate() just read it
+        return UserType.of(user)
+
+
+@strawberry.type
+class UsersMutation:
+    @strawberry.mutation(description="Change the viewer's name, base currency or time zone.")
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+        viewer = await info.context.viewer()
+
+        async def work(session):
+            user = await service.get_user(session, viewer.user_id)
+            return await service.update_profile(
+                session, user, name=input.name, base_currency=input.base_currency, timezone=input.timezone
+            )
+
+        user, errors = await perform(info.context, work)
+        return UpdateProfilePayload(user=UserType.of(user) if user else None, errors=errors)

@@ -1,0 +1,70 @@
+"""Users: lookup, creation, profile and standing. Every function takes the session first."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.core import clock
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.models import touched
+from finora_gql.core.validation import clean_currency, clean_text, clean_timezone
+from finora_gql.users.models import Role, User
+
+NAME_MAX = 120
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """`email` must already be normalised (see core.validation.clean_email)."""
+    return (await session.exec(select(User).where(User.email == email))).first()
+
+
+async def create_user(session: AsyncSession, *, email: str, name: str, role: Role = Role.USER) -> User:
+    user = User(email=email, name=clean_text(name, field="name", max_length=NAME_MAX), role=role)
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise ServiceError(ErrorCode.ALREADY_EXISTS, "An account with this email already exists.", "email") from exc
+    return user
+
+
+async def update_profile(
+    session: AsyncSession,
+    user: User,
+    *,
+    name: str | None = None,
+    base_currency: str | None = None,
+    timezone: str | None = None,
+) -> User:
+    if name is not None:
+        user.name = clean_text(name, field="name", max_length=NAME_MAX)
+    if base_currency is not None:
+        user.base_currency = clean_currency(base_currency, field="baseCurrency")
+    if timezone is not None:
+        user.timezone = clean_timezone(timezone)
+    touched(user)
+    session.add(user)
+    return user
+
+
+async def mark_email_verified(session: AsyncSession, user: User) -> None:
+    if user.email_verified_at is None:
+        user.email_verified_at = clock.now()
+        touched(user)
+        session.add(user)
+
+
+async def set_banned(session: AsyncSession, user: User, *, banned: bool, reason: str | None = None) -> None:
+    user.banned_at = clock.now() if banned else None
+    user.ban_reason = reason if banned else None
+    touched(user)
+    session.add(user)

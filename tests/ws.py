@@ -1,0 +1,36 @@
+"""A small graphql-transport-ws client for tests, on the `websockets` library."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+
+class GraphQLWebSocket:
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    async def receive(self, timeout: float = 5) -> dict[str, Any]:
+        while True:
+            message = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+            if message["type"] not in ("ping", "pong"):
+                return message
+
+    async def subscribe(self, query: str, variables: dict[str, Any] | None = None, operation_id: str = "1") -> None:
+        await self.connection.send(
+            json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
+        )
+
+
+@contextlib.asynccontextmanager
+async def graphql_ws(url: str, init_payload: dict[str, Any] | None) -> AsyncIterator[GraphQLWebSocket]:
+    """Connect and send `connection_init`; the caller checks for `connection_ack`."""
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], origin=None) as connection:
+        await connection.send(json.dumps({"type": "connection_init", "payload": init_payload or {}}))
+        yield GraphQLWebSocket(connection)
