@@ -116,8 +116,8 @@ class RedisPubSub:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        # A pub/sub connection with no channel cannot be read; a private channel keeps it open.
-        await self._pubsub.subscribe("finora:pubsub:keepalive")
+        # Connecting happens in the reader, so a Redis outage at boot delays realtime events
+        # (and fails /ready) instead of keeping the server down.
         self._reader = asyncio.create_task(self._read(), name="finora-pubsub-reader")
 
     async def stop(self) -> None:
@@ -148,6 +148,8 @@ class RedisPubSub:
     async def _read(self) -> None:
         while True:
             try:
+                # A pub/sub connection with no channel cannot be read; a private one keeps it open.
+                await self._pubsub.subscribe("finora:pubsub:keepalive")
                 async for raw in self._pubsub.listen():
                     if raw.get("type") != "message":
                         continue

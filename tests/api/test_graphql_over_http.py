@@ -137,3 +137,15 @@ async def test_graphiql_is_served_to_browsers_with_local_assets(server: RunningS
 )
 def test_negotiate_media_type(accept: str | None, expected: str | None) -> None:
     assert negotiate_media_type(accept) == expected
+
+
+async def test_ready_is_503_when_redis_is_unreachable(settings) -> None:
+    from tests.server import running_server
+
+    async with running_server(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})) as server:
+        async with server.client() as client:
+            response = await client.get("/ready")
+            health = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "redis": "unreachable"}
+    assert health.status_code == 200
