@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -44,3 +45,11 @@ def touched(row: Any) -> datetime:
     """Mark a row updated now; returns the time used."""
     row.updated_at = clock.now()
     return row.updated_at
+
+
+# Money: NUMERIC with 4 decimals covers every ISO 4217 minor unit; 20 digits is ~10^16 units.
+MONEY = sa.Numeric(20, 4)
+
+
+def money_field(*, default: Decimal | None = Decimal(0), nullable: bool = False) -> Any:
+    return Field(default=default, sa_type=MONEY, nullable=nullable)

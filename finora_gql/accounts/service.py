@@ -1,0 +1,131 @@
+"""Accounts of the viewer. Every read starts from `readable`, the one place ownership is decided."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from finora_gql.accounts.models import Account, AccountType
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.models import touched
+from finora_gql.core.money import clean_amount
+from finora_gql.core.validation import clean_currency, clean_text
+from finora_gql.core.viewer import Viewer
+
+
+def readable(viewer: Viewer) -> SelectOfScalar[Account]:
+    return select(Account).where(col(Account.user_id) == viewer.user_id)
+
+
+async def list_accounts(session: AsyncSession, viewer: Viewer, *, include_archived: bool = False) -> Sequence[Account]:
+    statement = readable(viewer)
+    if not include_archived:
+        statement = statement.where(col(Account.archived).is_(False))
+    return (await session.exec(statement.order_by(col(Account.created_at), col(Account.id)))).all()
+
+
+async def get_accounts(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    rows = (await session.exec(readable(viewer).where(col(Account.id).in_(ids)))).all()
+    return {account.id: account for account in rows}
+
+
+async def get_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, *, field: str = "accountId",
+                      for_update: bool = False) -> Account:
+    statement = readable(viewer).where(col(Account.id) == account_id)
+    if for_update:
+        statement = statement.with_for_update()
+    account = (await session.exec(statement)).first()
+    if account is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No account of yours has this id.", field)
+    return account
+
+
+async def create_account(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    name: str,
+    type: AccountType,
+    currency: str,
+    opening_balance: Decimal = Decimal(0),
+) -> Account:
+    currency = clean_currency(currency)
+    opening = clean_amount(opening_balance, currency=currency, field="openingBalance")
+    account = Account(
+        user_id=viewer.user_id,
+        name=clean_text(name, field="name", max_length=100),
+        type=type,
+        currency=currency,
+        opening_balance=opening,
+        current_balance=opening,
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def update_account(
+    session: AsyncSession,
+    viewer: Viewer,
+    account_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    type: AccountType | None = None,
+    opening_balance: Decimal | None = None,
+    archived: bool | None = None,
+) -> Account:
+    account = await get_account(session, viewer, account_id, field="id", for_update=True)
+    if name is not None:
+        account.name = clean_text(name, field="name", max_length=100)
+    if type is not None:
+        account.type = type
+    if opening_balance is not None:
+        opening = clean_amount(opening_balance, currency=account.currency, field="openingBalance")
+        account.current_balance += opening - account.opening_balance
+        account.opening_balance = opening
+    if archived is not None:
+        account.archived = archived
+    touched(account)
+    session.add(account)
+    return account
+
+
+async def delete_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID) -> Account:
+    """Delete an account with its transactions. Callers must first take them out of the totals."""
+    account = await get_account(session, viewer, account_id, field="id", for_update=True)
+    await session.delete(account)
+    return account
+
+
+async def add_to_balances(session: AsyncSession, deltas: dict[uuid.UUID, Decimal]) -> None:
+    """Move current balances by `deltas`, in the caller's transaction (ledger writers only)."""
+    for account_id, delta in sorted(deltas.items(), key=lambda item: str(item[0])):
+        if delta:
+            await session.exec(
+                update(Account).where(col(Account.id) == account_id)
+                .values(current_balance=Account.current_balance + delta)
+            )
+
+
+async def opening_balances_by_currency(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Decimal]:
+    result = await session.exec(
+        select(Account.currency, func.sum(Account.opening_balance))
+        .where(col(Account.user_id) == user_id)
+        .group_by(col(Account.currency))
+    )
+    return {currency: Decimal(total) for currency, total in result.all()}
+
+
+async def balances_by_currency(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Decimal]:
+    result = await session.exec(
+        select(Account.currency, func.sum(Account.current_balance))
+        .where(col(Account.user_id) == user_id)
+        .group_by(col(Account.currency))
+    )
+    return {currency: Decimal(total) for currency, total in result.all()}

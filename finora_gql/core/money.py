@@ -1,0 +1,28 @@
+"""Validation of amounts: exact Decimals that respect their currency's minor units."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from finora_gql.core.currency import minor_units
+from finora_gql.core.errors import ErrorCode, ServiceError
+
+# NUMERIC(20, 4) holds up to 16 integer digits; stay well inside it.
+MAX_ABS_AMOUNT = Decimal("1e12")
+
+
+def clean_amount(
+    value: Decimal, *, currency: str, field: str = "amount", allow_zero: bool = True, positive: bool = False
+) -> Decimal:
+    if not value.is_finite():
+        raise ServiceError(ErrorCode.INVALID, "Amount must be a finite number.", field)
+    if abs(value) >= MAX_ABS_AMOUNT:
+        raise ServiceError(ErrorCode.INVALID, "Amount is too large.", field)
+    places = minor_units(currency)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ServiceError(ErrorCode.INVALID, f"{currency} amounts have at most {places} decimal places.", field)
+    if positive and value <= 0:
+        raise ServiceError(ErrorCode.INVALID, "Amount must be greater than zero.", field)
+    if not allow_zero and value == 0:
+        raise ServiceError(ErrorCode.INVALID, "Amount must not be zero.", field)
+    return value

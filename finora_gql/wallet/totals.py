@@ -1,0 +1,189 @@
+"""Daily totals: kept in step with every transaction write, read by every summary.
+
+Writers call `apply_changes` in the same database transaction as the rows they add or remove,
+so the totals can never disagree with the transactions. Readers get amounts converted to one
+currency at the rate in force on each day (the latest `FxRate` on or before it); a day whose
+currency has no rate yet is reported in `missing`, never converted at 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import Enum
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.core.currency import minor_units
+from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal
+
+
+class LedgerRow(Protocol):
+    """What the totals need of a transaction (the Transaction model satisfies it)."""
+
+    user_id: uuid.UUID
+    date: dt.date
+    currency: str
+    category_id: uuid.UUID | None
+    transfer_id: uuid.UUID | None
+    amount: Decimal
+
+
+_Key = tuple[uuid.UUID, dt.date, str, uuid.UUID, bool]
+
+
+def _key(row: LedgerRow) -> _Key:
+    return (row.user_id, row.date, row.currency, row.category_id or UNCATEGORIZED, row.transfer_id is not None)
+
+
+async def apply_changes(
+    session: AsyncSession, *, added: Iterable[LedgerRow] = (), removed: Iterable[LedgerRow] = ()
+) -> None:
+    """Add `added` to the totals and take `removed` out (an update is both)."""
+    deltas: dict[_Key, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    for sign, rows in ((1, added), (-1, removed)):
+        for row in rows:
+            delta = deltas[_key(row)]
+            amount = Decimal(row.amount)
+            delta[0 if amount > 0 else 1] += sign * amount
+            delta[2] += sign
+    if not deltas:
+        return
+    # A stable order keeps concurrent writers from deadlocking on each other's rows.
+    values = [
+        {
+            "user_id": key[0], "day": key[1], "currency": key[2], "category_key": key[3], "is_transfer": key[4],
+            "inflow": inflow, "outflow": outflow, "count": count,
+        }
+        for key, (inflow, outflow, count) in sorted(deltas.items(), key=lambda item: tuple(map(str, item[0])))
+    ]
+    table = DailyTotal.__table__
+    statement = insert(table).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.user_id, table.c.day, table.c.currency, table.c.category_key, table.c.is_transfer],
+        set_={
+            "inflow": table.c.inflow + statement.excluded.inflow,
+            "outflow": table.c.outflow + statement.excluded.outflow,
+            "count": table.c.count + statement.excluded.count,
+        },
+    )
+    await session.exec(statement)
+
+
+class Bucket(str, Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Total:
+    """Converted flows of one (bucket, category, transfer-or-not) group. Unrounded."""
+
+    bucket: dt.date | None
+    category_id: uuid.UUID | None
+    is_transfer: bool
+    inflow: Decimal
+    outflow: Decimal  # negative or zero
+    count: int
+
+
+@dataclass(frozen=True)
+class MissingRate:
+    currency: str
+    first_day: dt.date
+    last_day: dt.date
+
+
+# The rate of each day's currency into :target, the latest on or before that day.
+_CONVERTED = """
+WITH rows AS (
+  SELECT d.day, d.category_key, d.is_transfer, d.inflow, d.outflow, d.count, d.currency,
+         CASE WHEN d.currency = :target THEN 1::numeric ELSE (
+           SELECT f.rate FROM fx_rate f
+           WHERE f.base = d.currency AND f.quote = :target AND f.date <= d.day
+           ORDER BY f.date DESC LIMIT 1
+         ) END AS rate
+  FROM daily_total d
+  WHERE d.user_id = :user_id AND d.day BETWEEN :start AND :end
+)
+"""
+
+
+async def converted_totals(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    start: dt.date,
+    end: dt.date,
+    currency: str,
+    bucket: Bucket | None = None,
+    by_category: bool = False,
+) -> tuple[list[Total], list[MissingRate]]:
+    """Flows between `start` and `end` (inclusive) in `currency`, grouped as asked."""
+    bucket_sql = f"date_trunc('{bucket.value}', day)::date" if bucket else "NULL::date"
+    category_sql = "category_key" if by_category else "NULL::uuid"
+    params = {"user_id": user_id, "start": start, "end": end, "target": currency}
+    result = await session.exec(
+        text(
+            _CONVERTED
+            + f"""
+            SELECT {bucket_sql} AS bucket, {category_sql} AS category, is_transfer,
+                   coalesce(sum(inflow * rate), 0), coalesce(sum(outflow * rate), 0), sum(count)::int,
+                   NULL AS currency, NULL::date, NULL::date
+            FROM rows WHERE rate IS NOT NULL GROUP BY 1, 2, 3
+            UNION ALL
+            SELECT NULL, NULL, false, 0, 0, 0, currency, min(day), max(day)
+            FROM rows WHERE rate IS NULL GROUP BY currency
+            """
+        ).bindparams(**params)
+    )
+    totals: list[Total] = []
+    missing: list[MissingRate] = []
+    for bucket_day, category, is_transfer, inflow, outflow, count, missing_currency, first, last in result.all():
+        if missing_currency is not None:
+            missing.append(MissingRate(missing_currency, first, last))
+            continue
+        category_id = None if category in (None, UNCATEGORIZED) else category
+        totals.append(Total(bucket_day, category_id, is_transfer, Decimal(inflow), Decimal(outflow), count))
+    return totals, sorted(missing, key=lambda m: m.currency)
+
+
+async def net_flow_by_currency(session: AsyncSession, user_id: uuid.UUID, *, through: dt.date) -> dict[str, Decimal]:
+    """Every flow up to and including `through`, transfers included, per original currency."""
+    result = await session.exec(
+        text(
+            "SELECT currency, sum(inflow + outflow) FROM daily_total "
+            "WHERE user_id = :user_id AND day <= :through GROUP BY currency"
+        ).bindparams(user_id=user_id, through=through)
+    )
+    return {currency: Decimal(total) for currency, total in result.all()}
+
+
+async def rates_on(session: AsyncSession, currencies: Iterable[str], *, target: str, day: dt.date) -> dict[str, Decimal | None]:
+    """The rate of each currency into `target` in force on `day` (None when there is none)."""
+    wanted = sorted({c for c in currencies if c != target})
+    rates: dict[str, Decimal | None] = {target: Decimal(1)}
+    if not wanted:
+        return rates
+    result = await session.exec(
+        text(
+            "SELECT DISTINCT ON (base) base, rate FROM fx_rate "
+            "WHERE base = ANY(:wanted) AND quote = :target AND date <= :day ORDER BY base, date DESC"
+        ).bindparams(wanted=wanted, target=target, day=day)
+    )
+    found = {base: Decimal(rate) for base, rate in result.all()}
+    rates.update({currency: found.get(currency) for currency in wanted})
+    return rates
+
+
+def round_money(value: Decimal, currency: str) -> Decimal:
+    """Round once, at the end, to the currency's minor units (banker's rounding)."""
+    return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
