@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
+from strawberry.dataloader import DataLoader
 
 from finora_gql.auth import service as auth
 from finora_gql.core.errors import Forbidden, Unauthenticated
@@ -21,6 +23,7 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         self._session: AsyncSession | None = None
         self._viewer: Viewer | None = None
+        self._loaders: dict[str, DataLoader[Any, Any]] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -33,6 +36,19 @@ class Context:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def loader(
+        self, name: str, load: Callable[[AsyncSession, Viewer, Sequence[Any]], Awaitable[dict[Any, Any]]]
+    ) -> DataLoader[Any, Any]:
+        """A per-request dataloader: `load(session, viewer, keys)` returns the found rows by key."""
+        if name not in self._loaders:
+
+            async def batch(keys: Sequence[Any]) -> list[Any]:
+                found = await load(self.session, await self.viewer(), keys)
+                return [found.get(key) for key in keys]
+
+            self._loaders[name] = DataLoader(load_fn=batch)
+        return self._loaders[name]
 
     @property
     def client_ip(self) -> str:

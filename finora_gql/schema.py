@@ -17,15 +17,17 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
+from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.config import Settings
 from finora_gql.core.errors import is_public
+from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(UsersQuery):
+class Query(UsersQuery, AccountsQuery, TransactionsQuery):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         try:
@@ -35,7 +37,7 @@ class Query(UsersQuery):
 
 
 @strawberry.type(description="Everything you can change.")
-class Mutation(AuthMutation, UsersMutation, AdminMutation):
+class Mutation(AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, AdminMutation):
     pass
 
 
@@ -69,7 +71,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         config=StrawberryConfig(
             disable_field_suggestions=not settings.field_suggestions_enabled,
             relay_max_results=100,
-            sort_schema=True,
+            # Not sort_schema: it rebuilds enums with their names as values, so resolvers would
+            # receive "DATE_DESC" instead of Order.DATE_DESC (seen with strawberry 0.341).
         ),
     )
 

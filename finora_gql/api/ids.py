@@ -18,3 +18,11 @@ def decode_id(global_id: relay.GlobalID, node_type: type, field: str) -> uuid.UU
         return uuid.UUID(global_id.node_id)
     except ValueError:
         raise ServiceError(ErrorCode.NOT_FOUND, f"No {expected} has this id.", field) from None
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    """The UUID in a node id's payload, or None for garbage (which then resolves to null)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -26,6 +26,7 @@ from finora_gql.core.runtime import Runtime
 from finora_gql.core.security import InvalidToken, new_opaque_token, token_digest
 from finora_gql.core.validation import clean_email
 from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.transactions import categories
 from finora_gql.users import service as users
 from finora_gql.users.models import Role, User
 
@@ -62,6 +63,7 @@ async def register(session: AsyncSession, rt: Runtime, *, email: str, password: 
     check_password(password, email=email)
     user = await users.create_user(session, email=email, name=name)
     session.add(Credential(user_id=user.id, password_hash=await rt.hasher.hash(password)))
+    await categories.create_defaults(session, user.id)
     await _issue_email_token(session, rt, user, TokenPurpose.VERIFY_EMAIL)
     return user
 

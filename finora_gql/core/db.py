@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -38,8 +39,44 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+class RequestSession(AsyncSession):
+    """An AsyncSession that several resolvers of one request may share.
+
+    GraphQL resolves sibling fields concurrently; one connection cannot run two statements at
+    once, so database calls queue on a lock instead of failing.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = asyncio.Lock()
+
+    async def exec(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await super().exec(*args, **kwargs)
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await super().execute(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await super().get(*args, **kwargs)
+
+    async def flush(self, *args: Any, **kwargs: Any) -> None:
+        async with self._lock:
+            await super().flush(*args, **kwargs)
+
+    async def commit(self) -> None:
+        async with self._lock:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        async with self._lock:
+            await super().rollback()
+
+
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=RequestSession, expire_on_commit=False)
 
 
 def asyncpg_url(server_uri: str, database: str) -> str:

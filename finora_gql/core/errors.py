@@ -67,3 +67,13 @@ def is_public(error: GraphQLError) -> bool:
     """Errors the client may see verbatim: GraphQL's own (syntax, validation) and ours."""
     original = error.original_error
     return original is None or isinstance(original, PublicError)
+
+
+class BadUserInput(PublicError):
+    """A query argument that cannot be honoured (queries have no payload to carry errors)."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, error: ServiceError) -> None:
+        super().__init__(error.message)
+        self.extensions["field"] = error.field

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from finora_gql.core.currency import minor_units
 from finora_gql.core.errors import ErrorCode, ServiceError
@@ -26,3 +26,12 @@ def clean_amount(
     if not allow_zero and value == 0:
         raise ServiceError(ErrorCode.INVALID, "Amount must not be zero.", field)
     return value
+
+
+def round_money(value: Decimal, currency: str) -> Decimal:
+    """Round once, at the end, to the currency's minor units (banker's rounding).
+
+    Stored amounts already fit their currency, so for them this only fixes the scale:
+    NUMERIC(20, 4) reads back as 12.5000, the API shows 12.50.
+    """
+    return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)

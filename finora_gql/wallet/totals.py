@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from finora_gql.core.currency import minor_units
+from finora_gql.core.money import round_money  # noqa: F401 - summaries round with it
 from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal
 
 
@@ -183,7 +183,3 @@ async def rates_on(session: AsyncSession, currencies: Iterable[str], *, target: 
     rates.update({currency: found.get(currency) for currency in wanted})
     return rates
 
-
-def round_money(value: Decimal, currency: str) -> Decimal:
-    """Round once, at the end, to the currency's minor units (banker's rounding)."""
-    return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)

@@ -1,0 +1,100 @@
+"""Queries and mutations of the accounts domain."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from finora_gql.accounts import service
+from finora_gql.accounts.types import AccountNode, AccountTypeEnum
+from finora_gql.api.errors import UserError, perform
+from finora_gql.api.ids import decode_id
+from finora_gql.context import Context
+from finora_gql.transactions import service as ledger
+from finora_gql.wallet.service import wallet_changed
+
+
+@strawberry.input(description="A new account.")
+class CreateAccountInput:
+    name: str = strawberry.field(description="Up to 100 characters.")
+    type: AccountTypeEnum = strawberry.field(description="What kind of account.")
+    currency: str = strawberry.field(description="ISO 4217 code; cannot change later.")
+    opening_balance: Decimal = strawberry.field(default=Decimal(0), description="Balance before the first transaction.")
+
+
+@strawberry.input(description="Account fields to change; omitted fields stay as they are.")
+class UpdateAccountInput:
+    id: relay.GlobalID
+    name: str | None = None
+    type: AccountTypeEnum | None = None
+    opening_balance: Decimal | None = strawberry.field(default=None, description="Moves the current balance by the same difference.")
+    archived: bool | None = None
+
+
+@strawberry.type(description="The result of an account mutation.")
+class AccountPayload:
+    account: AccountNode | None
+    errors: list[UserError]
+
+
+@strawberry.type(description="The result of deleteAccount.")
+class DeleteAccountPayload:
+    deleted_id: relay.GlobalID | None = strawberry.field(description="The id of the deleted account.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(description="The viewer's accounts, oldest first.")
+    async def accounts(self, info: Info[Context, None], include_archived: bool = False) -> list[AccountNode]:
+        viewer = await info.context.viewer()
+        rows = await service.list_accounts(info.context.session, viewer, include_archived=include_archived)
+        return [AccountNode.of(row) for row in rows]
+
+
+def _payload(account, errors: list[UserError]) -> AccountPayload:
+    return AccountPayload(account=AccountNode.of(account) if account else None, errors=errors)
+
+
+@strawberry.type
+class AccountsMutation:
+    @strawberry.mutation(description="Add an account.")
+    async def create_account(self, info: Info[Context, None], input: CreateAccountInput) -> AccountPayload:
+        viewer = await info.context.viewer()
+        account, errors = await perform(
+            info.context,
+            lambda session: service.create_account(
+                session, viewer, name=input.name, type=input.type, currency=input.currency,
+                opening_balance=input.opening_balance,
+            ),
+        )
+        return _payload(account, errors)
+
+    @strawberry.mutation(description="Rename, retype, archive or correct the opening balance of an account.")
+    async def update_account(self, info: Info[Context, None], input: UpdateAccountInput) -> AccountPayload:
+        context = info.context
+        viewer = await context.viewer()
+
+        async def work(session):
+            account = await service.update_account(
+                session, viewer, decode_id(input.id, AccountNode, "id"), name=input.name, type=input.type,
+                opening_balance=input.opening_balance, archived=input.archived,
+            )
+            if input.opening_balance is not None:
+                wallet_changed(session, context.runtime, viewer.user_id)
+            return account
+
+        account, errors = await perform(context, work)
+        return _payload(account, errors)
+
+    @strawberry.mutation(description="Delete an account and all its transactions (transfers lose both legs).")
+    async def delete_account(self, info: Info[Context, None], id: relay.GlobalID) -> DeleteAccountPayload:
+        context = info.context
+        viewer = await context.viewer()
+        account, errors = await perform(
+            context, lambda session: ledger.delete_account(session, context.runtime, viewer, decode_id(id, AccountNode, "id"))
+        )
+        return DeleteAccountPayload(deleted_id=id if account else None, errors=errors)

@@ -1,0 +1,94 @@
+"""Categories of the viewer: the defaults every account starts with, and their upkeep."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.validation import clean_text
+from finora_gql.core.viewer import Viewer
+from finora_gql.transactions.models import Category, CategoryKind
+
+DEFAULTS: dict[CategoryKind, tuple[str, ...]] = {
+    CategoryKind.INCOME: ("Salary", "Freelance", "Interest & Dividends", "Refunds", "Other Income"),
+    CategoryKind.EXPENSE: (
+        "Groceries", "Restaurants", "Rent & Mortgage", "Utilities", "Transport", "Fuel", "Health",
+        "Insurance", "Shopping", "Entertainment", "Subscriptions", "Travel", "Education", "Gifts & Donations",
+        "Fees & Charges", "Taxes", "Other Expenses",
+    ),
+    CategoryKind.TRANSFER: ("Transfers",),
+}
+
+
+def readable(viewer: Viewer) -> SelectOfScalar[Category]:
+    return select(Category).where(col(Category.user_id) == viewer.user_id)
+
+
+async def create_defaults(session: AsyncSession, user_id: uuid.UUID) -> None:
+    session.add_all(
+        Category(user_id=user_id, name=name, kind=kind) for kind, names in DEFAULTS.items() for name in names
+    )
+
+
+async def list_categories(session: AsyncSession, viewer: Viewer, *, kind: CategoryKind | None = None) -> Sequence[Category]:
+    statement = readable(viewer)
+    if kind is not None:
+        statement = statement.where(col(Category.kind) == kind)
+    return (await session.exec(statement.order_by(col(Category.kind), col(Category.name)))).all()
+
+
+async def get_categories(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Category]:
+    rows = (await session.exec(readable(viewer).where(col(Category.id).in_(ids)))).all()
+    return {category.id: category for category in rows}
+
+
+async def get_category(session: AsyncSession, viewer: Viewer, category_id: uuid.UUID, *, field: str = "categoryId") -> Category:
+    category = (await session.exec(readable(viewer).where(col(Category.id) == category_id))).first()
+    if category is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No category of yours has this id.", field)
+    return category
+
+
+async def create_category(
+    session: AsyncSession, viewer: Viewer, *, name: str, kind: CategoryKind, parent_id: uuid.UUID | None = None
+) -> Category:
+    category = Category(user_id=viewer.user_id, name=clean_text(name, field="name", max_length=60), kind=kind)
+    if parent_id is not None:
+        parent = await get_category(session, viewer, parent_id, field="parentId")
+        if parent.kind != kind:
+            raise ServiceError(ErrorCode.INVALID, "A subcategory must be of its parent's kind.", "parentId")
+        category.parent_id = parent.id
+    return await _save(session, category)
+
+
+async def update_category(
+    session: AsyncSession, viewer: Viewer, category_id: uuid.UUID, *, name: str | None = None,
+    parent_id: uuid.UUID | None = None, clear_parent: bool = False,
+) -> Category:
+    category = await get_category(session, viewer, category_id, field="id")
+    if name is not None:
+        category.name = clean_text(name, field="name", max_length=60)
+    if clear_parent:
+        category.parent_id = None
+    elif parent_id is not None:
+        parent = await get_category(session, viewer, parent_id, field="parentId")
+        if parent.id == category.id or parent.parent_id == category.id or parent.kind != category.kind:
+            raise ServiceError(ErrorCode.INVALID, "This parent would make a cycle or mix kinds.", "parentId")
+        category.parent_id = parent.id
+    return await _save(session, category)
+
+
+async def _save(session: AsyncSession, category: Category) -> Category:
+    session.add(category)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise ServiceError(ErrorCode.ALREADY_EXISTS, "You already have a category with this name.", "name") from None
+    return category

@@ -1,0 +1,127 @@
+"""Categorisation rules: the viewer's own patterns, tried in priority order."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.viewer import Viewer
+from finora_gql.transactions import categories
+from finora_gql.transactions.models import CategoryRule, RuleField, RuleMatch
+
+MAX_RULES = 500
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def clean_pattern(pattern: str, match: RuleMatch) -> str:
+    pattern = pattern.strip()
+    if not pattern:
+        raise ServiceError(ErrorCode.REQUIRED, "A rule needs a pattern.", "pattern")
+    if len(pattern) > 200:
+        raise ServiceError(ErrorCode.INVALID, "Patterns are at most 200 characters.", "pattern")
+    if match is RuleMatch.REGEX:
+        try:
+            _compiled(pattern)
+        except re.error as exc:
+            raise ServiceError(ErrorCode.INVALID, f"Not a valid regular expression: {exc}.", "pattern") from None
+    return pattern
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A viewer's rules, loaded once per write so a bulk import tests each row in memory."""
+
+    rules: Sequence[CategoryRule]
+
+    def category_for(self, merchant: str | None, description: str) -> uuid.UUID | None:
+        for rule in self.rules:
+            texts = {
+                RuleField.MERCHANT: (merchant or "",),
+                RuleField.DESCRIPTION: (description,),
+                RuleField.ANY: (merchant or "", description),
+            }[rule.field]
+            for value in texts:
+                if rule.match is RuleMatch.CONTAINS and rule.pattern.lower() in value.lower():
+                    return rule.category_id
+                if rule.match is RuleMatch.REGEX and _compiled(rule.pattern).search(value):
+                    return rule.category_id
+        return None
+
+
+async def list_rules(session: AsyncSession, viewer: Viewer) -> Sequence[CategoryRule]:
+    return (
+        await session.exec(
+            select(CategoryRule)
+            .where(col(CategoryRule.user_id) == viewer.user_id)
+            .order_by(col(CategoryRule.priority), col(CategoryRule.created_at), col(CategoryRule.id))
+        )
+    ).all()
+
+
+async def matcher(session: AsyncSession, viewer: Viewer) -> Matcher:
+    return Matcher(await list_rules(session, viewer))
+
+
+async def get_rule(session: AsyncSession, viewer: Viewer, rule_id: uuid.UUID) -> CategoryRule:
+    rule = (
+        await session.exec(
+            select(CategoryRule).where(col(CategoryRule.user_id) == viewer.user_id, col(CategoryRule.id) == rule_id)
+        )
+    ).first()
+    if rule is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No rule of yours has this id.", "id")
+    return rule
+
+
+async def create_rule(
+    session: AsyncSession, viewer: Viewer, *, category_id: uuid.UUID, pattern: str,
+    field: RuleField = RuleField.ANY, match: RuleMatch = RuleMatch.CONTAINS, priority: int = 100,
+) -> CategoryRule:
+    await categories.get_category(session, viewer, category_id)
+    if len(await list_rules(session, viewer)) >= MAX_RULES:
+        raise ServiceError(ErrorCode.INVALID, f"You can keep at most {MAX_RULES} rules.", None)
+    rule = CategoryRule(
+        user_id=viewer.user_id, category_id=category_id, pattern=clean_pattern(pattern, match),
+        field=field, match=match, priority=priority,
+    )
+    session.add(rule)
+    await session.flush()
+    return rule
+
+
+async def update_rule(
+    session: AsyncSession, viewer: Viewer, rule_id: uuid.UUID, *, category_id: uuid.UUID | None = None,
+    pattern: str | None = None, field: RuleField | None = None, match: RuleMatch | None = None,
+    priority: int | None = None,
+) -> CategoryRule:
+    rule = await get_rule(session, viewer, rule_id)
+    if category_id is not None:
+        await categories.get_category(session, viewer, category_id)
+        rule.category_id = category_id
+    if match is not None:
+        rule.match = match
+    if pattern is not None or match is not None:
+        rule.pattern = clean_pattern(pattern if pattern is not None else rule.pattern, rule.match)
+    if field is not None:
+        rule.field = field
+    if priority is not None:
+        rule.priority = priority
+    session.add(rule)
+    return rule
+
+
+async def delete_rule(session: AsyncSession, viewer: Viewer, rule_id: uuid.UUID) -> CategoryRule:
+    rule = await get_rule(session, viewer, rule_id)
+    await session.delete(rule)
+    return rule
