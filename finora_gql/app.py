@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from dramatiq.brokers.stub import StubBroker
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,6 +33,8 @@ from finora_gql.core import db
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.runtime import Runtime, build_runtime
 from finora_gql.schema import build_schema
+from workers.actors import broker as job_broker
+from workers.inprocess import in_process_workers
 
 log = logging.getLogger("finora.app")
 
@@ -252,6 +255,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         with contextlib.ExitStack() as stack:
             url = settings.database_url or stack.enter_context(db.embedded_postgres(settings.data_dir))
+            if isinstance(job_broker, StubBroker):
+                # No Redis: this process runs the background jobs itself.
+                stack.enter_context(in_process_workers(settings.model_copy(update={"database_url": url})))
             runtime = build_runtime(settings, url)
             await runtime.start()
             app.state.runtime = runtime

@@ -79,6 +79,46 @@ def serve(
 
 
 @cli.command()
+def worker(threads: int | None = typer.Option(None, help="Worker threads (default WORKER_THREADS).")) -> None:
+    """Run background jobs (emails, notifications, imports) from the Redis broker until stopped."""
+    import signal
+    import threading
+
+    settings = _settings()
+    if not settings.redis_url:
+        typer.secho("REDIS_URL is not set: `serve` already runs jobs in-process.", fg="yellow", err=True)
+        raise typer.Exit(2)
+    from dramatiq import Worker
+
+    from workers import runtime
+    from workers.actors import broker
+
+    with _database(settings) as url:
+        runtime.configure(settings.model_copy(update={"database_url": url}))
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        job_worker = Worker(broker, worker_threads=threads or settings.worker_threads)
+        job_worker.start()
+        typer.echo(f"worker started ({job_worker.worker_threads} threads); queues: {', '.join(sorted(broker.get_declared_queues()))}")
+        stop.wait()
+        job_worker.stop()
+
+
+@cli.command()
+def scheduler() -> None:
+    """Enqueue periodic jobs (cron schedules declared on actors) until stopped."""
+    from periodiq import Scheduler
+
+    from workers.actors import broker
+
+    _settings()
+    periodic = [actor for actor in broker.actors.values() if "periodic" in actor.options]
+    typer.echo("scheduling: " + ", ".join(sorted(actor.actor_name for actor in periodic)))
+    Scheduler(actors=periodic).loop()
+
+
+@cli.command()
 def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Upgrade the database schema."""
     from finora_gql.core.db import migrate as run_migrations

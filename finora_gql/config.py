@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     smtp_ca_file: str | None = None
     smtp_timeout: float = 10.0
 
+    # Background jobs (Dramatiq): retries back off exponentially between these bounds.
+    job_max_retries: int = 8
+    job_min_backoff_ms: int = 1_000
+    job_max_backoff_ms: int = 300_000
+    # A worker silent for this long is presumed dead and its unfinished jobs are redelivered.
+    worker_heartbeat_timeout_ms: int = 60_000
+    worker_threads: int = 4
+
     log_level: str = "INFO"
 
     @property

@@ -1,7 +1,7 @@
 """Sign-up, sign-in, sessions and password recovery.
 
-Every function takes the database session first and the runtime (hasher, token codec, mailer,
-pub/sub) second. Outgoing mail and realtime events are deferred until the transaction commits.
+Every function takes the database session first and the runtime (hasher, token codec, pub/sub)
+second. Emails are queued in the same transaction; realtime events go out after it commits.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from finora_gql.auth.password_policy import check_password
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError, Unauthenticated
-from finora_gql.core.mail import EmailMessage
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.security import InvalidToken, new_opaque_token, token_digest
 from finora_gql.core.validation import clean_email
 from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.notifications.email import queue_email
 from finora_gql.transactions import categories
 from finora_gql.users import service as users
 from finora_gql.users.models import Role, User
@@ -45,10 +45,6 @@ class SessionEventKind(str, Enum):
     """Realtime events auth publishes on the user's channel."""
 
     SESSIONS_REVOKED = "SESSIONS_REVOKED"
-
-
-def _send_later(session: AsyncSession, rt: Runtime, message: EmailMessage) -> None:
-    after_commit(session, lambda: rt.mailer.send(message))
 
 
 def _publish_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID, kind: SessionEventKind) -> None:
@@ -94,7 +90,7 @@ async def _issue_email_token(session: AsyncSession, rt: Runtime, user: User, pur
     ttl = rt.settings.email_verification_ttl if purpose is TokenPurpose.VERIFY_EMAIL else rt.settings.password_reset_ttl
     session.add(EmailToken(user_id=user.id, purpose=purpose, token_hash=token_digest(token), expires_at=now + ttl))
     build = emails.verification if purpose is TokenPurpose.VERIFY_EMAIL else emails.password_reset
-    _send_later(session, rt, build(to=user.email, name=user.name, base_url=rt.settings.public_url, token=token))
+    queue_email(session, build(to=user.email, name=user.name, base_url=rt.settings.public_url, token=token), user_id=user.id)
 
 
 async def _consume_email_token(session: AsyncSession, token: str, purpose: TokenPurpose) -> uuid.UUID:
@@ -154,8 +150,8 @@ async def login(
             credential.failed_attempts = 0
             credential.locked_until = now + rt.settings.lockout_duration
             session.add(credential)
-            _send_later(session, rt, emails.account_locked(
-                to=user.email, name=user.name, until=credential.locked_until, attempts=attempts))
+            queue_email(session, emails.account_locked(
+                to=user.email, name=user.name, until=credential.locked_until, attempts=attempts), user_id=user.id)
             raise _locked_error(credential.locked_until)
         session.add(credential)
         raise invalid

@@ -1,0 +1,22 @@
+"""Enqueueing background jobs by actor name, so services never import the workers package.
+
+The broker is whatever `workers.broker` configured for this process: Redis when REDIS_URL is
+set, otherwise an in-process stub that `serve` consumes with worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import dramatiq
+
+
+def enqueue(actor_name: str, *args: Any, delay_ms: int | None = None) -> str:
+    """Send a job to the actor's queue; returns its message id. Blocking (Redis I/O)."""
+    actor = dramatiq.get_broker().get_actor(actor_name)
+    return actor.send_with_options(args=args, delay=delay_ms).message_id
+
+
+async def enqueue_async(actor_name: str, *args: Any, delay_ms: int | None = None) -> str:
+    return await asyncio.to_thread(enqueue, actor_name, *args, delay_ms=delay_ms)

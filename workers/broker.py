@@ -1,0 +1,53 @@
+"""The process's Dramatiq broker: Redis when REDIS_URL is set, else an in-process stub.
+
+Importing this module configures the global broker (actors bind to it when declared), so it
+is imported before any actor module.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
+from periodiq import PeriodiqMiddleware
+
+from finora_gql.config import Settings
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    middleware = [factory() for factory in default_middleware]
+    middleware += [AsyncIO(), CurrentMessage(), PeriodiqMiddleware(skip_delay=60)]
+    if settings.redis_url:
+        return RedisBroker(
+            url=settings.redis_url,
+            namespace="finora-jobs",
+            middleware=middleware,
+            heartbeat_timeout=settings.worker_heartbeat_timeout_ms,
+            # Requeueing dead workers' jobs happens in this maintenance step; run it often.
+            maintenance_chance=1000,
+        )
+    broker = StubBroker(middleware=middleware)
+    broker.emit_after("process_boot")
+    return broker
+
+
+settings = Settings()
+broker = build_broker(settings)
+dramatiq.set_broker(broker)
+
+
+def retry_options(settings: Settings) -> dict[str, int]:
+    return {
+        "max_retries": settings.job_max_retries,
+        "min_backoff": settings.job_min_backoff_ms,
+        "max_backoff": settings.job_max_backoff_ms,
+    }
+
+
+def dead_letter_count() -> int:
+    """Jobs that exhausted their retries and were kept for inspection."""
+    if isinstance(broker, StubBroker):
+        return len(broker.dead_letters)
+    client = broker.client
+    return sum(client.zcard(f"{broker.namespace}:{queue}.XQ") for queue in broker.get_declared_queues())

@@ -1,0 +1,51 @@
+"""Worker threads inside the API process, for the embedded default (no Redis, no `finora-gql worker`).
+
+One worker per process however many apps it serves (tests run several): Dramatiq's asyncio
+middleware keeps a single event-loop thread per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+
+from dramatiq import Worker
+from dramatiq.asyncio import get_event_loop_thread
+
+from finora_gql.config import Settings
+from workers import runtime
+from workers.actors import broker
+
+_lock = threading.Lock()
+_worker: Worker | None = None
+_users = 0
+
+
+@contextlib.contextmanager
+def in_process_workers(settings: Settings) -> Iterator[Worker]:
+    global _worker, _users
+    with _lock:
+        if _worker is None:
+            runtime.configure(settings)
+            _worker = Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
+            _worker.start()
+        _users += 1
+        worker = _worker
+    try:
+        yield worker
+    finally:
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                _stop(worker)
+                _worker = None
+
+
+def _stop(worker: Worker) -> None:
+    loop_thread = get_event_loop_thread()
+    if loop_thread is not None:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(runtime.close(), loop_thread.loop).result(timeout=5)
+    worker.stop()

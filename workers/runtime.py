@@ -1,0 +1,37 @@
+"""The Runtime actors use: built once per worker process, on the worker's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from finora_gql.config import Settings
+from finora_gql.core.runtime import Runtime, build_runtime
+
+_settings: Settings | None = None
+_runtime: Runtime | None = None
+_lock = asyncio.Lock()
+
+
+def configure(settings: Settings) -> None:
+    """Use these settings (with a database_url) instead of the environment's."""
+    global _settings, _runtime
+    _settings, _runtime = settings, None
+
+
+async def runtime() -> Runtime:
+    global _runtime
+    async with _lock:
+        if _runtime is None:
+            settings = _settings or Settings()
+            if not settings.database_url:
+                raise RuntimeError("workers need DATABASE_URL (the CLI sets it for the embedded database)")
+            _runtime = build_runtime(settings, settings.database_url)
+            await _runtime.start()
+    return _runtime
+
+
+async def close() -> None:
+    global _runtime
+    if _runtime is not None:
+        await _runtime.aclose()
+        _runtime = None
