@@ -21,13 +21,14 @@ from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.config import Settings
+from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.core.errors import is_public
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(UsersQuery, AccountsQuery, TransactionsQuery):
+class Query(UsersQuery, AccountsQuery, TransactionsQuery, NotificationsQuery):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         try:
@@ -37,12 +38,14 @@ class Query(UsersQuery, AccountsQuery, TransactionsQuery):
 
 
 @strawberry.type(description="Everything you can change.")
-class Mutation(AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, AdminMutation):
+class Mutation(
+    AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, NotificationsMutation, AdminMutation
+):
     pass
 
 
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
-class Subscription(AuthSubscription):
+class Subscription(AuthSubscription, NotificationsSubscription):
     pass
 
 

@@ -11,14 +11,16 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import pytest
+# Read when the job broker is configured (at import of the app): retry fast in tests.
+os.environ.setdefault("JOB_MIN_BACKOFF_MS", "50")
+os.environ.setdefault("JOB_MAX_BACKOFF_MS", "400")
 
-from finora_gql.config import Settings
-from finora_gql.core import db
-from tests.server import RunningServer, running_server
-from tests.smtp_sink import SmtpSink
+import pytest  # noqa: E402
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from finora_gql.config import Settings  # noqa: E402
+from finora_gql.core import db  # noqa: E402
+from tests.server import RunningServer, running_server  # noqa: E402
+from tests.smtp_sink import SmtpSink  # noqa: E402
 
 
 @pytest.fixture(scope="session")

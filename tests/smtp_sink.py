@@ -169,6 +169,10 @@ class _Handler:
         # SMTP content is CRLF; parse with LF line ends so get_content() reads naturally.
         raw = envelope.original_content.replace(b"\r\n", b"\n")
         message = BytesParser(policy=email.policy.default).parsebytes(raw)
+        refusal = self._sink._take_refusal(message)
+        if refusal is not None:
+            self._sink.refused.append(message)
+            return refusal
         login = getattr(session.auth_data, "login", None)
         if isinstance(login, bytes):
             login = login.decode()
@@ -215,6 +219,9 @@ class SmtpSink:
         self.port: int = 0
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
+        self._refusals: list[list] = []
+        self._refusals_lock = threading.Lock()
+        self.refused: list[EmailMessage] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._controller: _EphemeralPortController | None = None
 
@@ -267,6 +274,19 @@ class SmtpSink:
     def messages(self) -> list[EmailMessage]:
         with self._lock:
             return [d.message for d in self.deliveries]
+
+    def refuse(self, subject_contains: str, times: int, reply: str = "451 4.3.0 Try again later") -> None:
+        """Refuse the next `times` messages whose subject contains `subject_contains`."""
+        with self._refusals_lock:
+            self._refusals.append([subject_contains, times, reply])
+
+    def _take_refusal(self, message: EmailMessage) -> str | None:
+        with self._refusals_lock:
+            for rule in self._refusals:
+                if rule[0] in str(message["Subject"]) and rule[1] > 0:
+                    rule[1] -= 1
+                    return rule[2]
+        return None
 
     def clear(self) -> None:
         with self._lock:

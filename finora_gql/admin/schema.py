@@ -35,7 +35,7 @@ class AdminMutation:
         context = info.context
         viewer = await context.admin()
         user, errors = await perform(
-            context, lambda session: service.unban_user(session, viewer, decode_id(user_id, UserType, "userId"))
+            context, lambda session: service.unban_user(session, context.runtime, viewer, decode_id(user_id, UserType, "userId"))
         )
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
@@ -44,6 +44,6 @@ class AdminMutation:
         context = info.context
         viewer = await context.admin()
         user, errors = await perform(
-            context, lambda session: service.unlock_user(session, viewer, decode_id(user_id, UserType, "userId"))
+            context, lambda session: service.unlock_user(session, context.runtime, viewer, decode_id(user_id, UserType, "userId"))
         )
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)

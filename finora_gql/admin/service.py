@@ -13,6 +13,8 @@ from finora_gql.core.errors import ErrorCode, Forbidden, ServiceError
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
+from finora_gql.notifications import service as notifications
+from finora_gql.notifications.models import NotificationKind
 from finora_gql.users import service as users
 from finora_gql.users.models import User
 
@@ -24,6 +26,13 @@ def require_admin(viewer: Viewer) -> None:
 
 def _audit(session: AsyncSession, viewer: Viewer, action: str, target: uuid.UUID, **details: Any) -> None:
     session.add(AuditLog(actor_id=viewer.user_id, action=action, target_id=target, details=details))
+
+
+async def _tell(session: AsyncSession, rt: Runtime, user: User, title: str, body: str) -> None:
+    """Admin actions that affect someone are told to them (in the app and by email)."""
+    await notifications.notify(
+        session, rt, user.id, kind=NotificationKind.ADMIN_ACTION, title=title, body=body, email_to=user.email
+    )
 
 
 async def _target(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID) -> User:
@@ -42,20 +51,23 @@ async def ban_user(session: AsyncSession, rt: Runtime, viewer: Viewer, user_id: 
     await users.set_banned(session, user, banned=True, reason=reason)
     await auth.revoke_all_sessions(session, rt, user.id, reason="banned")
     _audit(session, viewer, "user.ban", user.id, reason=reason)
+    await _tell(session, rt, user, "Your Finora account was suspended", f"Reason: {reason}")
     return user
 
 
-async def unban_user(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID) -> User:
+async def unban_user(session: AsyncSession, rt: Runtime, viewer: Viewer, user_id: uuid.UUID) -> User:
     require_admin(viewer)
     user = await _target(session, viewer, user_id)
     await users.set_banned(session, user, banned=False)
     _audit(session, viewer, "user.unban", user.id)
+    await _tell(session, rt, user, "Your Finora account is active again", "You can sign in again.")
     return user
 
 
-async def unlock_user(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID) -> User:
+async def unlock_user(session: AsyncSession, rt: Runtime, viewer: Viewer, user_id: uuid.UUID) -> User:
     require_admin(viewer)
     user = await _target(session, viewer, user_id)
     await auth.unlock(session, user.id)
     _audit(session, viewer, "user.unlock", user.id)
+    await _tell(session, rt, user, "Your Finora account was unlocked", "An administrator lifted the sign-in lock.")
     return user

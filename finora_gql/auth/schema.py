@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from finora_gql.api.errors import UserError, perform
+from finora_gql.api.streams import viewer_messages
 from finora_gql.auth import limits, service
 from finora_gql.auth.service import SessionEventKind
 from finora_gql.auth.types import (
@@ -22,8 +23,8 @@ from finora_gql.auth.types import (
     UserPayload,
 )
 from finora_gql.context import Context
-from finora_gql.core.errors import ServiceError, Unauthenticated
-from finora_gql.core.viewer import user_channel
+from finora_gql.core.errors import ServiceError
+from finora_gql.core.viewer import SESSIONS_REVOKED
 from finora_gql.users.types import UserType
 
 
@@ -172,21 +173,8 @@ class AuthSubscription:
         "The stream ends when the session it runs in is ended."
     )
     async def session_events(self, info: Info[Context, None]) -> AsyncGenerator[SessionEvent, None]:
-        context = info.context
-        viewer = await context.viewer()
-        await context.aclose()  # don't hold a database connection for the life of the stream
-        async with context.runtime.pubsub.subscribe(user_channel(viewer.user_id)) as stream:
-            async for message in stream:
-                if message.get("kind") != SessionEventKind.SESSIONS_REVOKED.value:
-                    continue
-                context.forget_viewer()
-                try:
-                    await context.viewer()
-                    ended = False
-                except Unauthenticated:
-                    ended = True
-                finally:
-                    await context.aclose()
-                yield SessionEvent(kind=SessionEventKind.SESSIONS_REVOKED, current_session_ended=ended)
-                if ended:
-                    return
+        async for _, message in viewer_messages(info.context, {SESSIONS_REVOKED}):
+            yield SessionEvent(
+                kind=SessionEventKind.SESSIONS_REVOKED,
+                current_session_ended=message.get("current_session_ended", False),
+            )

@@ -24,8 +24,10 @@ from finora_gql.core.errors import ErrorCode, ServiceError, Unauthenticated
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.security import InvalidToken, new_opaque_token, token_digest
 from finora_gql.core.validation import clean_email
-from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
+from finora_gql.notifications import service as notifications
 from finora_gql.notifications.email import queue_email
+from finora_gql.notifications.models import NotificationKind
 from finora_gql.transactions import categories
 from finora_gql.users import service as users
 from finora_gql.users.models import Role, User
@@ -44,7 +46,7 @@ class SignIn:
 class SessionEventKind(str, Enum):
     """Realtime events auth publishes on the user's channel."""
 
-    SESSIONS_REVOKED = "SESSIONS_REVOKED"
+    SESSIONS_REVOKED = SESSIONS_REVOKED
 
 
 def _publish_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID, kind: SessionEventKind) -> None:
@@ -152,6 +154,12 @@ async def login(
             session.add(credential)
             queue_email(session, emails.account_locked(
                 to=user.email, name=user.name, until=credential.locked_until, attempts=attempts), user_id=user.id)
+            await notifications.notify(
+                session, rt, user.id, kind=NotificationKind.ACCOUNT_LOCKED, title="Your account was locked",
+                body=f"After {attempts} failed sign-in attempts, sign-in is blocked until "
+                f"{credential.locked_until:%Y-%m-%d %H:%M} UTC.",
+                data={"lockedUntil": credential.locked_until.isoformat()},
+            )
             raise _locked_error(credential.locked_until)
         session.add(credential)
         raise invalid

@@ -50,6 +50,8 @@ class Page(Generic[T]):
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return {"d": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"ts": value.isoformat()}
     if isinstance(value, dt.date):
         return {"t": value.isoformat()}
     return value
@@ -58,6 +60,8 @@ def _plain(value: Any) -> Any:
 def _typed(value: Any) -> Any:
     if isinstance(value, dict) and "d" in value:
         return Decimal(value["d"])
+    if isinstance(value, dict) and "ts" in value:
+        return dt.datetime.fromisoformat(value["ts"])
     if isinstance(value, dict) and "t" in value:
         return dt.date.fromisoformat(value["t"])
     return value

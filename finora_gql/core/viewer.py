@@ -16,3 +16,7 @@ class Viewer:
 def user_channel(user_id: uuid.UUID) -> str:
     """The pub/sub channel carrying one user's realtime events."""
     return f"finora:user:{user_id}"
+
+
+# Published on a user's channel when sessions are revoked; live streams re-check theirs.
+SESSIONS_REVOKED = "SESSIONS_REVOKED"

@@ -52,14 +52,14 @@ async def deliver(session: AsyncSession, rt: Runtime, email_id: uuid.UUID) -> Em
         await rt.mailer.send(message)
     except MailDeliveryError as error:
         row.last_error = str(error)[:500]
-        if not error.temporary:
-            # A permanent refusal (bad address, auth) will not heal by retrying.
+        # A permanent refusal (bad address, auth) will not heal by retrying; nor will the last try.
+        if not error.temporary or row.attempts > rt.settings.job_max_retries:
             row.status = EmailStatus.FAILED
-            log.error("email %s failed permanently: %s", row.id, error)
+            log.error("email %s failed after %d attempts: %s", row.id, row.attempts, error)
         session.add(row)
         await session.commit()
         if error.temporary:
-            raise
+            raise  # retried with backoff; after the last retry the job is dead-lettered
         return row.status
     row.status = EmailStatus.SENT
     row.sent_at = clock.now()
@@ -82,12 +82,3 @@ async def requeue_stale(session: AsyncSession) -> int:
     for email_id in ids:
         await enqueue_async("deliver_email", str(email_id))
     return len(ids)
-
-
-async def mark_failed_after_retries(session: AsyncSession, email_id: uuid.UUID, error: str) -> None:
-    row = await session.get(OutgoingEmail, email_id, with_for_update=True)
-    if row is not None and row.status is EmailStatus.PENDING:
-        row.status = EmailStatus.FAILED
-        row.last_error = error[:500]
-        session.add(row)
-        await session.commit()
