@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     job_max_backoff_ms: int = 300_000
     # A worker silent for this long is presumed dead and its unfinished jobs are redelivered.
     worker_heartbeat_timeout_ms: int = 60_000
+    # Chance (per 100,000 fetches) that a worker runs the broker's dead-worker sweep.
+    worker_maintenance_chance: int = 1_000
     worker_threads: int = 4
 
     log_level: str = "INFO"

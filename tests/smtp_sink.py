@@ -165,6 +165,15 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list) -> str:
+        stall = self._sink._take_stall()
+        if stall:
+            # Before DATA nothing is accepted yet: a client that dies here has delivered nothing.
+            self._sink._record_stall()
+            await asyncio.sleep(stall)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         # SMTP content is CRLF; parse with LF line ends so get_content() reads naturally.
         raw = envelope.original_content.replace(b"\r\n", b"\n")
@@ -222,6 +231,8 @@ class SmtpSink:
         self._refusals: list[list] = []
         self._refusals_lock = threading.Lock()
         self.refused: list[EmailMessage] = []
+        self._stalls: list[float] = []
+        self.stalled = 0
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._controller: _EphemeralPortController | None = None
 
@@ -279,6 +290,19 @@ class SmtpSink:
         """Refuse the next `times` messages whose subject contains `subject_contains`."""
         with self._refusals_lock:
             self._refusals.append([subject_contains, times, reply])
+
+    def stall_next_recipient(self, seconds: float) -> None:
+        """Make the next RCPT command hang for `seconds` (to catch a sender mid-delivery)."""
+        with self._refusals_lock:
+            self._stalls.append(seconds)
+
+    def _take_stall(self) -> float | None:
+        with self._refusals_lock:
+            return self._stalls.pop(0) if self._stalls else None
+
+    def _record_stall(self) -> None:
+        with self._refusals_lock:
+            self.stalled += 1
 
     def _take_refusal(self, message: EmailMessage) -> str | None:
         with self._refusals_lock:

@@ -24,8 +24,8 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
             namespace="finora-jobs",
             middleware=middleware,
             heartbeat_timeout=settings.worker_heartbeat_timeout_ms,
-            # Requeueing dead workers' jobs happens in this maintenance step; run it often.
-            maintenance_chance=1000,
+            # Jobs of dead workers are requeued in this maintenance step.
+            maintenance_chance=settings.worker_maintenance_chance,
         )
     broker = StubBroker(middleware=middleware)
     broker.emit_after("process_boot")

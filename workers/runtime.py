@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import finora_gql.models  # noqa: F401 - every table, so foreign keys resolve in a bare worker
 from finora_gql.config import Settings
 from finora_gql.core.runtime import Runtime, build_runtime
 
