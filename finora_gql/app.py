@@ -1,20 +1,22 @@
-"""The Starlette application: /graphql (HTTP and websockets), GraphiQL, /health and /ready."""
+"""The Starlette application: /graphql (HTTP and websockets), GraphiQL, /health, /ready, /metrics."""
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 from dramatiq.brokers.stub import StubBroker
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -32,6 +34,7 @@ from finora_gql.context import Context
 from finora_gql.core import db
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.runtime import Runtime, build_runtime
+from finora_gql.core.telemetry import HttpMetrics, Metrics
 from finora_gql.schema import build_schema
 from workers.actors import broker as job_broker
 from workers.inprocess import in_process_workers
@@ -223,6 +226,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+async def metrics_endpoint(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    token = runtime.settings.metrics_token
+    expected = f"Bearer {token.get_secret_value()}" if token is not None else None
+    if expected is not None and not hmac.compare_digest(request.headers.get("authorization", ""), expected):
+        return PlainTextResponse("metrics require a bearer token", status_code=401)
+    metrics: Metrics = request.app.state.metrics
+    metrics.db_pool_checked_out.set(runtime.engine.pool.checkedout())
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -266,8 +280,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 await runtime.aclose()
 
+    metrics = Metrics()
     view = FinoraGraphQL(
-        build_schema(settings),
+        build_schema(settings, metrics),
         graphql_ide="graphiql",
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         keep_alive=True,
@@ -275,6 +290,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=settings.allowed_origins,
     )
     middleware = [
+        Middleware(HttpMetrics, metrics=metrics),
         Middleware(SecurityHeaders, hsts=settings.is_production),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]
@@ -288,14 +304,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_age=600,
             )
         )
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/health", health),
             Route("/ready", ready),
+            Route("/metrics", metrics_endpoint),
             Mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR), name="graphiql-static"),
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    return app

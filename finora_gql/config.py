@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     worker_maintenance_chance: int = 1_000
     worker_threads: int = 4
 
+    # /metrics: open when unset (keep it off the public network), else requires this bearer token.
+    metrics_token: SecretStr | None = None
+
     log_level: str = "INFO"
 
     @property

@@ -23,6 +23,7 @@ from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.config import Settings
 from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.core.errors import is_public
+from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
 
@@ -52,7 +53,7 @@ class Subscription(AuthSubscription, NotificationsSubscription):
 CACHE_SIZE = 512
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None, metrics: Metrics | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # Factories, not instances: strawberry builds a fresh extension per operation.
     extensions: list = [
@@ -66,6 +67,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
+    if metrics is not None:
+        extensions.append(graphql_metrics_extension(metrics))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

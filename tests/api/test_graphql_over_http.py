@@ -149,3 +149,26 @@ async def test_ready_is_503_when_redis_is_unreachable(settings) -> None:
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "redis": "unreachable"}
     assert health.status_code == 200
+
+
+async def test_metrics_count_operations_by_route_and_outcome(server: RunningServer) -> None:
+    await server.gql("query Probe { __typename }")
+    await server.gql("query Broken { me { id } }")
+    async with server.client() as client:
+        text = (await client.get("/metrics")).text
+    assert 'finora_graphql_operations_total{name="Probe",outcome="ok",type="query"}' in text
+    assert 'finora_graphql_operations_total{name="Broken",outcome="error",type="query"}' in text
+    assert 'finora_http_requests_total{method="POST",route="/graphql",status="200"}' in text
+    assert "finora_db_pool_connections_in_use" in text
+
+
+async def test_metrics_token_is_enforced(settings) -> None:
+    from tests.server import running_server
+
+    from pydantic import SecretStr
+
+    async with running_server(settings.model_copy(update={"metrics_token": SecretStr("m" * 32)})) as server:
+        async with server.client() as client:
+            assert (await client.get("/metrics")).status_code == 401
+            allowed = await client.get("/metrics", headers={"authorization": "Bearer " + "m" * 32})
+    assert allowed.status_code == 200
