@@ -230,7 +230,8 @@ async def metrics_endpoint(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     token = runtime.settings.metrics_token
     expected = f"Bearer {token.get_secret_value()}" if token is not None else None
-    if expected is not None and not hmac.compare_digest(request.headers.get("authorization", ""), expected):
+    given = request.headers.get("authorization", "").encode("latin-1")
+    if expected is not None and not hmac.compare_digest(given, expected.encode("latin-1")):
         return PlainTextResponse("metrics require a bearer token", status_code=401)
     metrics: Metrics = request.app.state.metrics
     metrics.db_pool_checked_out.set(runtime.engine.pool.checkedout())
