@@ -129,6 +129,39 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
     typer.echo(f"database at {revision}")
 
 
+@cli.command("set-role")
+def set_role(email: str, role: str = typer.Argument("ADMIN", help="ADMIN or USER.")) -> None:
+    """Make an existing account an administrator (or a plain user again); the first admin starts here."""
+    import asyncio
+
+    from finora_gql.core import db as database
+    from finora_gql.core.validation import clean_email
+    from finora_gql.users import service as users
+    from finora_gql.users.models import Role
+
+    settings = _settings()
+    wanted = Role(role.upper())
+
+    async def apply(url: str) -> bool:
+        engine = database.create_engine(url, pool_size=1)
+        try:
+            async with database.sessionmaker(engine)() as session:
+                user = await users.get_user_by_email(session, clean_email(email))
+                if user is None:
+                    return False
+                await users.set_role(session, user, wanted)
+                await session.commit()
+                return True
+        finally:
+            await engine.dispose()
+
+    with _database(settings) as url:
+        if not asyncio.run(apply(url)):
+            typer.secho(f"no account with email {email}", fg="red", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"{email} is now {wanted.value}")
+
+
 @cli.command("check-config")
 def check_config() -> None:
     """Validate settings and secrets for the current FINORA_ENV; exit 2 when something is wrong."""

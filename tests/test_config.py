@@ -73,3 +73,34 @@ def test_check_config_names_every_problem(tmp_path: Path) -> None:
     })
     assert ok.returncode == 0, ok.stderr
     assert "valid for production" in ok.stdout
+
+
+def test_set_role_promotes_an_existing_account(database_url: str) -> None:
+    import asyncio
+
+    from finora_gql.core import db as database
+    from finora_gql.users import service as users
+    from finora_gql.users.models import Role
+
+    async def create() -> str:
+        engine = database.create_engine(database_url, pool_size=1)
+        async with database.sessionmaker(engine)() as session:
+            user = await users.create_user(session, email=f"ops-{id(engine)}@example.com", name="Ops")
+            await session.commit()
+        await engine.dispose()
+        return user.email
+
+    email = asyncio.run(create())
+    result = run_cli("set-role", email, "ADMIN", env={"DATABASE_URL": database_url, "FINORA_ENV": "test"})
+    assert result.returncode == 0, result.stderr
+    missing = run_cli("set-role", "nobody@example.com", env={"DATABASE_URL": database_url, "FINORA_ENV": "test"})
+    assert missing.returncode == 1
+
+    async def role() -> Role:
+        engine = database.create_engine(database_url, pool_size=1)
+        async with database.sessionmaker(engine)() as session:
+            user = await users.get_user_by_email(session, email)
+        await engine.dispose()
+        return user.role
+
+    assert asyncio.run(role()) is Role.ADMIN

@@ -68,3 +68,9 @@ async def set_banned(session: AsyncSession, user: User, *, banned: bool, reason:
     user.ban_reason = reason if banned else None
     touched(user)
     session.add(user)
+
+
+async def set_role(session: AsyncSession, user: User, role: Role) -> None:
+    user.role = role
+    touched(user)
+    session.add(user)
