@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -55,12 +56,17 @@ CACHE_SIZE = 512
 
 def build_schema(settings: Settings | None = None, metrics: Metrics | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    # The limit rules are built once: the validation cache keys on the rule classes, and
+    # limiters built per request would make new classes, so every request missed the cache.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     # Factories, not instances: strawberry builds a fresh extension per operation.
     extensions: list = [
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(limit_rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         # Unexpected errors become "Unexpected error." for the client; the full error is logged.
         lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
