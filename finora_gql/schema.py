@@ -21,6 +21,7 @@ from strawberry.types import Info
 from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
+from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
 from finora_gql.config import Settings
 from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.core.errors import is_public
@@ -30,7 +31,7 @@ from finora_gql.users.schema import UsersMutation, UsersQuery
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(UsersQuery, AccountsQuery, TransactionsQuery, NotificationsQuery):
+class Query(UsersQuery, AccountsQuery, TransactionsQuery, NotificationsQuery, BudgetsQuery):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         try:
@@ -41,7 +42,8 @@ class Query(UsersQuery, AccountsQuery, TransactionsQuery, NotificationsQuery):
 
 @strawberry.type(description="Everything you can change.")
 class Mutation(
-    AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, NotificationsMutation, AdminMutation
+    AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, NotificationsMutation, AdminMutation,
+    BudgetsMutation,
 ):
     pass
 

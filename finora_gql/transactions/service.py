@@ -16,6 +16,7 @@ from enum import Enum
 from types import SimpleNamespace
 
 from sqlalchemy import and_, delete, func, or_, tuple_, update
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -40,7 +41,8 @@ LATEST = dt.date(2200, 1, 1)
 
 
 def readable(viewer: Viewer) -> SelectOfScalar[Transaction]:
-    return select(Transaction).where(col(Transaction.user_id) == viewer.user_id)
+    # The search vector is for the database's eyes only; don't ship it with every row.
+    return select(Transaction).where(col(Transaction.user_id) == viewer.user_id).options(defer(Transaction.search))
 
 
 # --- input cleaning ------------------------------------------------------------------------
