@@ -29,7 +29,7 @@ def in_process_workers(settings: Settings) -> Iterator[Worker]:
     with _lock:
         if _worker is None:
             runtime.configure(settings)
-            _worker = Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
+            _worker = Worker(broker, worker_threads=settings.worker_threads)
             _worker.start()
         _users += 1
         worker = _worker
