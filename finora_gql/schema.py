@@ -28,10 +28,11 @@ from finora_gql.core.errors import is_public
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
+from finora_gql.wallet.schema import WalletMutation, WalletQuery, WalletSubscription
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(UsersQuery, AccountsQuery, TransactionsQuery, NotificationsQuery, BudgetsQuery):
+class Query(UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         try:
@@ -42,14 +43,14 @@ class Query(UsersQuery, AccountsQuery, TransactionsQuery, NotificationsQuery, Bu
 
 @strawberry.type(description="Everything you can change.")
 class Mutation(
-    AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, NotificationsMutation, AdminMutation,
-    BudgetsMutation,
+    AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, WalletMutation, BudgetsMutation,
+    NotificationsMutation, AdminMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
-class Subscription(AuthSubscription, NotificationsSubscription):
+class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscription):
     pass
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.config import Environment, Settings
 from finora_gql.core import db
+from finora_gql.core.cache import Cache, build_cache
 from finora_gql.core.mail import Mailer, build_mailer
 from finora_gql.core.pubsub import PubSub, build_pubsub
 from finora_gql.core.ratelimit import RateLimiter, build_rate_limiter
@@ -23,6 +24,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis | None
     rate_limiter: RateLimiter
+    cache: Cache
     mailer: Mailer
     pubsub: PubSub
     hasher: PasswordHasher
@@ -68,6 +70,7 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
         sessions=db.sessionmaker(engine),
         redis=redis,
         rate_limiter=build_rate_limiter(redis),
+        cache=build_cache(redis),
         mailer=build_mailer(
             smtp_host=settings.smtp_host,
             smtp_port=settings.smtp_port,

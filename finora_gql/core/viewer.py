@@ -12,6 +12,11 @@ class Viewer:
     session_id: uuid.UUID
     is_admin: bool = False
 
+    @classmethod
+    def acting_for(cls, user_id: uuid.UUID) -> Viewer:
+        """A background job working on one user's data: sees exactly what that user sees."""
+        return cls(user_id=user_id, session_id=uuid.UUID(int=0))
+
 
 def user_channel(user_id: uuid.UUID) -> str:
     """The pub/sub channel carrying one user's realtime events."""

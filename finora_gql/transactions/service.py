@@ -22,7 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts import service as accounts
+from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, window
@@ -105,6 +107,14 @@ async def _apply(
     await accounts.add_to_balances(session, deltas)
     await totals.apply_changes(session, added=added, removed=removed)
     wallet_changed(session, rt, viewer.user_id)
+    _check_budgets_later(session, viewer, [*added, *removed])
+
+
+def _check_budgets_later(session: AsyncSession, viewer: Viewer, rows: Sequence[object]) -> None:
+    """After commit, a job checks the budgets of the months these rows touched (80%/100% alerts)."""
+    months = sorted({row.date.replace(day=1).isoformat() for row in rows if row.transfer_id is None})
+    if months:
+        after_commit(session, lambda: enqueue_async("budget_alerts", str(viewer.user_id), months))
 
 
 def _snapshot(row: Transaction) -> SimpleNamespace:
@@ -393,6 +403,7 @@ async def delete_category(session: AsyncSession, rt: Runtime, viewer: Viewer, ca
     await session.flush()
     await totals.apply_changes(session, added=after, removed=before)
     wallet_changed(session, rt, viewer.user_id)
+    _check_budgets_later(session, viewer, before)
     return category
 
 
@@ -447,6 +458,7 @@ async def recategorize(
     after = [replace_category(_snapshot(row), target) for target, group in moved.items() for row in group]
     await totals.apply_changes(session, added=after, removed=before)
     wallet_changed(session, rt, viewer.user_id)
+    _check_budgets_later(session, viewer, before)
     return changes
 
 

@@ -1,14 +1,384 @@
-"""(Lead's interim file so ledger writers can run; the wallet engineer replaces it with the real
-service: caching, invalidation and analytics.)"""
+"""Wallet analytics: summary, cashflow and net worth in the viewer's base currency.
+
+Answers come from the daily totals (never the raw transactions) and are cached per user.
+The cache key carries the user's version and the global rates version; a ledger write bumps
+the first (`wallet_changed`), a new exchange rate the second. Nothing is ever pattern-deleted.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import uuid
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
 
+import orjson
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from finora_gql.accounts import service as accounts
+from finora_gql.core import clock
+from finora_gql.core.db import after_commit
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.money import round_money
 from finora_gql.core.runtime import Runtime
+from finora_gql.core.validation import clean_currency
+from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.transactions import categories
+from finora_gql.users import service as users
+from finora_gql.wallet import totals
+from finora_gql.wallet.models import FxRate, NetWorthSnapshot
+from finora_gql.wallet.totals import Bucket, MissingRate
+
+CACHE_TTL = 600
+RATES_VERSION = "wallet:rates"
+WALLET_CHANGED = "WALLET_CHANGED"
+MAX_RANGE_DAYS = 366 * 10
+TOP_CATEGORIES = 5
+
+
+def _user_version_key(user_id: uuid.UUID) -> str:
+    return f"wallet:user:{user_id}"
 
 
 def wallet_changed(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> None:
-    """Called by every ledger write; the cached summaries of `user_id` become stale."""
+    """Every ledger write calls this: after commit the user's cached summaries are stale and
+    their live `walletChanged` subscriptions hear about it."""
+
+    async def notify() -> None:
+        await rt.cache.bump(_user_version_key(user_id))
+        await rt.pubsub.publish(user_channel(user_id), {"kind": WALLET_CHANGED})
+
+    after_commit(session, notify)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoryAmount:
+    category_id: uuid.UUID | None
+    name: str
+    amount: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
+class Flow:
+    period: dt.date
+    income: Decimal
+    expenses: Decimal
+    net: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    currency: str
+    total_balance: Decimal
+    total_income: Decimal
+    total_expenses: Decimal
+    net: Decimal
+    savings_rate: Decimal | None
+    top_categories: list[CategoryAmount]
+    monthly_trend: list[Flow]
+    missing_rates: list[MissingRate]
+
+
+@dataclasses.dataclass(frozen=True)
+class Cashflow:
+    currency: str
+    buckets: list[Flow]
+    missing_rates: list[MissingRate]
+
+
+@dataclasses.dataclass(frozen=True)
+class NetWorthPoint:
+    date: dt.date
+    value: Decimal
+    from_snapshot: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class NetWorth:
+    currency: str
+    points: list[NetWorthPoint]
+    missing_rates: list[MissingRate]
+
+
+# --- caching -------------------------------------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    """Tag what JSON would lose; UUIDs (asyncpg's own class included) come back via _rebuild."""
+    if isinstance(value, Decimal):
+        return {"$d": str(value)}
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.date):
+        return {"$t": value.isoformat()}
+    raise TypeError(type(value))
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if isinstance(value, dict):
+        if "$d" in value:
+            return Decimal(value["$d"])
+        if "$t" in value:
+            return dt.date.fromisoformat(value["$t"])
+        return {key: _decode(item) for key, item in value.items()}
+    return value
+
+
+def _rebuild(kind: type, data: dict[str, Any]) -> Any:
+    """Turn cached plain data back into the result dataclasses."""
+    nested = {
+        "monthly_trend": Flow, "buckets": Flow, "points": NetWorthPoint, "missing_rates": MissingRate,
+    }
+    values = {
+        key: [nested[key](**item) for item in value] if key in nested else value for key, value in data.items()
+    }
+    if "top_categories" in values:
+        values["top_categories"] = [_rebuild(CategoryAmount, item) for item in values["top_categories"]]
+    if kind is CategoryAmount and values["category_id"] is not None:
+        values["category_id"] = uuid.UUID(values["category_id"])
+    return kind(**values)
+
+
+async def _cached(rt: Runtime, viewer: Viewer, operation: str, kind: type, compute) -> Any:
+    versions = f"v{await rt.cache.version(_user_version_key(viewer.user_id))}.r{await rt.cache.version(RATES_VERSION)}"
+    key = f"wallet:{viewer.user_id}:{versions}:{operation}"
+    if (hit := await rt.cache.get(key)) is not None:
+        return _rebuild(kind, _decode(orjson.loads(hit)))
+    result = await compute()
+    payload = orjson.dumps(dataclasses.asdict(result), default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    await rt.cache.set(key, payload, CACHE_TTL)
+    return result
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+def _check_range(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise ServiceError(ErrorCode.INVALID, "`to` must not be before `from`.", "to")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ServiceError(ErrorCode.INVALID, "Ask for at most ten years at once.", "from")
+
+
+async def _base_currency(session: AsyncSession, viewer: Viewer) -> str:
+    user = await users.get_user(session, viewer.user_id)
+    if user is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "This account no longer exists.")
+    return user.base_currency
+
+
+def _flows(rows: list[totals.Total], currency: str) -> dict[dt.date | None, tuple[Decimal, Decimal]]:
+    grouped: dict[dt.date | None, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for row in rows:
+        if row.is_transfer:
+            continue
+        grouped[row.bucket][0] += row.inflow
+        grouped[row.bucket][1] -= row.outflow
+    return {key: (round_money(a, currency), round_money(b, currency)) for key, (a, b) in grouped.items()}
+
+
+async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start: dt.date, end: dt.date) -> Summary:
+    _check_range(start, end)
+
+    async def compute() -> Summary:
+        currency = await _base_currency(session, viewer)
+        monthly, missing = await totals.converted_totals(
+            session, viewer.user_id, start=start, end=end, currency=currency, bucket=Bucket.MONTH, by_category=True
+        )
+        income = sum((r.inflow for r in monthly if not r.is_transfer), Decimal(0))
+        expenses = -sum((r.outflow for r in monthly if not r.is_transfer), Decimal(0))
+        income, expenses = round_money(income, currency), round_money(expenses, currency)
+        net = income - expenses
+        by_category: dict[uuid.UUID | None, Decimal] = defaultdict(Decimal)
+        for row in monthly:
+            if not row.is_transfer:
+                by_category[row.category_id] -= row.outflow
+        top = sorted(((c, a) for c, a in by_category.items() if a > 0), key=lambda item: (-item[1], str(item[0])))
+        top = top[:TOP_CATEGORIES]
+        names = await categories.get_categories(session, viewer, [c for c, _ in top if c is not None])
+        trend = _flows(monthly, currency)
+        balances = await accounts.balances_by_currency(session, viewer.user_id)
+        balance, balance_missing = await _convert(session, balances, currency, end)
+        return Summary(
+            currency=currency,
+            total_balance=balance,
+            total_income=income,
+            total_expenses=expenses,
+            net=net,
+            savings_rate=(net / income).quantize(Decimal("0.0001")) if income else None,
+            top_categories=[
+                CategoryAmount(c, names[c].name if c in names else "Uncategorized", round_money(a, currency))
+                for c, a in top
+            ],
+            monthly_trend=[
+                Flow(month, i, e, i - e) for month, (i, e) in sorted(trend.items(), key=lambda item: item[0])
+            ],
+            missing_rates=_merge(missing, balance_missing),
+        )
+
+    return await _cached(rt, viewer, f"summary:{start}:{end}", Summary, compute)
+
+
+def _periods(start: dt.date, end: dt.date, bucket: Bucket) -> list[dt.date]:
+    if bucket is Bucket.DAY:
+        first = start
+    elif bucket is Bucket.WEEK:
+        first = start - dt.timedelta(days=start.weekday())
+    else:
+        first = start.replace(day=1)
+    periods, current = [], first
+    while current <= end:
+        periods.append(current)
+        if bucket is Bucket.DAY:
+            current += dt.timedelta(days=1)
+        elif bucket is Bucket.WEEK:
+            current += dt.timedelta(days=7)
+        else:
+            current = (current.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return periods
+
+
+async def cashflow(
+    session: AsyncSession, rt: Runtime, viewer: Viewer, *, start: dt.date, end: dt.date, granularity: Bucket
+) -> Cashflow:
+    """Income, expenses and net for every period in the range, empty periods included."""
+    _check_range(start, end)
+
+    async def compute() -> Cashflow:
+        currency = await _base_currency(session, viewer)
+        rows, missing = await totals.converted_totals(
+            session, viewer.user_id, start=start, end=end, currency=currency, bucket=granularity
+        )
+        flows = _flows(rows, currency)
+        zero = (round_money(Decimal(0), currency),) * 2
+        buckets = [Flow(p, *flows.get(p, zero), flows.get(p, zero)[0] - flows.get(p, zero)[1])
+                   for p in _periods(start, end, granularity)]
+        return Cashflow(currency=currency, buckets=buckets, missing_rates=missing)
+
+    return await _cached(rt, viewer, f"cashflow:{start}:{end}:{granularity.value}", Cashflow, compute)
+
+
+async def _convert(
+    session: AsyncSession, amounts: dict[str, Decimal], currency: str, day: dt.date
+) -> tuple[Decimal, list[MissingRate]]:
+    rates = await totals.rates_on(session, amounts, target=currency, day=day)
+    total, missing = Decimal(0), []
+    for code, amount in amounts.items():
+        rate = rates.get(code)
+        if rate is None:
+            if amount:
+                missing.append(MissingRate(code, day, day))
+            continue
+        total += amount * rate
+    return round_money(total, currency), missing
+
+
+def _merge(*groups: list[MissingRate]) -> list[MissingRate]:
+    merged: dict[str, MissingRate] = {}
+    for group in groups:
+        for item in group:
+            known = merged.get(item.currency)
+            merged[item.currency] = item if known is None else MissingRate(
+                item.currency, min(known.first_day, item.first_day), max(known.last_day, item.last_day)
+            )
+    return [merged[code] for code in sorted(merged)]
+
+
+async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start: dt.date, end: dt.date) -> NetWorth:
+    """One point per month end in the range and at `to`; snapshots win where they exist."""
+    _check_range(start, end)
+
+    async def compute() -> NetWorth:
+        currency = await _base_currency(session, viewer)
+        snapshots = {
+            row.date: row
+            for row in (
+                await session.exec(
+                    select(NetWorthSnapshot).where(
+                        col(NetWorthSnapshot.user_id) == viewer.user_id,
+                        col(NetWorthSnapshot.date) >= start,
+                        col(NetWorthSnapshot.date) <= end,
+                        col(NetWorthSnapshot.currency) == currency,
+                    )
+                )
+            ).all()
+        }
+        days = sorted({p - dt.timedelta(days=1) for p in _periods(start, end, Bucket.MONTH)[1:]} | {end} | set(snapshots))
+        days = [d for d in days if start <= d <= end]
+        opening = await accounts.opening_balances_by_currency(session, viewer.user_id)
+        points, missing = [], []
+        for day in days:
+            if day in snapshots:
+                points.append(NetWorthPoint(day, round_money(snapshots[day].value, currency), True))
+                continue
+            value, lacking = await _derived_on(session, viewer.user_id, opening, currency, day)
+            missing += lacking
+            points.append(NetWorthPoint(day, value, False))
+        return NetWorth(currency=currency, points=points, missing_rates=_merge(missing))
+
+    return await _cached(rt, viewer, f"networth:{start}:{end}", NetWorth, compute)
+
+
+async def _derived_on(
+    session: AsyncSession, user_id: uuid.UUID, opening: dict[str, Decimal], currency: str, day: dt.date
+) -> tuple[Decimal, list[MissingRate]]:
+    flows = await totals.net_flow_by_currency(session, user_id, through=day)
+    held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
+    return await _convert(session, held, currency, day)
+
+
+async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: Viewer) -> NetWorthPoint:
+    """Store today's net worth (used by a daily job; also available to the viewer)."""
+    currency = await _base_currency(session, viewer)
+    today = clock.now().date()
+    opening = await accounts.opening_balances_by_currency(session, viewer.user_id)
+    value, missing = await _derived_on(session, viewer.user_id, opening, currency, today)
+    if missing:
+        codes = ", ".join(m.currency for m in missing)
+        raise ServiceError(ErrorCode.INVALID, f"No exchange rate to {currency} for {codes} yet.", None)
+    await session.exec(
+        insert(NetWorthSnapshot)
+        .values(id=uuid.uuid4(), user_id=viewer.user_id, date=today, value=value, currency=currency,
+                created_at=clock.now())
+        .on_conflict_do_update(constraint="uq_net_worth_snapshot_user_date", set_={"value": value, "currency": currency})
+    )
+    wallet_changed(session, rt, viewer.user_id)
+    return NetWorthPoint(today, value, True)
+
+
+# --- exchange rates ------------------------------------------------------------------------------
+
+
+async def set_fx_rate(
+    session: AsyncSession, rt: Runtime, *, base: str, quote: str, date: dt.date, rate: Decimal
+) -> FxRate:
+    """Store 1 `base` = `rate` `quote` from `date` on (callers check the viewer is an admin)."""
+    base, quote = clean_currency(base, field="base"), clean_currency(quote, field="quote")
+    if base == quote:
+        raise ServiceError(ErrorCode.INVALID, "Base and quote must differ.", "quote")
+    if not rate.is_finite() or rate <= 0 or rate != rate.quantize(Decimal("1e-10")) or rate >= Decimal("1e13"):
+        raise ServiceError(ErrorCode.INVALID, "Rate must be positive with at most 10 decimal places.", "rate")
+    await session.exec(
+        insert(FxRate)
+        .values(id=uuid.uuid4(), base=base, quote=quote, date=date, rate=rate, created_at=clock.now())
+        .on_conflict_do_update(constraint="uq_fx_rate_pair_date", set_={"rate": rate})
+    )
+    after_commit(session, lambda: rt.cache.bump(RATES_VERSION))
+    return FxRate(base=base, quote=quote, date=date, rate=rate)
+
+
+async def list_fx_rates(session: AsyncSession, *, base: str, quote: str, limit: int = 100) -> list[FxRate]:
+    rows = await session.exec(
+        select(FxRate).where(col(FxRate.base) == base.upper(), col(FxRate.quote) == quote.upper())
+        .order_by(col(FxRate.date).desc()).limit(limit)
+    )
+    return list(rows.all())

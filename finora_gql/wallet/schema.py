@@ -1,0 +1,127 @@
+"""Wallet analytics queries, exchange rates and the walletChanged subscription."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncGenerator
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from finora_gql.api.errors import UserError, perform
+from finora_gql.api.streams import viewer_messages
+from finora_gql.context import Context
+from finora_gql.core import clock
+from finora_gql.core.errors import BadUserInput, ServiceError
+from finora_gql.wallet import service
+from finora_gql.wallet.types import (
+    CashflowNode,
+    FxRateNode,
+    GranularityEnum,
+    MissingRateNode,
+    NetWorthNode,
+    NetWorthPointNode,
+    PeriodFlowNode,
+    WalletChangeNode,
+    WalletSummaryNode,
+)
+
+
+# `from` is a Python keyword: the argument is named here.
+From = Annotated[dt.date, strawberry.argument(name="from", description="First day of the range (inclusive).")]
+
+
+@strawberry.input(description="An exchange rate: 1 base = rate quote, from date on.")
+class FxRateInput:
+    base: str
+    quote: str
+    date: dt.date
+    rate: Decimal
+
+
+@strawberry.type(description="The result of setFxRate.")
+class FxRatePayload:
+    rate: FxRateNode | None
+    errors: list[UserError]
+
+
+@strawberry.type(description="The result of recordNetWorthSnapshot.")
+class NetWorthSnapshotPayload:
+    point: NetWorthPointNode | None
+    errors: list[UserError]
+
+
+async def _query(info: Info[Context, None], work):
+    context = info.context
+    viewer = await context.viewer()
+    try:
+        return await work(context.session, context.runtime, viewer)
+    except ServiceError as error:
+        raise BadUserInput(error) from None
+
+
+@strawberry.type
+class WalletQuery:
+    @strawberry.field(name="walletSummary", description="Balance, income, spending and trends between two days.")
+    async def wallet_summary(self, info: Info[Context, None], from_: From, to: dt.date) -> WalletSummaryNode:
+        row = await _query(info, lambda s, rt, v: service.wallet_summary(s, rt, v, start=from_, end=to))
+        return WalletSummaryNode.of(row)
+
+    @strawberry.field(description="Income, expenses and net per day, week or month between two days.")
+    async def cashflow(self, info: Info[Context, None], from_: From, to: dt.date, granularity: GranularityEnum = GranularityEnum.MONTH
+                       ) -> CashflowNode:
+        row = await _query(info, lambda s, rt, v: service.cashflow(s, rt, v, start=from_, end=to, granularity=granularity))
+        return CashflowNode(currency=row.currency, buckets=[PeriodFlowNode.of(b) for b in row.buckets],
+                            missing_rates=[MissingRateNode.of(m) for m in row.missing_rates],
+                            complete=not row.missing_rates)
+
+    @strawberry.field(name="netWorth", description="Net worth history: snapshots where recorded, derived elsewhere.")
+    async def net_worth(self, info: Info[Context, None], from_: From, to: dt.date) -> NetWorthNode:
+        row = await _query(info, lambda s, rt, v: service.net_worth(s, rt, v, start=from_, end=to))
+        return NetWorthNode(
+            currency=row.currency,
+            points=[NetWorthPointNode(date=p.date, value=p.value, from_snapshot=p.from_snapshot) for p in row.points],
+            missing_rates=[MissingRateNode.of(m) for m in row.missing_rates], complete=not row.missing_rates,
+        )
+
+    @strawberry.field(description="Exchange rates of one pair, newest first (at most 100).")
+    async def fx_rates(self, info: Info[Context, None], base: str, quote: str) -> list[FxRateNode]:
+        await info.context.viewer()
+        rows = await service.list_fx_rates(info.context.session, base=base, quote=quote)
+        return [FxRateNode(base=r.base, quote=r.quote, date=r.date, rate=r.rate) for r in rows]
+
+
+@strawberry.type
+class WalletMutation:
+    @strawberry.mutation(description="Set an exchange rate (administrators: rates are shared market data).")
+    async def set_fx_rate(self, info: Info[Context, None], input: FxRateInput) -> FxRatePayload:
+        context = info.context
+        await context.admin()
+        rate, errors = await perform(
+            context,
+            lambda session: service.set_fx_rate(
+                session, context.runtime, base=input.base, quote=input.quote, date=input.date, rate=input.rate
+            ),
+        )
+        node = FxRateNode(base=rate.base, quote=rate.quote, date=rate.date, rate=rate.rate) if rate else None
+        return FxRatePayload(rate=node, errors=errors)
+
+    @strawberry.mutation(description="Record today's net worth as a snapshot in the history.")
+    async def record_net_worth_snapshot(self, info: Info[Context, None]) -> NetWorthSnapshotPayload:
+        context = info.context
+        viewer = await context.viewer()
+        point, errors = await perform(
+            context, lambda session: service.record_net_worth_snapshot(session, context.runtime, viewer)
+        )
+        node = NetWorthPointNode(date=point.date, value=point.value, from_snapshot=True) if point else None
+        return NetWorthSnapshotPayload(point=node, errors=errors)
+
+
+@strawberry.type
+class WalletSubscription:
+    @strawberry.subscription(description="Fires after any write that changes the viewer's balances or summaries.")
+    async def wallet_changed(self, info: Info[Context, None]) -> AsyncGenerator[WalletChangeNode, None]:
+        async for _ in viewer_messages(info.context, {service.WALLET_CHANGED}):
+            yield WalletChangeNode(at=clock.now())

@@ -1,0 +1,221 @@
+"""Goals over HTTP: CRUD and validation, progress, the contribution rate and projection, achievedAt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from strawberry.relay import GlobalID
+
+from finora_gql.budgets.models import Goal, GoalContribution
+from finora_gql.core import clock
+from tests.budgets.budget_flows import (
+    ADD_CONTRIBUTION,
+    CREATE_GOAL,
+    DELETE_CONTRIBUTION,
+    DELETE_GOAL,
+    GOAL,
+    GOALS,
+    NODE,
+    UPDATE_GOAL,
+    count_rows,
+    errors_of,
+    mutate,
+    on_today,
+    query,
+)
+from tests.flows import signed_in_user
+from tests.ledger.ledger_flows import UPDATE_TXN, create_account, create_txn
+from tests.server import RunningServer
+
+async def contribute(server: RunningServer, token: str, goal_id: str, amount: str, day: str | None = None,
+                     note: str | None = None) -> dict:
+    payload = await mutate(server, token, ADD_CONTRIBUTION,
+                           {"input": {"goalId": goal_id, "amount": amount, "date": day, "note": note}},
+                           "addGoalContribution")
+    assert payload["errors"] == [], payload
+    return payload
+
+
+async def test_goal_progress_projection_and_achieved_at(server: RunningServer) -> None:
+    with on_today():
+        user = await signed_in_user(server)
+        token = user.access_token
+        created = await mutate(server, token, CREATE_GOAL, {"input": {
+            "name": "  New   car ", "targetAmount": "1200", "targetDate": "2031-12-31"}}, "createGoal")
+        assert created["errors"] == []
+        goal = created["goal"]
+        assert {k: goal[k] for k in ("name", "targetAmount", "currency", "progress", "remaining", "percentComplete",
+                                     "reached", "achievedAt", "monthlyContributionRate", "projectedCompletionDate",
+                                     "onTrack", "account", "contributions")} == {
+            "name": "New car", "targetAmount": "1200.00", "currency": "USD", "progress": "0.00",
+            "remaining": "1200.00", "percentComplete": "0.00", "reached": False, "achievedAt": None,
+            "monthlyContributionRate": None, "projectedCompletionDate": None, "onTrack": False, "account": None,
+            "contributions": [],
+        }
+
+        # History: the 3 months up to today are (2031-02-15, 2031-05-15]; January's 150 is older.
+        await contribute(server, token, goal["id"], "150", "2031-01-20")
+        await contribute(server, token, goal["id"], "300", "2031-03-10")
+        last = await contribute(server, token, goal["id"], "150", note="  May  ")  # dated today
+        assert last["contribution"]["date"] == "2031-05-15"
+        assert last["contribution"]["note"] == "May"
+        assert last["goalReached"] is False
+        goal = last["goal"]
+        # 600 of 1200; 450 in 3 months = 150 a month; 600 left = 4 months -> 2031-09-15, before the target date.
+        assert (goal["progress"], goal["remaining"], goal["percentComplete"]) == ("600.00", "600.00", "50.00")
+        assert (goal["monthlyContributionRate"], goal["projectedCompletionDate"], goal["onTrack"]) == (
+            "150.00", "2031-09-15", True)
+        assert [c["date"] for c in goal["contributions"]] == ["2031-05-15", "2031-03-10", "2031-01-20"]
+
+        withdrawal = await contribute(server, token, goal["id"], "-100.00", "2031-04-01")
+        goal = withdrawal["goal"]
+        # 500; 350 / 3 = 116.67 a month; 700 / 116.67 = 5.9998 -> 6 months.
+        assert (goal["progress"], goal["monthlyContributionRate"], goal["projectedCompletionDate"]) == (
+            "500.00", "116.67", "2031-11-15")
+
+        bad = [
+            ({"amount": "0"}, ("INVALID", "amount")),
+            ({"amount": "-500.01"}, ("INVALID", "amount")),  # more than was put in
+            ({"amount": "1.234"}, ("INVALID", "amount")),
+            ({"amount": "10", "date": "2031-05-16"}, ("INVALID", "date")),  # the future
+            ({"amount": "10", "note": "x" * 201}, ("INVALID", "note")),
+        ]
+        for fields, expected in bad:
+            payload = await mutate(server, token, ADD_CONTRIBUTION, {"input": {"goalId": goal["id"], **fields}},
+                                   "addGoalContribution")
+            assert (errors_of(payload), payload["contribution"], payload["goalReached"]) == ([expected], None, False)
+        assert await count_rows(server, GoalContribution, user.user_id) == 4
+
+        reaching = await contribute(server, token, goal["id"], "700", "2031-05-14")
+        goal = reaching["goal"]
+        assert reaching["goalReached"] is True
+        assert (goal["progress"], goal["percentComplete"], goal["reached"], goal["onTrack"]) == (
+            "1200.00", "100.00", True, True)
+        assert goal["projectedCompletionDate"] is None
+        achieved_at = dt.datetime.fromisoformat(goal["achievedAt"])
+        assert abs(achieved_at - clock.now()) < dt.timedelta(minutes=1)
+        beyond = await contribute(server, token, goal["id"], "10")
+        assert beyond["goalReached"] is False  # reached before, not by this one
+        assert (beyond["goal"]["achievedAt"], beyond["goal"]["percentComplete"]) == (goal["achievedAt"], "100.83")
+        assert (await query(server, token, GOALS, {"all": False}))["goals"] == []
+
+        # Taking the 700 back out (deleting it) puts the goal below its target again.
+        big = next(c for c in beyond["goal"]["contributions"] if c["amount"] == "700.00")
+        undone = await mutate(server, token, DELETE_CONTRIBUTION, {"id": big["id"]}, "deleteGoalContribution")
+        assert undone["errors"] == [] and undone["deletedId"] == big["id"]
+        assert (undone["goal"]["progress"], undone["goal"]["reached"], undone["goal"]["achievedAt"]) == (
+            "510.00", False, None)
+        assert [g["id"] for g in (await query(server, token, GOALS, {"all": False}))["goals"]] == [goal["id"]]
+
+        fetched = (await query(server, token, GOAL, {"id": goal["id"]}))["goal"]
+        assert fetched == undone["goal"]
+        assert (await query(server, token, NODE, {"id": goal["id"]}))["node"] == {"__typename": "Goal", "id": goal["id"]}
+        contribution = (await query(server, token, NODE, {"id": big["id"]}))["node"]
+        assert contribution is None  # deleted
+        kept = fetched["contributions"][0]["id"]
+        assert (await query(server, token, NODE, {"id": kept}))["node"] == {"__typename": "GoalContribution", "id": kept}
+
+
+async def test_withdrawals_never_take_a_goal_below_zero(server: RunningServer) -> None:
+    with on_today():
+        user = await signed_in_user(server)
+        token = user.access_token
+        goal = (await mutate(server, token, CREATE_GOAL, {"input": {"name": "Trip", "targetAmount": "100"}},
+                             "createGoal"))["goal"]
+        deposit = (await contribute(server, token, goal["id"], "50"))["contribution"]
+        await contribute(server, token, goal["id"], "-50")
+        refused = await mutate(server, token, DELETE_CONTRIBUTION, {"id": deposit["id"]}, "deleteGoalContribution")
+        assert (errors_of(refused), refused["deletedId"], refused["goal"]) == ([("INVALID", "id")], None, None)
+        assert await count_rows(server, GoalContribution, user.user_id) == 2
+        # No target date: onTrack is null; the rate is 0 -> no projection.
+        listed = (await query(server, token, GOALS))["goals"]
+        assert [(g["progress"], g["monthlyContributionRate"], g["projectedCompletionDate"], g["onTrack"])
+                for g in listed] == [("0.00", "0.00", None, None)]
+
+
+async def test_goal_validation_writes_nothing(server: RunningServer) -> None:
+    with on_today():
+        user = await signed_in_user(server)
+        token = user.access_token
+        euros = await create_account(server, token, name="Euros", currency="EUR")
+        archived = await create_account(server, token, name="Old", currency="USD")
+        await server.gql(f"""mutation($id: ID!) {{ updateAccount(input: {{id: $id, archived: true}}) {{
+            errors {{ code }} }} }}""", {"id": archived["id"]}, token=token)
+        base = {"name": "Fund", "targetAmount": "1000"}
+        cases = [
+            ({"name": "   "}, ("REQUIRED", "name")),
+            ({"name": "x" * 101}, ("INVALID", "name")),
+            ({"targetAmount": "0"}, ("INVALID", "targetAmount")),
+            ({"targetAmount": "-1"}, ("INVALID", "targetAmount")),
+            ({"targetAmount": "10.5", "currency": "JPY"}, ("INVALID", "targetAmount")),  # JPY has no decimals
+            ({"currency": "ZZZ"}, ("INVALID", "currency")),
+            ({"targetDate": "2031-05-14"}, ("INVALID", "targetDate")),  # yesterday
+            ({"accountId": archived["id"]}, ("INVALID", "accountId")),
+            ({"accountId": euros["id"], "currency": "USD"}, ("INVALID", "accountId")),
+            ({"accountId": str(GlobalID("Account", str(uuid.uuid4())))}, ("NOT_FOUND", "accountId")),
+        ]
+        for fields, expected in cases:
+            payload = await mutate(server, token, CREATE_GOAL, {"input": {**base, **fields}}, "createGoal")
+            assert (errors_of(payload), payload["goal"]) == ([expected], None), fields
+        assert await count_rows(server, Goal, user.user_id) == 0
+
+        # A target date of today is fine; the currency follows a linked account when not given.
+        linked = await mutate(server, token, CREATE_GOAL, {"input": {**base, "accountId": euros["id"],
+                                                                     "targetDate": "2031-05-15"}}, "createGoal")
+        assert linked["errors"] == []
+        assert (linked["goal"]["currency"], linked["goal"]["account"]["id"]) == ("EUR", euros["id"])
+        goal_id = linked["goal"]["id"]
+        update_cases = [
+            ({"targetAmount": "0"}, ("INVALID", "targetAmount")),
+            ({"targetDate": "2031-01-01"}, ("INVALID", "targetDate")),
+            ({"accountId": archived["id"]}, ("INVALID", "accountId")),  # archived (and USD)
+            ({"name": ""}, ("REQUIRED", "name")),
+        ]
+        for fields, expected in update_cases:
+            payload = await mutate(server, token, UPDATE_GOAL, {"input": {"id": goal_id, **fields}}, "updateGoal")
+            assert errors_of(payload) == [expected], fields
+        assert (await query(server, token, GOAL, {"id": goal_id}))["goal"] == linked["goal"]
+
+        changed = await mutate(server, token, UPDATE_GOAL, {"input": {"id": goal_id, "name": "Holiday",
+                                                                       "clearTargetDate": True, "clearAccount": True,
+                                                                       "targetAmount": "800"}}, "updateGoal")
+        assert changed["errors"] == []
+        assert {k: changed["goal"][k] for k in ("name", "targetAmount", "targetDate", "account", "onTrack")} == {
+            "name": "Holiday", "targetAmount": "800.00", "targetDate": None, "account": None, "onTrack": None}
+
+        deleted = await mutate(server, token, DELETE_GOAL, {"id": goal_id}, "deleteGoal")
+        assert deleted == {"deletedId": goal_id, "errors": []}
+        again = await mutate(server, token, DELETE_GOAL, {"id": goal_id}, "deleteGoal")
+        assert errors_of(again) == [("NOT_FOUND", "id")]
+        assert (await query(server, token, GOAL, {"id": goal_id}))["goal"] is None
+
+
+async def test_linked_goal_progress_is_the_account_balance(server: RunningServer) -> None:
+    with on_today():
+        user = await signed_in_user(server)
+        token = user.access_token
+        savings = await create_account(server, token, name="Savings", currency="USD", opening="2000",
+                                       type="SAVINGS")
+        goal = (await mutate(server, token, CREATE_GOAL, {"input": {
+            "name": "House", "targetAmount": "5000", "accountId": savings["id"], "targetDate": "2033-01-01"}},
+            "createGoal"))["goal"]
+        # The balance is the progress; without contributions there is no rate and no projection.
+        assert (goal["progress"], goal["percentComplete"], goal["monthlyContributionRate"],
+                goal["projectedCompletionDate"], goal["onTrack"]) == ("2000.00", "40.00", None, None, False)
+        # Contributions give the rate (they do not add to the balance): 300 / 3 = 100 a month, 30 months.
+        goal = (await contribute(server, token, goal["id"], "300"))["goal"]
+        assert (goal["progress"], goal["monthlyContributionRate"], goal["projectedCompletionDate"], goal["onTrack"]) == (
+            "2000.00", "100.00", "2033-11-15", False)
+
+        deposit = (await create_txn(server, token, accountId=savings["id"], date="2031-05-15", amount="2999.99"))
+        assert deposit["errors"] == []
+        goal = (await query(server, token, GOAL, {"id": goal["id"]}))["goal"]
+        assert (goal["progress"], goal["remaining"], goal["projectedCompletionDate"]) == ("4999.99", "0.01", "2031-06-15")
+        await server.gql(UPDATE_TXN, {"input": {"id": deposit["transaction"]["id"], "amount": "3000.00"}}, token=token)
+        goal = (await query(server, token, GOAL, {"id": goal["id"]}))["goal"]
+        # Reached now; achievedAt is set by the next write of the goal, not by the balance moving.
+        assert (goal["reached"], goal["achievedAt"], goal["onTrack"]) == (True, None, True)
+        touched = await mutate(server, token, UPDATE_GOAL, {"input": {"id": goal["id"], "name": "Our house"}},
+                               "updateGoal")
+        assert touched["goal"]["achievedAt"] is not None
