@@ -172,3 +172,27 @@ async def test_wallet_changed_streams_to_the_owner_only(server: RunningServer) -
             raise AssertionError("another user's change was delivered")
         except TimeoutError:
             pass
+
+
+async def test_cache_on_redis_is_shared_and_versioned(database_url, data_dir, smtp_sink) -> None:
+    import redis.asyncio as redis_asyncio
+
+    from tests.conftest import make_settings
+    from tests.server import running_server
+
+    url = "redis://127.0.0.1:6379/14"
+    client = redis_asyncio.Redis.from_url(url)
+    await client.flushdb()
+    async with running_server(make_settings(database_url, data_dir, smtp_sink, redis_url=url)) as server:
+        data = await ledger(server)
+        window = {"from": "2026-01-01", "to": "2026-01-31"}
+        first = await server.gql(SUMMARY, window, token=data["token"])
+        assert any(key.startswith(b"finora:cache:wallet:") for key in await client.keys("finora:cache:*"))
+        with statements(server) as seen:
+            assert await server.gql(SUMMARY, window, token=data["token"]) == first
+        assert len(seen) == 1
+        account = (await server.gql("{ accounts { id } }", token=data["token"]))["data"]["accounts"][0]
+        await create_txn(server, data["token"], accountId=account["id"], date="2026-01-21", amount="-3.00")
+        changed = await server.gql(SUMMARY, window, token=data["token"])
+        assert changed["data"]["walletSummary"]["totalExpenses"] == "123.50"
+    await client.aclose()
