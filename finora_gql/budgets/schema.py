@@ -333,7 +333,7 @@ class BudgetsMutation:
         result, errors = await perform(
             info.context,
             lambda session: service.add_contribution(
-                session, viewer, goal_id=decode_id(input.goal_id, GoalNode, "goalId"), amount=input.amount,
+                session, info.context.runtime, viewer, goal_id=decode_id(input.goal_id, GoalNode, "goalId"), amount=input.amount,
                 date=input.date, note=input.note,
             ),
         )

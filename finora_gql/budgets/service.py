@@ -34,7 +34,10 @@ from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount, round_money
 from finora_gql.core.validation import clean_currency, clean_text
+from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
+from finora_gql.notifications import service as notifications
+from finora_gql.notifications.models import NotificationKind
 from finora_gql.transactions import categories
 from finora_gql.transactions.models import Category, CategoryKind
 from finora_gql.users import service as users
@@ -590,8 +593,8 @@ class ContributionResult:
 
 
 async def add_contribution(
-    session: AsyncSession, viewer: Viewer, *, goal_id: uuid.UUID, amount: Decimal, date: dt.date | None = None,
-    note: str | None = None,
+    session: AsyncSession, rt: Runtime, viewer: Viewer, *, goal_id: uuid.UUID, amount: Decimal,
+    date: dt.date | None = None, note: str | None = None,
 ) -> ContributionResult:
     """Money put towards a goal (negative: taken out), in the goal's currency.
 
@@ -615,7 +618,22 @@ async def add_contribution(
     session.add(contribution)
     touched(goal)
     progress, reached_now = await _settle(session, viewer, goal)
+    if reached_now:
+        await _goal_reached(session, rt, viewer, goal)
     return ContributionResult(contribution, progress, reached_now)
+
+
+async def _goal_reached(session: AsyncSession, rt: Runtime, viewer: Viewer, goal: Goal) -> None:
+    user = await _user(session, viewer)
+    await notifications.notify(
+        session, rt, viewer.user_id,
+        kind=NotificationKind.GOAL_REACHED,
+        title=f"Goal reached: {goal.name}",
+        body=f"You reached your goal of {goal.target_amount} {goal.currency} for {goal.name}.",
+        email_to=user.email,
+        data={"goalId": str(goal.id)},
+        dedup_key=f"goal:{goal.id}:reached",
+    )
 
 
 async def delete_contribution(session: AsyncSession, viewer: Viewer, contribution_id: uuid.UUID) -> ContributionResult:

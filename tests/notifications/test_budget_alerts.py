@@ -55,3 +55,21 @@ async def test_thresholds_fire_once_each(server: RunningServer, smtp_sink: SmtpS
     await asyncio.sleep(0.3)
     assert len(await alerts(server, token)) == 2
     await smtp_sink.wait_for(lambda m: m["To"] == user.email and "exceeded" in m["Subject"])
+
+
+async def test_reaching_a_goal_notifies_once(server: RunningServer, smtp_sink: SmtpSink) -> None:
+    from tests.budgets.budget_flows import ADD_CONTRIBUTION, CREATE_GOAL
+
+    user = await signed_in_user(server)
+    token = user.access_token
+    goal = (await server.gql(CREATE_GOAL, {"input": {"name": "Bike", "targetAmount": "500.00"}}, token=token))
+    goal_id = goal["data"]["createGoal"]["goal"]["id"]
+    results = []
+    for amount in ("300.00", "250.00", "10.00"):
+        body = await server.gql(ADD_CONTRIBUTION, {"input": {"goalId": goal_id, "amount": amount}}, token=token)
+        results.append(body["data"]["addGoalContribution"]["goalReached"])
+    assert results == [False, True, False]
+    edges = (await server.gql(ALERTS, token=token))["data"]["notifications"]["edges"]
+    reached = [e["node"] for e in edges if e["node"]["kind"] == "GOAL_REACHED"]
+    assert len(reached) == 1 and reached[0]["title"] == "Goal reached: Bike"
+    await smtp_sink.wait_for(lambda m: m["To"] == user.email and "Goal reached" in m["Subject"])
