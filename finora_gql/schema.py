@@ -19,7 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
-from finora_gql.admin.schema import AdminMutation
+from finora_gql.admin.schema import AdminMutation, AdminQuery
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
 from finora_gql.config import Settings
@@ -32,7 +32,7 @@ from finora_gql.wallet.schema import WalletMutation, WalletQuery, WalletSubscrip
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery):
+class Query(UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, AdminQuery):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         try:

@@ -286,10 +286,11 @@ class SmtpSink:
         with self._lock:
             return [d.message for d in self.deliveries]
 
-    def refuse(self, subject_contains: str, times: int, reply: str = "451 4.3.0 Try again later") -> None:
-        """Refuse the next `times` messages whose subject contains `subject_contains`."""
+    def refuse(self, subject_contains: str, times: int, reply: str = "451 4.3.0 Try again later", *,
+               to: str | None = None) -> None:
+        """Refuse the next `times` messages whose subject contains `subject_contains` (and go `to`)."""
         with self._refusals_lock:
-            self._refusals.append([subject_contains, times, reply])
+            self._refusals.append([subject_contains, times, reply, to])
 
     def stall_next_recipient(self, seconds: float) -> None:
         """Make the next RCPT command hang for `seconds` (to catch a sender mid-delivery)."""
@@ -307,7 +308,8 @@ class SmtpSink:
     def _take_refusal(self, message: EmailMessage) -> str | None:
         with self._refusals_lock:
             for rule in self._refusals:
-                if rule[0] in str(message["Subject"]) and rule[1] > 0:
+                addressed = rule[3] is None or rule[3] == message["To"]
+                if rule[0] in str(message["Subject"]) and rule[1] > 0 and addressed:
                     rule[1] -= 1
                     return rule[2]
         return None

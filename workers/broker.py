@@ -44,10 +44,3 @@ def retry_options(settings: Settings) -> dict[str, int]:
         "max_backoff": settings.job_max_backoff_ms,
     }
 
-
-def dead_letter_count() -> int:
-    """Jobs that exhausted their retries and were kept for inspection."""
-    if isinstance(broker, StubBroker):
-        return len(broker.dead_letters)
-    client = broker.client
-    return sum(client.zcard(f"{broker.namespace}:{queue}.XQ") for queue in broker.get_declared_queues())

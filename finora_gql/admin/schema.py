@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
@@ -11,7 +13,16 @@ from finora_gql.api.errors import perform
 from finora_gql.api.ids import decode_id
 from finora_gql.auth.types import UserPayload
 from finora_gql.context import Context
+from finora_gql.core.jobs import dead_letter_count
 from finora_gql.users.types import UserType
+
+
+@strawberry.type
+class AdminQuery:
+    @strawberry.field(description="Background jobs that exhausted their retries and wait for an operator.")
+    async def dead_lettered_jobs(self, info: Info[Context, None]) -> int:
+        await info.context.admin()
+        return await asyncio.to_thread(dead_letter_count)
 
 
 @strawberry.type

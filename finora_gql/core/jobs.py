@@ -20,3 +20,14 @@ def enqueue(actor_name: str, *args: Any, delay_ms: int | None = None) -> str:
 
 async def enqueue_async(actor_name: str, *args: Any, delay_ms: int | None = None) -> str:
     return await asyncio.to_thread(enqueue, actor_name, *args, delay_ms=delay_ms)
+
+
+def dead_letter_count() -> int:
+    """Jobs that exhausted their retries: kept by the broker for inspection, never dropped."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        queues = broker.get_declared_queues()
+        return sum(broker.client.zcard(f"{broker.namespace}:{queue}.XQ") for queue in queues)
+    return len(getattr(broker, "dead_letters", ()))

@@ -116,8 +116,8 @@ async def test_banned_users_streams_are_closed(server: RunningServer) -> None:
 
 
 async def test_refused_email_is_retried_with_backoff_and_sent_once(server: RunningServer, smtp_sink: SmtpSink) -> None:
-    smtp_sink.refuse("Reset your Finora password", times=2)
     user = await signed_in_user(server)
+    smtp_sink.refuse("Reset your Finora password", times=2, to=user.email)
     await server.gql("mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", {"e": user.email})
     delivered = await smtp_sink.wait_for(lambda m: m["To"] == user.email and "Reset" in m["Subject"], timeout=15)
     assert sum(1 for m in smtp_sink.refused if m["To"] == user.email) == 2
@@ -130,3 +130,23 @@ async def test_refused_email_is_retried_with_backoff_and_sent_once(server: Runni
     assert (row.status, row.attempts) == (EmailStatus.SENT, 3)
     await asyncio.sleep(0.5)
     assert sum(1 for m in smtp_sink.messages if m["To"] == user.email and "Reset" in m["Subject"]) == 1
+
+
+async def test_email_refused_for_good_is_dead_lettered_and_counted(server: RunningServer, smtp_sink: SmtpSink) -> None:
+    admin = await signed_in_user(server)
+    await promote_to_admin(server, admin.user_id)
+    count = "{ deadLetteredJobs }"
+    before = (await server.gql(count, token=admin.access_token))["data"]["deadLetteredJobs"]
+    user = await signed_in_user(server)
+    smtp_sink.refuse("Reset your Finora password", times=100, to=user.email)
+    await server.gql("mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", {"e": user.email})
+    for _ in range(200):  # 8 retries with 50-400 ms backoff
+        if (await server.gql(count, token=admin.access_token))["data"]["deadLetteredJobs"] > before:
+            break
+        await asyncio.sleep(0.05)
+    assert (await server.gql(count, token=admin.access_token))["data"]["deadLetteredJobs"] == before + 1
+    async with server.runtime.sessions() as session:
+        row = (await session.exec(select(OutgoingEmail).where(OutgoingEmail.to == user.email,
+                                                              OutgoingEmail.subject.startswith("Reset")))).one()
+    assert row.status is EmailStatus.FAILED and row.attempts == 9
+    assert (await server.gql(count, token=user.access_token))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
