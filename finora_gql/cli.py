@@ -129,6 +129,49 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
     typer.echo(f"database at {revision}")
 
 
+@cli.command()
+def seed(
+    demo: bool = typer.Option(False, "--demo", help="Create the demo user with two years of data."),
+    reset: bool = typer.Option(False, "--reset", help="Delete and recreate the demo user."),
+) -> None:
+    """Fill the database with demo data."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from finora_gql.core.db import migrate as run_migrations
+    from finora_gql.core.runtime import build_runtime
+    from finora_gql.demo import DEMO_EMAIL, DEMO_PASSWORD, create_demo
+    from workers.inprocess import in_process_workers
+
+    if not demo:
+        typer.secho("Nothing to do: pass --demo.", fg="yellow", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def run(url: str) -> bool:
+        runtime = build_runtime(settings, url)
+        await runtime.start()
+        try:
+            with Progress() as bar:
+                task = bar.add_task("Writing two years of transactions", total=None)
+                return await create_demo(
+                    runtime.sessions, runtime, reset=reset,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        finally:
+            await runtime.aclose()
+
+    with _database(settings) as url:
+        run_migrations(url)
+        with in_process_workers(settings.model_copy(update={"database_url": url})):
+            created = asyncio.run(run(url))
+    if not created:
+        typer.echo(f"{DEMO_EMAIL} exists already; pass --reset to recreate it.")
+        return
+    typer.secho(f"Demo ready. Sign in with {DEMO_EMAIL} / {DEMO_PASSWORD!r}.", fg="green")
+
+
 @cli.command("set-role")
 def set_role(email: str, role: str = typer.Argument("ADMIN", help="ADMIN or USER.")) -> None:
     """Make an existing account an administrator (or a plain user again); the first admin starts here."""

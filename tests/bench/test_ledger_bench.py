@@ -86,6 +86,11 @@ async def fill(database_url: str, server: RunningServer, token: str, user_id: uu
             "INSERT INTO budget (id, user_id, month, category_id, limit_amount, rollover, created_at, updated_at) "
             "SELECT gen_random_uuid(), :u, DATE '2026-06-01', id, 500, true, now(), now() FROM category "
             "WHERE user_id = :u AND kind = 'EXPENSE'"), {"u": user_id})
+    await engine.dispose()
+
+
+async def analyze(database_url: str) -> None:
+    engine = create_async_engine(database_url)
     async with engine.connect() as conn:
         await conn.execute(text("ANALYZE"))
     await engine.dispose()
@@ -146,6 +151,7 @@ async def test_ledger_benchmark(server: RunningServer, database_url: str, tmp_pa
         other = await signed_in_user(server)
         await fill(database_url, server, other.access_token, node_uuid(other.user_id),
                    max(1, OTHER_USERS_TRANSACTIONS // max(1, USERS - 1)))
+    await analyze(database_url)
     load_seconds = time.perf_counter() - started
 
     env = process_env(FINORA_ENV="test", DATABASE_URL=database_url, JWT_SECRET=server.settings.signing_secret,
