@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from finora_gql.core.ratelimit import RateLimit
+
 MIN_SECRET_BYTES = 32
 # Values people copy from examples; a production server must never sign tokens with them.
 KNOWN_DEFAULT_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret", "development-secret"}
@@ -168,10 +170,10 @@ class Settings(BaseSettings):
             "rate_limit_password_reset_per_ip",
             "rate_limit_password_reset_per_email",
         ):
-            value = getattr(self, name)
-            count, _, seconds = value.partition("/")
-            if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
-                found.append(f"{name.upper()} must look like 'attempts/seconds', got {value!r}")
+            try:
+                RateLimit.parse(getattr(self, name))
+            except ValueError as error:
+                found.append(f"{name.upper()}: {error}")
         return found
 
     def validate_or_raise(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -139,6 +138,3 @@ def new_opaque_token() -> str:
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
-
-def same_secret(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

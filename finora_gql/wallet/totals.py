@@ -21,7 +21,6 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from finora_gql.core.money import round_money  # noqa: F401 - summaries round with it
 from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal
 
 
