@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -116,12 +115,8 @@ async def _mark(info: Info[Context, None], ids: list[relay.GlobalID] | None) -> 
 class NotificationsSubscription:
     @strawberry.subscription(description="The viewer's new notifications as they are created.")
     async def notifications(self, info: Info[Context, None]) -> AsyncGenerator[NotificationNode, None]:
-        context = info.context
-        async for viewer, message in viewer_messages(context, {service.Event.NOTIFICATION}):
-            async with context.runtime.sessions() as session:
-                found = await service.get_notifications(session, viewer, [uuid.UUID(message["id"])])
-            for row in found.values():
-                yield NotificationNode.of(row)
+        async for _, message in viewer_messages(info.context, {service.Event.NOTIFICATION}):
+            yield NotificationNode.from_event(message["notification"])
 
     @strawberry.subscription(description="The viewer's unread count: now, then after every change.")
     async def unread_count(self, info: Info[Context, None]) -> AsyncGenerator[int, None]:

@@ -97,7 +97,11 @@ async def notify(
     if Channel.EMAIL in channels and email_to:
         queue_email(session, EmailMessage(to=email_to, subject=title, text=f"{body}\n\n— Finora"), user_id=user_id)
     if Channel.IN_APP in channels:
-        message = {"kind": Event.NOTIFICATION, "id": str(notification.id)}
+        # The whole notification travels, so a thousand live subscribers cost no database reads.
+        message = {"kind": Event.NOTIFICATION, "notification": {
+            "id": str(notification.id), "kind": kind.value, "title": title, "body": body,
+            "data": notification.data, "created_at": notification.created_at.isoformat(),
+        }}
         after_commit(session, lambda: rt.pubsub.publish(user_channel(user_id), message))
     return notification
 

@@ -36,6 +36,12 @@ class NotificationNode(relay.Node):
                    read=row.read_at is not None, created_at=row.created_at)
 
     @classmethod
+    def from_event(cls, event: dict[str, Any]) -> NotificationNode:
+        """A notification as published on the viewer's channel (see service.notify)."""
+        return cls(id=event["id"], kind=NotificationKind(event["kind"]), title=event["title"], body=event["body"],
+                   data=event["data"], read=False, created_at=dt.datetime.fromisoformat(event["created_at"]))
+
+    @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[NotificationNode | None]:
         ids = [parse_uuid(node_id) for node_id in node_ids]
         found = await service.get_notifications(info.context.session, await info.context.viewer(), [i for i in ids if i])
