@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 100
     max_tokens: int = 5000
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = 2_621_440  # room for a pasted 1 MB CSV (startImport), JSON-escaped
     introspection: bool | None = None  # None: on, except in production
     field_suggestions: bool | None = None  # None: on, except in production
     allowed_origins: list[str] = Field(default_factory=list)
@@ -101,6 +102,17 @@ class Settings(BaseSettings):
     worker_maintenance_chance: int = 1_000
     worker_threads: int = 4
 
+    # Files: S3 (or any S3-compatible server) when s3_bucket is set, else <data_dir>/files served by
+    # the app through signed URLs. Unset keys mean boto's own chain (env, instance role).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # "path" for servers addressed by IP or localhost (MinIO and the like); "auto" suits AWS.
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1, le=2**31 - 1)  # sizes are GraphQL Ints
+
     # /metrics: open when unset (keep it off the public network), else requires this bearer token.
     metrics_token: SecretStr | None = None
 
@@ -123,6 +135,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
 
     @cached_property
     def signing_secret(self) -> str:
@@ -158,6 +174,8 @@ class Settings(BaseSettings):
                 found.append("JWT_PREVIOUS_SECRET is set without JWT_PREVIOUS_SECRET_VALID_UNTIL")
             if len(self.jwt_previous_secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
                 found.append(f"JWT_PREVIOUS_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            found.append("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together")
         if self.smtp_username and self.smtp_password is None:
             found.append("SMTP_USERNAME is set without SMTP_PASSWORD")
         if self.smtp_host and not (self.smtp_starttls or self.smtp_use_tls) and self.smtp_username:

@@ -23,6 +23,7 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         self._session: AsyncSession | None = None
         self._viewer: Viewer | None = None
+        self._recheck = False  # set by forget_viewer: the next check reads the database
         self._loaders: dict[str, DataLoader[Any, Any]] = {}
 
     @property
@@ -81,7 +82,9 @@ class Context:
             token = self._bearer_token()
             if token is None:
                 raise Unauthenticated()
-            self._viewer = await auth.authenticate(self.session, self.runtime, token)
+            # HTTP requests may reuse a check made a moment ago; websockets always read the database.
+            cached = self.connection.scope["type"] == "http" and not self._recheck
+            self._viewer = await auth.authenticate(self.session, self.runtime, token, cached=cached)
         return self._viewer
 
     async def optional_viewer(self) -> Viewer | None:
@@ -98,3 +101,4 @@ class Context:
     def forget_viewer(self) -> None:
         """Drop the cached viewer so the next call re-checks the session (long-lived websockets)."""
         self._viewer = None
+        self._recheck = True

@@ -6,6 +6,8 @@ from finora_gql.accounts.models import Account
 from finora_gql.admin.models import AuditLog
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
+from finora_gql.files.models import File
+from finora_gql.imports.models import Import, ImportIssue
 from finora_gql.notifications.models import Notification, NotificationPreference, OutgoingEmail
 from finora_gql.transactions.models import Category, CategoryRule, Transaction
 from finora_gql.users.models import User
@@ -15,7 +17,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
-    "EmailToken", "FxRate", "Goal", "GoalContribution", "NetWorthSnapshot", "Notification",
+    "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "NetWorthSnapshot", "Notification",
     "NotificationPreference", "OutgoingEmail", "RefreshToken", "Transaction",
     "User", "metadata",
 ]

@@ -22,17 +22,23 @@ from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation, AdminQuery
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
+from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, install_fast_paths
 from finora_gql.config import Settings
 from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.core.errors import is_public
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
+from finora_gql.files.schema import FilesMutation, FilesQuery
+from finora_gql.imports.schema import ImportsMutation, ImportsQuery, ImportsSubscription
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
 from finora_gql.wallet.schema import WalletMutation, WalletQuery, WalletSubscription
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, AdminQuery):
+class Query(
+    UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, FilesQuery, ImportsQuery,
+    AdminQuery,
+):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         try:
@@ -44,13 +50,13 @@ class Query(UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQu
 @strawberry.type(description="Everything you can change.")
 class Mutation(
     AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, WalletMutation, BudgetsMutation,
-    NotificationsMutation, AdminMutation,
+    NotificationsMutation, FilesMutation, ImportsMutation, AdminMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
-class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscription):
+class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription):
     pass
 
 
@@ -78,18 +84,22 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         extensions.append(DisableIntrospection)
     if metrics is not None:
         extensions.append(graphql_metrics_extension(metrics))
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=FastExecutionContext,
         config=StrawberryConfig(
             disable_field_suggestions=not settings.field_suggestions_enabled,
             relay_max_results=100,
+            name_converter=CachedNameConverter(),
             # Not sort_schema: it rebuilds enums with their names as values, so resolvers would
             # receive "DATE_DESC" instead of Order.DATE_DESC (seen with strawberry 0.341).
         ),
     )
+    install_fast_paths(schema._schema)  # plain leaf fields and relay ids skip the resolver machinery
+    return schema
 
 
 def schema_sdl() -> str:

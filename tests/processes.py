@@ -57,7 +57,7 @@ def start_api(env: dict[str, str], log: Path) -> tuple[Process, str]:
     port = free_port()
     process = Process(
         [str(BIN / "uvicorn"), "--factory", "finora_gql.app:create_app", "--host", "127.0.0.1", "--port", str(port),
-         "--ws", "websockets-sansio", "--log-level", "warning"], env, log)
+         "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning"], env, log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -8,7 +8,11 @@ from typing import Generic, TypeVar
 import strawberry
 from strawberry import relay
 
+from finora_gql.core.errors import BadUserInput, ServiceError
+from finora_gql.core.pagination import Page, PageRequest
+
 NodeT = TypeVar("NodeT")
+RowT = TypeVar("RowT")
 
 
 @strawberry.type(description="One item of a list and the cursor to continue after it.")
@@ -35,3 +39,21 @@ def page_info(edges: list, *, has_next: bool, has_previous: bool) -> relay.PageI
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
+
+
+def page_request(*, first: int | None, after: str | None, last: int | None, before: str | None, kind: str) -> PageRequest:
+    """The page a list field asks for; bad arguments are a top-level BAD_USER_INPUT error, as
+    queries have no payload to carry them."""
+    try:
+        return PageRequest.of(first=first, after=after, last=last, before=before, kind=kind)
+    except ServiceError as error:
+        raise BadUserInput(error) from None
+
+
+def connection(
+    page: Page[RowT], node: Callable[[RowT], NodeT], cursor: Callable[[RowT], str], count: Callable[[], Awaitable[int]]
+) -> Connection[NodeT]:
+    """A page of rows as a connection: each row's node and cursor, and the total counted on demand."""
+    edges = [Edge(cursor=cursor(row), node=node(row)) for row in page.rows]
+    return Connection(edges=edges, page_info=page_info(edges, has_next=page.has_next, has_previous=page.has_previous),
+                      _count=count)

@@ -10,12 +10,23 @@ from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
 
 
-async def viewer_messages(context: Context, kinds: Collection[str]) -> AsyncIterator[tuple[Viewer, dict[str, Any]]]:
+SUBSCRIBED = "subscribed"
+
+
+async def viewer_messages(
+    context: Context, kinds: Collection[str], *, announce: bool = False
+) -> AsyncIterator[tuple[Viewer, dict[str, Any]]]:
     """Messages of `kinds` on the viewer's channel; the stream ends when this session is revoked
-    (logout everywhere, password reset, ban), after a final SESSIONS_REVOKED message if asked for."""
+    (logout everywhere, password reset, ban), after a final SESSIONS_REVOKED message if asked for.
+
+    With `announce`, a first SUBSCRIBED message says listening has begun: state read after it
+    cannot miss an event published in between.
+    """
     viewer = await context.viewer()
     await context.aclose()  # no database connection held for the life of the stream
     async with context.runtime.pubsub.subscribe(user_channel(viewer.user_id)) as stream:
+        if announce:
+            yield viewer, {"kind": SUBSCRIBED}
         async for message in stream:
             kind = message.get("kind")
             if kind == SESSIONS_REVOKED:

@@ -6,6 +6,7 @@ second. Emails are queued in the same transaction; realtime events go out after 
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from finora_gql.auth import emails
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken, TokenPurpose
 from finora_gql.auth.password_policy import check_password
+from finora_gql.core.session_cache import REVOCATIONS
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError, Unauthenticated
@@ -51,6 +53,17 @@ class SessionEventKind(str, Enum):
 
 def _publish_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID, kind: SessionEventKind) -> None:
     after_commit(session, lambda: rt.pubsub.publish(user_channel(user_id), {"kind": kind.value}))
+
+
+def _revoked_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> None:
+    """After the commit: forget the user's cached sessions here at once, and tell every other process."""
+
+    async def forget() -> None:
+        rt.session_cache.forget_user(user_id)
+        await rt.pubsub.publish(REVOCATIONS, {"user_id": str(user_id)})
+
+    after_commit(session, forget)
+    _publish_later(session, rt, user_id, SessionEventKind.SESSIONS_REVOKED)
 
 
 # --- registration and email verification -------------------------------------------------
@@ -238,7 +251,7 @@ def _revoke(session: AsyncSession, rt: Runtime, auth_session: AuthSession, reaso
     auth_session.revoked_at = clock.now()
     auth_session.revoke_reason = reason
     session.add(auth_session)
-    _publish_later(session, rt, auth_session.user_id, SessionEventKind.SESSIONS_REVOKED)
+    _revoked_later(session, rt, auth_session.user_id)
 
 
 async def logout(session: AsyncSession, rt: Runtime, viewer: Viewer) -> None:
@@ -257,7 +270,7 @@ async def revoke_all_sessions(
     result = await session.exec(
         update(AuthSession).where(*conditions).values(revoked_at=clock.now(), revoke_reason=reason)
     )
-    _publish_later(session, rt, user_id, SessionEventKind.SESSIONS_REVOKED)
+    _revoked_later(session, rt, user_id)
     return result.rowcount
 
 
@@ -327,12 +340,16 @@ async def _set_password(session: AsyncSession, rt: Runtime, user: User, password
 # --- access tokens -------------------------------------------------------------------------
 
 
-async def authenticate(session: AsyncSession, rt: Runtime, token: str) -> Viewer:
+async def authenticate(session: AsyncSession, rt: Runtime, token: str, *, cached: bool = False) -> Viewer:
     """Turn an access token into a viewer, or raise Unauthenticated.
 
-    The session and user are read on every request, so a logout, a ban or a password reset
-    takes effect at once rather than when the token expires.
+    The session and user are read, so a logout, a ban or a password reset takes effect at once
+    rather than when the token expires. With `cached`, a token this process confirmed less than
+    a few seconds ago is trusted again: revocations drop it at once (see core/session_cache.py).
     """
+    if cached and (viewer := rt.session_cache.get(token)) is not None:
+        return viewer
+    generation, checked = rt.session_cache.generation, time.monotonic()
     try:
         claims = rt.tokens.decode_access(token)
     except InvalidToken:
@@ -348,7 +365,10 @@ async def authenticate(session: AsyncSession, rt: Runtime, token: str) -> Viewer
         raise Unauthenticated("This session has ended; sign in again.")
     if row[1] is not None:
         raise Unauthenticated("This account has been suspended.")
-    return Viewer(user_id=claims.user_id, session_id=claims.session_id, is_admin=row[2] is Role.ADMIN)
+    viewer = Viewer(user_id=claims.user_id, session_id=claims.session_id, is_admin=row[2] is Role.ADMIN)
+    if cached:
+        rt.session_cache.put(token, viewer, usable_until=claims.usable_until, checked=checked, generation=generation)
+    return viewer
 
 
 async def _require_user(session: AsyncSession, user_id: uuid.UUID) -> User:

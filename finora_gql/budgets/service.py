@@ -107,7 +107,7 @@ def _clean_month(value: dt.date, field: str) -> dt.date:
 
 async def _user(session: AsyncSession, viewer: Viewer) -> User:
     user = await users.get_user(session, viewer.user_id)
-    if user is None:  # authenticate() just read it; a deleted user has no budgets to show
+    if user is None:  # deleted since the session was confirmed; a deleted user has no budgets to show
         raise ServiceError(ErrorCode.NOT_FOUND, "No such user.")
     return user
 

@@ -15,6 +15,7 @@ from finora_gql.accounts.types import AccountNode, account_loader
 from finora_gql.api.ids import parse_uuid
 from finora_gql.budgets import service
 from finora_gql.budgets.models import Budget, GoalContribution
+from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.money import round_money
 from finora_gql.transactions.types import CategoryNode, category_loader
 from finora_gql.users import service as users
@@ -68,7 +69,8 @@ async def base_currency(info: Info) -> str:
     """The viewer's base currency (budgets are in it)."""
     viewer = await info.context.viewer()
     user = await users.get_user(info.context.session, viewer.user_id)
-    assert user is not None  # authenticate() just read it
+    if user is None:  # deleted since this process last confirmed the session (seconds at most)
+        raise Unauthenticated("This session has ended; sign in again.")
     return user.base_currency
 
 

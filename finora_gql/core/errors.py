@@ -24,6 +24,10 @@ class ErrorCode(str, Enum):
     INVALID_TOKEN = "INVALID_TOKEN"
     RATE_LIMITED = "RATE_LIMITED"
     FORBIDDEN = "FORBIDDEN"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    UNSUPPORTED_FILE_TYPE = "UNSUPPORTED_FILE_TYPE"
+    UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"  # nothing stored yet under the file's key
+    UPLOAD_MISMATCH = "UPLOAD_MISMATCH"  # the stored bytes differ in size or type from the declared ones
 
 
 class ServiceError(Exception):

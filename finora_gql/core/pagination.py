@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import orjson
+from sqlalchemy import tuple_
 
 from finora_gql.core.errors import ErrorCode, ServiceError
 
@@ -91,3 +92,13 @@ def window(rows: list[T], request: PageRequest) -> Page[T]:
         rows.reverse()
         return Page(rows, has_next=request.cursor is not None, has_previous=more)
     return Page(rows, has_next=more, has_previous=request.cursor is not None)
+
+
+def newest_first(statement: Any, key: tuple[Any, Any], request: PageRequest) -> Any:
+    """`statement` limited to the requested page over `key` = (timestamp column, id column),
+    newest first; fetch it and pass the rows to `window`."""
+    descending = not request.backward
+    if request.cursor is not None:
+        statement = statement.where(tuple_(*key) < request.cursor if descending else tuple_(*key) > request.cursor)
+    order = [column.desc() for column in key] if descending else [column.asc() for column in key]
+    return statement.order_by(*order).limit(request.size + 1)

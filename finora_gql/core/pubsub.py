@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,8 +29,13 @@ class Subscription:
         self._hub = hub
         self.channel = channel
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self.loop = asyncio.get_running_loop()
 
-    def _deliver(self, message: dict[str, Any] | None) -> None:
+    def _deliver(self, message: dict[str, Any] | None, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if loop is not self.loop:
+            # Published from another thread's loop (an in-process worker): hand over safely.
+            self.loop.call_soon_threadsafe(self._deliver, message, self.loop)
+            return
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -37,7 +43,7 @@ class Subscription:
             log.warning("dropping message for slow subscriber on %s", self.channel)
 
     def close(self) -> None:
-        self._deliver(None)
+        self._deliver(None, _running_loop())
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()
@@ -47,53 +53,74 @@ class Subscription:
             yield message
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class LocalHub:
-    """Subscribers of this process, by channel."""
+    """Subscribers of this process, by channel. Publishers may run on other threads' loops."""
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+        self._lock = threading.Lock()
 
     def add(self, channel: str) -> tuple[Subscription, bool]:
         subscription = Subscription(self, channel)
-        first = not self._subscribers[channel]
-        self._subscribers[channel].add(subscription)
+        with self._lock:
+            first = not self._subscribers[channel]
+            self._subscribers[channel].add(subscription)
         return subscription, first
 
     def remove(self, subscription: Subscription) -> bool:
         """Forget a subscriber; True when it was the channel's last one."""
-        subscribers = self._subscribers.get(subscription.channel)
-        if subscribers is None:
-            return False
-        subscribers.discard(subscription)
-        if subscribers:
-            return False
-        del self._subscribers[subscription.channel]
-        return True
+        with self._lock:
+            subscribers = self._subscribers.get(subscription.channel)
+            if subscribers is None:
+                return False
+            subscribers.discard(subscription)
+            if subscribers:
+                return False
+            del self._subscribers[subscription.channel]
+            return True
 
     def fan_out(self, channel: str, message: dict[str, Any]) -> int:
-        subscribers = self._subscribers.get(channel, ())
-        for subscription in tuple(subscribers):
-            subscription._deliver(message)
+        with self._lock:
+            subscribers = tuple(self._subscribers.get(channel, ()))
+        loop = _running_loop()
+        for subscription in subscribers:
+            subscription._deliver(message, loop)
         return len(subscribers)
 
     def close_channel(self, channel: str) -> None:
-        for subscription in tuple(self._subscribers.get(channel, ())):
+        with self._lock:
+            subscribers = tuple(self._subscribers.get(channel, ()))
+        for subscription in subscribers:
             subscription.close()
 
     def channels(self) -> list[str]:
-        return list(self._subscribers)
+        with self._lock:
+            return list(self._subscribers)
+
+
+# Without Redis, every runtime of the process (the app's, the in-process workers') shares one
+# hub, so an event a background job publishes reaches the app's live subscribers.
+_PROCESS_HUB = LocalHub()
 
 
 class InProcessPubSub:
-    def __init__(self) -> None:
-        self.hub = LocalHub()
+    def __init__(self, hub: LocalHub = _PROCESS_HUB) -> None:
+        self.hub = hub
+        self._mine: set[Subscription] = set()
 
     async def start(self) -> None:
         pass
 
     async def stop(self) -> None:
-        for channel in self.hub.channels():
-            self.hub.close_channel(channel)
+        for subscription in tuple(self._mine):
+            subscription.close()
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         self.hub.fan_out(channel, message)
@@ -101,9 +128,11 @@ class InProcessPubSub:
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         subscription, _ = self.hub.add(channel)
+        self._mine.add(subscription)
         try:
             yield subscription
         finally:
+            self._mine.discard(subscription)
             self.hub.remove(subscription)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -15,6 +15,8 @@ from finora_gql.core.mail import Mailer, build_mailer
 from finora_gql.core.pubsub import PubSub, build_pubsub
 from finora_gql.core.ratelimit import RateLimiter, build_rate_limiter
 from finora_gql.core.security import PasswordHasher, SigningKey, TokenCodec
+from finora_gql.core.session_cache import SessionCache
+from finora_gql.core.storage import Storage, build_storage
 
 
 @dataclass
@@ -29,11 +31,16 @@ class Runtime:
     pubsub: PubSub
     hasher: PasswordHasher
     tokens: TokenCodec
+    storage: Storage
+    # Sessions confirmed a moment ago (HTTP only); revocations drop them at once.
+    session_cache: SessionCache = field(default_factory=SessionCache)
 
     async def start(self) -> None:
         await self.pubsub.start()
+        await self.storage.start()
 
     async def aclose(self) -> None:
+        await self.storage.aclose()
         await self.pubsub.stop()
         await self.rate_limiter.aclose()
         if self.redis is not None:
@@ -86,6 +93,7 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
         pubsub=build_pubsub(redis),
         hasher=build_password_hasher(settings),
         tokens=build_token_codec(settings),
+        storage=build_storage(settings),
     )
 
 

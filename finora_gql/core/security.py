@@ -67,6 +67,7 @@ class AccessClaims:
     session_id: uuid.UUID
     role: str
     expires_at: datetime
+    usable_until: datetime  # the expiry, or the signing key's retirement when that comes first
 
 
 class InvalidToken(Exception):
@@ -126,6 +127,7 @@ class TokenCodec:
                 session_id=uuid.UUID(claims["sid"]),
                 role=str(claims.get("role", "")),
                 expires_at=expires_at,
+                usable_until=min(expires_at, key.valid_until) if key.valid_until is not None else expires_at,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidToken("malformed claims") from exc

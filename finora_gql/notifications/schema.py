@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from finora_gql.api.connection import Connection, Edge, page_info
 from finora_gql.api.errors import UserError, perform
+from finora_gql.api.execution import shared_event
 from finora_gql.api.ids import decode_id
 from finora_gql.api.streams import viewer_messages
 from finora_gql.context import Context
@@ -116,7 +117,9 @@ class NotificationsSubscription:
     @strawberry.subscription(description="The viewer's new notifications as they are created.")
     async def notifications(self, info: Info[Context, None]) -> AsyncGenerator[NotificationNode, None]:
         async for _, message in viewer_messages(info.context, {service.Event.NOTIFICATION}):
-            yield NotificationNode.from_event(message["notification"])
+            # Every subscriber of this user gets this same message: one node for all of them,
+            # so the selection executes once per distinct document (see api/execution.py).
+            yield shared_event(message, lambda m: NotificationNode.from_event(m["notification"]))
 
     @strawberry.subscription(description="The viewer's unread count: now, then after every change.")
     async def unread_count(self, info: Info[Context, None]) -> AsyncGenerator[int, None]:

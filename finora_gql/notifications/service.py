@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, tuple_, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.mail import EmailMessage
-from finora_gql.core.pagination import Page, PageRequest, encode_cursor, window
+from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer, user_channel
 from finora_gql.notifications.email import queue_email
@@ -112,13 +112,8 @@ async def list_notifications(
     statement = readable(viewer)
     if unread_only:
         statement = statement.where(col(Notification.read_at).is_(None))
-    key = (col(Notification.created_at), col(Notification.id))
-    descending = not page.backward
-    if page.cursor is not None:
-        statement = statement.where(tuple_(*key) < page.cursor if descending else tuple_(*key) > page.cursor)
-    order = [column.desc() for column in key] if descending else [column.asc() for column in key]
-    rows = list((await session.exec(statement.order_by(*order).limit(page.size + 1))).all())
-    return window(rows, page)
+    statement = newest_first(statement, (col(Notification.created_at), col(Notification.id)), page)
+    return window(list((await session.exec(statement)).all()), page)
 
 
 def cursor_of(row: Notification) -> str:

@@ -46,6 +46,12 @@ class Transaction(SQLModel, table=True):
             "uq_transaction_external_id", "account_id", "external_id", unique=True,
             postgresql_where=sa.text("external_id IS NOT NULL"),
         ),
+        # An import never adds the same row to an account twice (see imports/duplicates.py).
+        sa.Index(
+            "uq_transaction_import_hash", "account_id", "import_hash", unique=True,
+            postgresql_where=sa.text("import_hash IS NOT NULL"),
+        ),
+        sa.Index("ix_transaction_import", "import_id", postgresql_where=sa.text("import_id IS NOT NULL")),
     )
 
     id: uuid.UUID = id_field()
@@ -70,6 +76,9 @@ class Transaction(SQLModel, table=True):
             sa.Computed("to_tsvector('simple', coalesce(merchant, '') || ' ' || description)", persisted=True),
         ),
     )
+    # Set on rows an import added: undoing the import removes exactly these.
+    import_id: uuid.UUID | None = Field(default=None, foreign_key="import.id", ondelete="SET NULL")
+    import_hash: str | None = Field(default=None, max_length=40)
     created_at: dt.datetime = created_at_field()
     updated_at: dt.datetime = created_at_field()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -22,6 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts import service as accounts
+from finora_gql.accounts.models import Account
+from finora_gql.core import clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_async
@@ -212,25 +214,99 @@ async def _check_external_ids(session: AsyncSession, rows: Sequence[Transaction]
 
 async def _remember_merchant_categories(session: AsyncSession, viewer: Viewer, rows: Sequence[Transaction]) -> None:
     """Give uncategorised rows the category the viewer chose most recently for the same merchant."""
-    merchants = {row.merchant.lower() for row in rows if row.merchant}
-    if not merchants:
-        return
+    chosen = await remembered_categories(session, viewer, {row.merchant for row in rows if row.merchant})
+    for row in rows:
+        if row.merchant:
+            row.category_id = chosen.get(row.merchant.lower())
+
+
+async def remembered_categories(session: AsyncSession, viewer: Viewer, merchants: Iterable[str]) -> dict[str, uuid.UUID]:
+    """For each merchant (keyed lower-cased), the category the viewer chose most recently."""
+    wanted = {merchant.lower() for merchant in merchants}
+    if not wanted:
+        return {}
     merchant = func.lower(col(Transaction.merchant))
     result = await session.exec(
         select(merchant, col(Transaction.category_id))
         .where(
             col(Transaction.user_id) == viewer.user_id,
-            merchant.in_(merchants),
+            merchant.in_(wanted),
             col(Transaction.category_id).is_not(None),
             col(Transaction.transfer_id).is_(None),
         )
         .distinct(merchant)
         .order_by(merchant, col(Transaction.date).desc(), col(Transaction.created_at).desc())
     )
-    chosen = dict(result.all())
-    for row in rows:
-        if row.merchant:
-            row.category_id = chosen.get(row.merchant.lower())
+    return dict(result.all())
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRow:
+    """A row an import has read, cleaned and categorised, ready to store as it is."""
+
+    date: dt.date
+    amount: Decimal
+    category_id: uuid.UUID | None
+    merchant: str | None
+    description: str
+    external_id: str | None
+    import_hash: str
+
+
+_COPY_COLUMNS = (
+    "id", "user_id", "account_id", "date", "amount", "currency", "category_id", "merchant", "description",
+    "tags", "external_id", "import_id", "import_hash", "created_at", "updated_at",
+)
+
+
+async def add_imported(
+    session: AsyncSession, rt: Runtime, viewer: Viewer, *, account: Account, import_id: uuid.UUID,
+    rows: Sequence[ImportedRow],
+) -> None:
+    """Store an import's rows with one COPY, moving the balance and daily totals in the same
+    transaction. The unique (account, import_hash) index refuses a row stored before, so a
+    concurrent second run of the same file fails here rather than doubling anything."""
+    if not rows:
+        return
+    now = clock.now()
+    records = [
+        (uuid.uuid4(), viewer.user_id, account.id, row.date, row.amount, account.currency, row.category_id,
+         row.merchant, row.description, [], row.external_id, import_id, row.import_hash, now, now)
+        for row in rows
+    ]
+    connection = await (await session.connection()).get_raw_connection()
+    await connection.driver_connection.copy_records_to_table("transaction", records=records, columns=_COPY_COLUMNS)
+    ledger = [
+        SimpleNamespace(user_id=viewer.user_id, account_id=account.id, date=row.date, currency=account.currency,
+                        category_id=row.category_id, transfer_id=None, amount=row.amount)
+        for row in rows
+    ]
+    await accounts.add_to_balances(session, {account.id: sum((row.amount for row in rows), Decimal(0))})
+    await totals.apply_changes(session, added=ledger)
+    wallet_changed(session, rt, viewer.user_id)
+    # History is not news: only rows of the current month can newly cross a budget threshold.
+    this_month = clock.now().date().replace(day=1)
+    _check_budgets_later(session, viewer, [row for row in ledger if row.date >= this_month])
+
+
+async def remove_imported(session: AsyncSession, rt: Runtime, viewer: Viewer, import_id: uuid.UUID) -> int:
+    """Delete every row this import added (edited since or not); returns how many."""
+    removed = (
+        await session.exec(
+            delete(Transaction)
+            .where(col(Transaction.user_id) == viewer.user_id, col(Transaction.import_id) == import_id)
+            .returning(
+                col(Transaction.user_id), col(Transaction.account_id), col(Transaction.date),
+                col(Transaction.currency), col(Transaction.category_id), col(Transaction.transfer_id),
+                col(Transaction.amount),
+            )
+        )
+    ).all()
+    await _apply(session, rt, viewer, removed=removed)
+    return len(removed)
 
 
 async def get_transaction(

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from finora_gql.api.errors import UserError, perform
+from finora_gql.core.errors import Unauthenticated
 from finora_gql.users import service
 from finora_gql.users.types import UserType
 
@@ -29,7 +30,8 @@ class UsersQuery:
     async def me(self, info: Info) -> UserType:
         viewer = await info.context.viewer()
         user = await service.get_user(info.context.session, viewer.user_id)
-        assert user is not None  # authenticate() just read it
+        if user is None:  # deleted since this process last confirmed the session (seconds at most)
+            raise Unauthenticated("This session has ended; sign in again.")
         return UserType.of(user)
 
 

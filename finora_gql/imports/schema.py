@@ -1,0 +1,127 @@
+"""Queries, mutations and the progress subscription of CSV imports, all scoped to the viewer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from finora_gql.accounts.types import AccountNode
+from finora_gql.api.connection import Connection, Edge, page_info
+from finora_gql.api.errors import UserError, perform
+from finora_gql.api.ids import decode_id
+from finora_gql.api.streams import SUBSCRIBED, viewer_messages
+from finora_gql.context import Context
+from finora_gql.core.errors import BadUserInput, ServiceError
+from finora_gql.core.pagination import PageRequest
+from finora_gql.files.types import FileNode
+from finora_gql.imports import service
+from finora_gql.imports.mapping import Mapping, Options
+from finora_gql.imports.types import ImportNode, ImportProgress, StartImportInput
+
+
+@strawberry.type(description="The result of startImport, confirmImport or undoImport.")
+class ImportPayload:
+    import_: ImportNode | None = strawberry.field(name="import", description="The import, when the mutation succeeded.")
+    errors: list[UserError]
+
+
+@strawberry.type(description="The result of undoImport.")
+class UndoImportPayload:
+    import_: ImportNode | None = strawberry.field(name="import", description="The import, now UNDONE.")
+    removed: int = strawberry.field(description="How many transactions were removed.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class ImportsQuery:
+    @strawberry.field(description="The viewer's imports, newest first.")
+    async def imports(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[ImportNode]:
+        context = info.context
+        viewer = await context.viewer()
+        try:
+            request = PageRequest.of(first=first, after=after, last=last, before=before, kind=service.CURSOR_KIND)
+        except ServiceError as error:
+            raise BadUserInput(error) from None
+        page = await service.list_imports(context.session, viewer, page=request)
+        edges = [Edge(cursor=service.cursor_of(row), node=ImportNode.of(row)) for row in page.rows]
+        return Connection(edges=edges, page_info=page_info(edges, has_next=page.has_next, has_previous=page.has_previous),
+                          _count=lambda: service.count_imports(context.session, viewer))
+
+    @strawberry.field(name="import", description="One of the viewer's imports; null when the id is not one of theirs.")
+    async def import_(self, info: Info[Context, None], id: relay.GlobalID) -> ImportNode | None:
+        try:
+            import_id = decode_id(id, ImportNode, "id")
+        except ServiceError:
+            return None
+        return (await ImportNode.resolve_nodes(info=info, node_ids=[str(import_id)]))[0]
+
+
+@strawberry.type
+class ImportsMutation:
+    @strawberry.mutation(description=(
+        "Import a bank export into an account, as a background job: follow it with the importProgress "
+        "subscription or the import query. With dryRun nothing is written; confirmImport then runs it for real. "
+        "Rows already in the account are skipped, so importing the same file twice adds nothing."))
+    async def start_import(self, info: Info[Context, None], input: StartImportInput) -> ImportPayload:
+        context = info.context
+        viewer = await context.viewer()
+        job, errors = await perform(context, lambda session: service.start_import(
+            session, context.runtime, viewer,
+            account_id=decode_id(input.account_id, AccountNode, "accountId"),
+            file_id=decode_id(input.file_id, FileNode, "fileId") if input.file_id else None,
+            csv=input.csv, preset=input.preset,
+            mapping=input.mapping.to_mapping() if input.mapping else Mapping(),
+            options=input.options.to_options() if input.options else Options(),
+            dry_run=input.dry_run,
+        ))
+        return ImportPayload(import_=ImportNode.of(job) if job else None, errors=errors)
+
+    @strawberry.mutation(description="Run a finished dry run (PREVIEWED) for real, with the same file and settings.")
+    async def confirm_import(self, info: Info[Context, None], id: relay.GlobalID) -> ImportPayload:
+        context = info.context
+        viewer = await context.viewer()
+        job, errors = await perform(context, lambda session: service.confirm_import(
+            session, context.runtime, viewer, decode_id(id, ImportNode, "id")))
+        return ImportPayload(import_=ImportNode.of(job) if job else None, errors=errors)
+
+    @strawberry.mutation(description=(
+        "Remove exactly the transactions a COMPLETED import added (also those edited since); balances and "
+        "summaries follow. Categories the import created stay."))
+    async def undo_import(self, info: Info[Context, None], id: relay.GlobalID) -> UndoImportPayload:
+        context = info.context
+        viewer = await context.viewer()
+        result, errors = await perform(context, lambda session: service.undo_import(
+            session, context.runtime, viewer, decode_id(id, ImportNode, "id")))
+        job, removed = result if result else (None, 0)
+        return UndoImportPayload(import_=ImportNode.of(job) if job else None, removed=removed, errors=errors)
+
+
+@strawberry.type
+class ImportsSubscription:
+    @strawberry.subscription(description=(
+        "An import's progress: where it stands now, then every few thousand rows, ending after it finishes."))
+    async def import_progress(self, info: Info[Context, None], import_id: relay.GlobalID) -> AsyncGenerator[ImportProgress, None]:
+        context = info.context
+        viewer = await context.viewer()
+        try:
+            import_uuid = decode_id(import_id, ImportNode, "importId")
+            await service.get_import(context.session, viewer, import_uuid, field="importId")
+        except ServiceError as error:
+            raise BadUserInput(error) from None
+        async for viewer, message in viewer_messages(context, {service.IMPORT_PROGRESS}, announce=True):
+            if message["kind"] == SUBSCRIBED:
+                async with context.runtime.sessions() as session:
+                    progress = ImportProgress.of(await service.get_import(session, viewer, import_uuid))
+            elif message["import"]["id"] == str(import_uuid):
+                progress = ImportProgress.from_event(message["import"])
+            else:
+                continue
+            yield progress
+            if progress.status.finished:
+                return

@@ -1,0 +1,522 @@
+"""CSV imports: started by a person, run as a background job, undone as a whole.
+
+A run reads the whole file, validates every row, sorts out duplicates, and then writes all of
+its rows in one database transaction, so a crash leaves nothing behind and the rerun starts
+clean. Progress goes to the Import row in short transactions of its own, and to the owner's
+live channel, so `importProgress` subscribers see it move.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, text, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from finora_gql.accounts import service as accounts
+from finora_gql.accounts.models import Account
+from finora_gql.core import clock
+from finora_gql.core.db import after_commit, atomic
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.jobs import enqueue_async
+from finora_gql.core.money import clean_amount
+from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
+from finora_gql.core.runtime import Runtime
+from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.files import service as files
+from finora_gql.files.models import FileStatus
+from finora_gql.imports.duplicates import ContentHasher, Existing, LikelyDuplicates, label
+from finora_gql.imports.mapping import PRESET_OPTIONS, LikelyDuplicatePolicy, Mapping, Options, Preset, SignConvention
+from finora_gql.imports.models import Import, ImportIssue, ImportStatus, IssueKind
+from finora_gql.imports.parsing import DateFormat, Encoding
+from finora_gql.imports.reading import FileError, Row, RowError, Table, open_table
+from finora_gql.notifications import service as notifications
+from finora_gql.notifications.models import NotificationKind
+from finora_gql.transactions import categories, rules
+from finora_gql.transactions import service as transactions
+from finora_gql.transactions.models import Category, CategoryKind, Transaction
+from finora_gql.users import service as users
+
+MAX_INLINE_BYTES = 1_048_576
+IMPORTABLE_TYPES = {"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"}
+PREVIEW_ROWS = 20
+MAX_STORED_ISSUES = 1000
+MAX_SKIP_ROWS = 1000
+PROGRESS_EVERY_ROWS = 5000
+PROGRESS_EVERY_SECONDS = 0.5
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2200, 1, 1)
+IMPORT_PROGRESS = "import_progress"
+CURSOR_KIND = "import"
+
+
+def readable(viewer: Viewer) -> SelectOfScalar[Import]:
+    return select(Import).where(col(Import.user_id) == viewer.user_id)
+
+
+# --- starting, confirming, undoing -------------------------------------------------------------
+
+
+def _check_options(options: Options) -> None:
+    if options.delimiter is not None and len(options.delimiter) != 1:
+        raise ServiceError(ErrorCode.INVALID, "The delimiter is one character.", "options.delimiter")
+    for name in ("decimal_separator", "thousands_separator"):
+        value = getattr(options, name)
+        if value is not None and value not in {".", ",", " ", "'"}:
+            field = "options." + ("decimalSeparator" if name == "decimal_separator" else "thousandsSeparator")
+            raise ServiceError(ErrorCode.INVALID, "Use “.”, “,”, a space or “'”.", field)
+    if options.decimal_separator is not None and options.decimal_separator == options.thousands_separator:
+        raise ServiceError(ErrorCode.INVALID, "The decimal and thousands separators must differ.",
+                           "options.thousandsSeparator")
+    if not 0 <= options.skip_rows <= MAX_SKIP_ROWS:
+        raise ServiceError(ErrorCode.INVALID, f"Skip between 0 and {MAX_SKIP_ROWS} rows.", "options.skipRows")
+
+
+async def start_import(
+    session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_id: uuid.UUID, file_id: uuid.UUID | None = None,
+    csv: str | None = None, preset: Preset | None = None, mapping: Mapping = Mapping(), options: Options = Options(),
+    dry_run: bool = False,
+) -> Import:
+    """Queue an import of a file (or of CSV text) into one of the viewer's accounts."""
+    if (file_id is None) == (csv is None):
+        raise ServiceError(ErrorCode.REQUIRED, "Give either a fileId or the csv text.", "fileId")
+    account = await accounts.get_account(session, viewer, account_id)
+    if account.archived:
+        raise ServiceError(ErrorCode.INVALID, "This account is archived; unarchive it first.", "accountId")
+    if preset is not None:
+        options = options.over(PRESET_OPTIONS[preset])
+    _check_options(options)
+    content: bytes | None = None
+    if csv is not None:
+        content = csv.encode()
+        if len(content) > MAX_INLINE_BYTES:
+            raise ServiceError(ErrorCode.INVALID, "Pasted CSV is at most 1 MB; upload a file instead.", "csv")
+        if not content.strip():
+            raise ServiceError(ErrorCode.REQUIRED, "The CSV is empty.", "csv")
+        source_name = "pasted CSV"
+    else:
+        file = await files.get_file(session, viewer, file_id)
+        if file.status is not FileStatus.READY:
+            raise ServiceError(ErrorCode.UPLOAD_INCOMPLETE, "Finish the upload (completeUpload) first.", "fileId")
+        if file.mime_type not in IMPORTABLE_TYPES:
+            raise ServiceError(ErrorCode.INVALID, f"Only CSV files can be imported, not {file.mime_type}.", "fileId")
+        source_name = file.filename
+    job = Import(
+        user_id=viewer.user_id, account_id=account.id, file_id=file_id, content=content, source_name=source_name,
+        preset=preset.value if preset else None, mapping=_jsonable(mapping), options=_jsonable(options),
+        dry_run=dry_run,
+    )
+    session.add(job)
+    await session.flush()
+    _run_later(session, job)
+    return job
+
+
+def _run_later(session: AsyncSession, job: Import) -> None:
+    job_id = str(job.id)
+    after_commit(session, lambda: enqueue_async("run_import", job_id))
+
+
+def _jsonable(value: Mapping | Options) -> dict[str, Any]:
+    return {key: (item.value if hasattr(item, "value") else item)
+            for key, item in dataclasses.asdict(value).items() if item is not None}
+
+
+def _options_of(job: Import) -> Options:
+    raw = dict(job.options)
+    for name, kind in (("encoding", Encoding), ("date_format", DateFormat), ("sign", SignConvention),
+                       ("likely_duplicates", LikelyDuplicatePolicy)):
+        if name in raw:
+            raw[name] = kind(raw[name])
+    return Options(**raw)
+
+
+async def get_import(session: AsyncSession, viewer: Viewer, import_id: uuid.UUID, *, field: str = "id",
+                     for_update: bool = False) -> Import:
+    statement = readable(viewer).where(col(Import.id) == import_id)
+    if for_update:
+        statement = statement.with_for_update()
+    job = (await session.exec(statement)).first()
+    if job is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No import of yours has this id.", field)
+    return job
+
+
+async def get_imports(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Import]:
+    return {job.id: job for job in (await session.exec(readable(viewer).where(col(Import.id).in_(ids)))).all()}
+
+
+async def list_imports(session: AsyncSession, viewer: Viewer, *, page: PageRequest) -> Page[Import]:
+    statement = newest_first(readable(viewer), (col(Import.created_at), col(Import.id)), page)
+    return window(list((await session.exec(statement)).all()), page)
+
+
+def cursor_of(job: Import) -> str:
+    return encode_cursor(CURSOR_KIND, job.created_at, job.id)
+
+
+async def count_imports(session: AsyncSession, viewer: Viewer) -> int:
+    return (await session.exec(select(func.count()).select_from(readable(viewer).subquery()))).one()
+
+
+async def list_issues(
+    session: AsyncSession, viewer: Viewer, import_id: uuid.UUID, *, kind: IssueKind | None = None, limit: int = 100
+) -> Sequence[ImportIssue]:
+    statement = (
+        select(ImportIssue).join(Import, col(Import.id) == col(ImportIssue.import_id))
+        .where(col(Import.user_id) == viewer.user_id, col(ImportIssue.import_id) == import_id)
+    )
+    if kind is not None:
+        statement = statement.where(col(ImportIssue.kind) == kind)
+    return (await session.exec(statement.order_by(col(ImportIssue.line), col(ImportIssue.kind)).limit(limit))).all()
+
+
+async def confirm_import(session: AsyncSession, rt: Runtime, viewer: Viewer, import_id: uuid.UUID) -> Import:
+    """Run a previewed dry run for real, with the same file, mapping and options."""
+    job = await get_import(session, viewer, import_id, for_update=True)
+    if job.status is not ImportStatus.PREVIEWED:
+        raise ServiceError(ErrorCode.INVALID, "Only a finished dry run can be confirmed.", "id")
+    await session.exec(delete(ImportIssue).where(col(ImportIssue.import_id) == job.id))
+    _reset(job)
+    job.dry_run = False
+    session.add(job)
+    await session.flush()
+    _run_later(session, job)
+    _publish_later(session, rt, job)
+    return job
+
+
+def _reset(job: Import) -> None:
+    job.status = ImportStatus.QUEUED
+    job.total = job.processed = job.inserted = job.duplicates = job.likely_duplicates = job.errors = 0
+    job.preview, job.message, job.message_field = [], None, None
+    job.started_at = job.finished_at = None
+
+
+async def undo_import(session: AsyncSession, rt: Runtime, viewer: Viewer, import_id: uuid.UUID) -> tuple[Import, int]:
+    """Remove exactly the transactions this import added (edited since or not)."""
+    job = await get_import(session, viewer, import_id, for_update=True)
+    if job.status is not ImportStatus.COMPLETED:
+        raise ServiceError(ErrorCode.INVALID, "Only a completed import can be undone.", "id")
+    removed = await transactions.remove_imported(session, rt, viewer, job.id)
+    job.status, job.undone_at = ImportStatus.UNDONE, clock.now()
+    session.add(job)
+    await session.flush()
+    _publish_later(session, rt, job)
+    return job, removed
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def progress_message(job: Import) -> dict[str, Any]:
+    return {"kind": IMPORT_PROGRESS, "import": {
+        "id": str(job.id), "status": job.status.value, "processed": job.processed, "total": job.total,
+        "inserted": job.inserted, "duplicates": job.duplicates, "likely_duplicates": job.likely_duplicates,
+        "errors": job.errors, "message": job.message,
+    }}
+
+
+def _publish_later(session: AsyncSession, rt: Runtime, job: Import) -> None:
+    message = progress_message(job)
+    after_commit(session, lambda: rt.pubsub.publish(user_channel(job.user_id), message))
+
+
+class _Progress:
+    """Counts of a running import, saved and announced at most every few thousand rows."""
+
+    def __init__(self, rt: Runtime, job: Import) -> None:
+        self.rt, self.job = rt, job
+        self._saved_at = 0.0
+        self._saved_processed = -1
+
+    async def update(self, *, force: bool = False, **counts: Any) -> None:
+        for name, value in counts.items():
+            setattr(self.job, name, value)
+        due = (self.job.processed - self._saved_processed >= PROGRESS_EVERY_ROWS
+               or time.monotonic() - self._saved_at >= PROGRESS_EVERY_SECONDS)
+        if not (force or due):
+            return
+        self._saved_at, self._saved_processed = time.monotonic(), self.job.processed
+        values = {name: getattr(self.job, name) for name in
+                  ("status", "total", "processed", "inserted", "duplicates", "likely_duplicates", "errors",
+                   "started_at", "attempts")}
+        # Its own short transaction: the run's transaction commits only at the very end.
+        async with self.rt.sessions() as progress_session:
+            await progress_session.exec(update(Import).where(col(Import.id) == self.job.id).values(**values))
+            await progress_session.commit()
+        await self.rt.pubsub.publish(user_channel(self.job.user_id), progress_message(self.job))
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
+    """The job: do the import once. A rerun after a crash starts over; a rerun after success
+    finds the import finished and does nothing."""
+    async with rt.sessions() as session, atomic(session):
+        # One run at a time per import, even when a presumed-dead worker is still alive.
+        await session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                           params={"key": f"import:{import_id}"})
+        job = await session.get(Import, import_id, populate_existing=True)
+        if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            return
+        # Detached while the run goes on: progress is written by other sessions, and an autoflush
+        # of this one would lock the row they update until the end of the run (a deadlock).
+        session.expunge(job)
+        viewer = Viewer.acting_for(job.user_id)
+        progress = _Progress(rt, job)
+        await progress.update(force=True, status=ImportStatus.RUNNING, started_at=clock.now(),
+                              attempts=job.attempts + 1, processed=0)
+        try:
+            issues = await _process(session, rt, viewer, job, progress)
+        except (FileError, ServiceError) as exc:
+            job.status, job.message = ImportStatus.FAILED, str(exc)
+            job.message_field = getattr(exc, "field", None)
+            issues = []
+        else:
+            job.status = ImportStatus.PREVIEWED if job.dry_run else ImportStatus.COMPLETED
+        job.finished_at = clock.now()
+        if job.status is not ImportStatus.PREVIEWED:
+            job.content = None  # what was pasted is kept no longer than needed
+        job = await session.merge(job)
+        session.add_all(issues[:MAX_STORED_ISSUES])
+        await session.flush()
+        if not job.dry_run:
+            await _notify_finished(session, rt, job)
+        _publish_later(session, rt, job)
+
+
+async def give_up(rt: Runtime, import_id: uuid.UUID) -> None:
+    """Retries are exhausted: say so on the import instead of leaving it running forever."""
+    async with rt.sessions() as session, atomic(session):
+        job = await session.get(Import, import_id, with_for_update=True)
+        if job is None or job.status.finished:
+            return
+        job.status, job.finished_at = ImportStatus.FAILED, clock.now()
+        job.message = "The import stopped on an internal error after several attempts; nothing was imported."
+        session.add(job)
+        await _notify_finished(session, rt, job)
+        _publish_later(session, rt, job)
+
+
+async def _notify_finished(session: AsyncSession, rt: Runtime, job: Import) -> None:
+    user = await users.get_user(session, job.user_id)
+    if job.status is ImportStatus.COMPLETED:
+        title = f"Import of {job.source_name} finished"
+        body = (f"{job.inserted} transactions added, {job.duplicates} duplicates skipped, "
+                f"{job.likely_duplicates} possible duplicates flagged, {job.errors} rows with errors.")
+    else:
+        title, body = f"Import of {job.source_name} failed", job.message or "Nothing was imported."
+    await notifications.notify(
+        session, rt, job.user_id, kind=NotificationKind.IMPORT_FINISHED, title=title, body=body,
+        email_to=user.email if user else None, data={"importId": str(job.id), "status": job.status.value},
+        dedup_key=f"import:{job.id}:{job.attempts}:{job.status.value}",
+    )
+
+
+@dataclass(slots=True)
+class _Candidate:
+    row: Row
+    amount: Decimal
+    hash: str
+    category_id: uuid.UUID | None = None
+    new_category: str | None = None
+    likely: Any = None
+
+
+async def _process(
+    session: AsyncSession, rt: Runtime, viewer: Viewer, job: Import, progress: _Progress
+) -> list[ImportIssue]:
+    if job.content is not None:
+        data = job.content
+    elif job.file_id is not None:
+        _, data = await files.read_content(session, rt, viewer, job.file_id)
+    else:
+        raise FileError("The file was deleted before the import ran.", "fileId")
+    table = open_table(data, Mapping(**job.mapping), _options_of(job))
+    del data
+    job.encoding, job.delimiter = table.encoding.value, table.delimiter
+    job.date_format, job.decimal_separator = table.date_format.value, table.decimal_separator
+    account = await accounts.get_account(session, viewer, job.account_id)
+    if account.archived:
+        raise ServiceError(ErrorCode.INVALID, "The account was archived; unarchive it and import again.", "accountId")
+    options = _options_of(job)
+    issues: list[ImportIssue] = []
+
+    def issue(line: int, kind: IssueKind, reason: str, **extra: Any) -> None:
+        if len(issues) < MAX_STORED_ISSUES:
+            issues.append(ImportIssue(import_id=job.id, line=line, kind=kind, reason=reason[:500], **extra))
+
+    candidates = await _read_rows(table, account, job, progress, issue)
+    fresh = await _drop_exact_duplicates(session, account, job, candidates, issue)
+    await _flag_likely_duplicates(session, account, job, fresh, issue)
+    if options.likely_duplicates is LikelyDuplicatePolicy.SKIP:
+        fresh = [c for c in fresh if c.likely is None]
+    await _categorise(session, viewer, fresh)
+    job.preview = [_preview(c) for c in fresh[:PREVIEW_ROWS]]
+    if not job.dry_run:
+        await _create_categories(session, viewer, fresh)
+        await transactions.add_imported(session, rt, viewer, account=account, import_id=job.id, rows=[
+            transactions.ImportedRow(date=c.row.date, amount=c.amount, category_id=c.category_id,
+                                     merchant=c.row.merchant, description=c.row.description,
+                                     external_id=c.row.external_id, import_hash=c.hash)
+            for c in fresh
+        ])
+    await progress.update(force=True, inserted=len(fresh))
+    return issues
+
+
+async def _read_rows(table: Table, account: Account, job: Import, progress: _Progress, issue) -> list[_Candidate]:
+    hasher = ContentHasher()
+    candidates: list[_Candidate] = []
+    errors = 0
+    total = len(table.records)
+    for processed, record in enumerate(table.records, start=1):
+        row = table.read_row(record)
+        if isinstance(row, Row):
+            row = _check_row(row, account)
+        if isinstance(row, RowError):
+            errors += 1
+            issue(row.line, IssueKind.ERROR, row.reason, field=row.field)
+        else:
+            candidates.append(_Candidate(row, row.amount, hasher(row.date, row.amount, row.description, row.merchant)))
+        if processed % 1000 == 0:
+            await progress.update(processed=processed, total=total, errors=errors)
+    table.records.clear()
+    await progress.update(force=True, processed=total, total=total, errors=errors)
+    return candidates
+
+
+def _check_row(row: Row, account: Account) -> Row | RowError:
+    if row.currency and row.currency != account.currency:
+        return RowError(row.line, "currency", f"The row is in {row.currency}; the account is in {account.currency}.")
+    if not EARLIEST <= row.date < LATEST:
+        return RowError(row.line, "date", "The date must be between 1900 and 2199.")
+    try:
+        clean_amount(row.amount, currency=account.currency, allow_zero=False)
+    except ServiceError as exc:
+        return RowError(row.line, "amount", str(exc))
+    return row
+
+
+async def _drop_exact_duplicates(
+    session: AsyncSession, account: Account, job: Import, candidates: list[_Candidate], issue
+) -> list[_Candidate]:
+    hashes = [c.hash for c in candidates]
+    external_ids = list({c.row.external_id for c in candidates if c.row.external_id})
+    known_hashes: dict[str, uuid.UUID] = {}
+    for start in range(0, len(hashes), 20_000):
+        known_hashes.update((await session.exec(
+            select(Transaction.import_hash, Transaction.id)
+            .where(col(Transaction.account_id) == account.id, col(Transaction.import_hash).in_(hashes[start:start + 20_000]))
+        )).all())
+    known_ids: dict[str, uuid.UUID] = {}
+    if external_ids:
+        known_ids = dict((await session.exec(
+            select(Transaction.external_id, Transaction.id)
+            .where(col(Transaction.account_id) == account.id, col(Transaction.external_id).in_(external_ids))
+        )).all())
+    fresh: list[_Candidate] = []
+    seen_ids: set[str] = set()
+    for c in candidates:
+        match = known_hashes.get(c.hash)
+        reason = "already imported: same date, amount and description"
+        if match is None and c.row.external_id:
+            match = known_ids.get(c.row.external_id)
+            reason = f"a transaction with id “{c.row.external_id}” is already in this account"
+            if match is None and c.row.external_id in seen_ids:
+                reason = f"the id “{c.row.external_id}” appears earlier in this file"
+                match = "file"
+        if match is None:
+            if c.row.external_id:
+                seen_ids.add(c.row.external_id)
+            fresh.append(c)
+        else:
+            job.duplicates += 1
+            issue(c.row.line, IssueKind.DUPLICATE, reason, transaction_id=match if match != "file" else None)
+    return fresh
+
+
+async def _flag_likely_duplicates(
+    session: AsyncSession, account: Account, job: Import, fresh: list[_Candidate], issue
+) -> None:
+    if not fresh:
+        return
+    first = min(c.row.date for c in fresh) - dt.timedelta(days=3)
+    last = max(c.row.date for c in fresh) + dt.timedelta(days=3)
+    amounts = list({c.amount for c in fresh})
+    existing: list[Existing] = []
+    for start in range(0, len(amounts), 20_000):
+        rows = (await session.exec(
+            select(Transaction.id, Transaction.date, Transaction.amount, Transaction.merchant, Transaction.description)
+            .where(col(Transaction.account_id) == account.id, col(Transaction.date).between(first, last),
+                   col(Transaction.amount).in_(amounts[start:start + 20_000]))
+        )).all()
+        existing += [Existing(r[0], r[1], r[2], label(r[3], r[4])) for r in rows]
+    if not existing:
+        return
+    index = LikelyDuplicates(existing)
+    for c in fresh:
+        c.likely = index.best(c.row.date, c.amount, c.row.merchant, c.row.description)
+        if c.likely is not None:
+            job.likely_duplicates += 1
+            issue(c.row.line, IssueKind.LIKELY_DUPLICATE, c.likely.reason, score=c.likely.score,
+                  transaction_id=c.likely.transaction_id)
+
+
+async def _categorise(session: AsyncSession, viewer: Viewer, fresh: list[_Candidate]) -> None:
+    """The file's category by name; else the viewer's rules; else what they chose for the merchant."""
+    by_name = {c.name.lower(): c for c in await categories.list_categories(session, viewer)
+               if c.kind is not CategoryKind.TRANSFER}
+    matcher = await rules.matcher(session, viewer)
+    unresolved: list[_Candidate] = []
+    for c in fresh:
+        if c.row.category:
+            found = by_name.get(c.row.category.lower())
+            if found is not None:
+                c.category_id = found.id
+            else:
+                c.new_category = c.row.category
+            continue
+        c.category_id = matcher.category_for(c.row.merchant, c.row.description)
+        if c.category_id is None and c.row.merchant:
+            unresolved.append(c)
+    remembered = await transactions.remembered_categories(session, viewer, {c.row.merchant for c in unresolved})
+    for c in unresolved:
+        c.category_id = remembered.get(c.row.merchant.lower())
+
+
+async def _create_categories(session: AsyncSession, viewer: Viewer, fresh: list[_Candidate]) -> None:
+    """Categories the file names and the viewer lacks are created: income if their rows are mostly
+    money in, else expense."""
+    wanted: dict[str, list[_Candidate]] = {}
+    for c in fresh:
+        if c.new_category:
+            wanted.setdefault(c.new_category.lower(), []).append(c)
+    for group in wanted.values():
+        inflow = sum(1 for c in group if c.amount > 0)
+        kind = CategoryKind.INCOME if inflow * 2 > len(group) else CategoryKind.EXPENSE
+        category = Category(user_id=viewer.user_id, name=group[0].new_category, kind=kind)
+        session.add(category)
+        await session.flush()
+        for c in group:
+            c.category_id = category.id
+
+
+def _preview(c: _Candidate) -> dict[str, Any]:
+    return {
+        "line": c.row.line, "date": c.row.date.isoformat(), "amount": str(c.amount), "merchant": c.row.merchant,
+        "description": c.row.description, "category_id": str(c.category_id) if c.category_id else None,
+        "new_category": c.new_category, "external_id": c.row.external_id,
+        "likely_duplicate_score": c.likely.score if c.likely else None,
+    }
