@@ -1,5 +1,5 @@
 """Across real processes sharing Redis: realtime fan-out between API processes, and a worker
-killed mid-job whose email still arrives exactly once."""
+killed mid-job whose email still arrives exactly once, and one killed mid-import."""
 
 from __future__ import annotations
 
@@ -96,6 +96,44 @@ async def test_worker_killed_mid_delivery_still_sends_exactly_once(
         async with server.runtime.sessions() as session:
             row = (await session.exec(select(OutgoingEmail).where(OutgoingEmail.message_id == delivered["Message-ID"]))).one()
         assert row.status is EmailStatus.SENT
+    finally:
+        for process in (worker, replacement, api):
+            if process is not None:
+                process.stop()
+
+
+async def test_worker_killed_mid_import_rerun_leaves_no_duplicates(shared_env: dict, tmp_path: Path) -> None:
+    from tests.imports.import_flows import START, wait_for_import
+    from tests.ledger.ledger_flows import create_account
+
+    api, api_url = start_api(shared_env, tmp_path / "api.log")
+    worker = start_worker(shared_env, tmp_path / "worker-1.log")
+    replacement = None
+    try:
+        client = RunningServer(api_url, settings=None, app=None)  # type: ignore[arg-type]
+        user = await signed_in_user(client)
+        account = await create_account(client, user.access_token)
+        rows = 30_000
+        lines = "\n".join(f"2026-01-{1 + i % 28:02d},-{i % 900 + 1}.25,Shop {i}" for i in range(rows))
+        started = (await client.gql(START, {"input": {"accountId": account["id"], "csv": f"date,amount,merchant\n{lines}\n"}},
+                                    token=user.access_token))["data"]["startImport"]
+        assert started["errors"] == [], started
+        import_id = started["import"]["id"]
+        progress_query = "query($id: ID!) { import(id: $id) { status progress { processed total } } }"
+        for _ in range(1000):
+            found = (await client.gql(progress_query, {"id": import_id}, token=user.access_token))["data"]["import"]
+            if found["status"] == "RUNNING" and found["progress"]["processed"] > 0:
+                break
+            await asyncio.sleep(0.01)
+        worker.kill()  # mid-run: rows read, nothing committed
+        assert found["status"] == "RUNNING" and found["progress"]["processed"] < rows, found
+
+        replacement = start_worker(shared_env, tmp_path / "worker-2.log")
+        done = await wait_for_import(client, user.access_token, import_id, timeout=60)
+        assert done["status"] == "COMPLETED", (done, replacement.output()[-3000:])
+        assert done["progress"]["inserted"] == rows
+        count = await client.gql("{ transactions(first: 1) { totalCount } }", token=user.access_token)
+        assert count["data"]["transactions"]["totalCount"] == rows
     finally:
         for process in (worker, replacement, api):
             if process is not None:
