@@ -381,7 +381,10 @@ async def _read_rows(table: Table, account: Account, job: Import, progress: _Pro
     candidates: list[_Candidate] = []
     errors = 0
     total = len(table.records)
-    for processed, record in enumerate(table.records, start=1):
+    records = table.records
+    for processed in range(1, total + 1):
+        # Each record is dropped once read, so the file's records and rows never all coexist.
+        record, records[processed - 1] = records[processed - 1], None
         row = table.read_row(record)
         if isinstance(row, Row):
             row = _check_row(row, account)

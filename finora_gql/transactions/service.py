@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -256,6 +256,7 @@ class ImportedRow:
     import_hash: str
 
 
+COPY_CHUNK = 10_000
 _COPY_COLUMNS = (
     "id", "user_id", "account_id", "date", "amount", "currency", "category_id", "merchant", "description",
     "tags", "external_id", "import_id", "import_hash", "created_at", "updated_at",
@@ -272,24 +273,27 @@ async def add_imported(
     if not rows:
         return
     now = clock.now()
-    records = [
-        (uuid.uuid4(), viewer.user_id, account.id, row.date, row.amount, account.currency, row.category_id,
-         row.merchant, row.description, [], row.external_id, import_id, row.import_hash, now, now)
-        for row in rows
-    ]
-    connection = await (await session.connection()).get_raw_connection()
-    await connection.driver_connection.copy_records_to_table("transaction", records=records, columns=_COPY_COLUMNS)
-    ledger = [
-        SimpleNamespace(user_id=viewer.user_id, account_id=account.id, date=row.date, currency=account.currency,
-                        category_id=row.category_id, transfer_id=None, amount=row.amount)
-        for row in rows
-    ]
+    connection = (await (await session.connection()).get_raw_connection()).driver_connection
+    # In chunks, so the COPY tuples of a large file never all exist at once.
+    for start in range(0, len(rows), COPY_CHUNK):
+        await connection.copy_records_to_table("transaction", columns=_COPY_COLUMNS, records=[
+            (uuid.uuid4(), viewer.user_id, account.id, row.date, row.amount, account.currency, row.category_id,
+             row.merchant, row.description, [], row.external_id, import_id, row.import_hash, now, now)
+            for row in rows[start:start + COPY_CHUNK]
+        ])
+
+    def ledger(selected: Iterable[ImportedRow]) -> Iterator[SimpleNamespace]:
+        for row in selected:
+            yield SimpleNamespace(user_id=viewer.user_id, account_id=account.id, date=row.date,
+                                  currency=account.currency, category_id=row.category_id, transfer_id=None,
+                                  amount=row.amount)
+
     await accounts.add_to_balances(session, {account.id: sum((row.amount for row in rows), Decimal(0))})
-    await totals.apply_changes(session, added=ledger)
+    await totals.apply_changes(session, added=ledger(rows))
     wallet_changed(session, rt, viewer.user_id)
     # History is not news: only rows of the current month can newly cross a budget threshold.
     this_month = clock.now().date().replace(day=1)
-    _check_budgets_later(session, viewer, [row for row in ledger if row.date >= this_month])
+    _check_budgets_later(session, viewer, list(ledger(row for row in rows if row.date >= this_month)))
 
 
 async def remove_imported(session: AsyncSession, rt: Runtime, viewer: Viewer, import_id: uuid.UUID) -> int:
