@@ -58,16 +58,21 @@ def start_api(env: dict[str, str], log: Path) -> tuple[Process, str]:
     process = Process(
         [str(BIN / "uvicorn"), "--factory", "finora_gql.app:create_app", "--host", "127.0.0.1", "--port", str(port),
          "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning"], env, log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    return process, wait_until_healthy(process, f"http://127.0.0.1:{port}", timeout=30)
+
+
+def wait_until_healthy(process: Process, base: str, *, timeout: float) -> str:
+    """`base` once the server there answers /health; stops it and raises if it never does."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
             raise RuntimeError(f"server exited:\n{process.output()}")
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return process, base
+                return base
         except httpx.HTTPError:
             time.sleep(0.1)
+    process.stop()
     raise RuntimeError(f"server did not start:\n{process.output()}")
 
 

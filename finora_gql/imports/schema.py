@@ -9,13 +9,12 @@ from strawberry import relay
 from strawberry.types import Info
 
 from finora_gql.accounts.types import AccountNode
-from finora_gql.api.connection import Connection, Edge, page_info
+from finora_gql.api.connection import Connection, connection, page_request
 from finora_gql.api.errors import UserError, perform
 from finora_gql.api.ids import decode_id
 from finora_gql.api.streams import SUBSCRIBED, viewer_messages
 from finora_gql.context import Context
 from finora_gql.core.errors import BadUserInput, ServiceError
-from finora_gql.core.pagination import PageRequest
 from finora_gql.files.types import FileNode
 from finora_gql.imports import service
 from finora_gql.imports.mapping import Mapping, Options
@@ -44,14 +43,9 @@ class ImportsQuery:
     ) -> Connection[ImportNode]:
         context = info.context
         viewer = await context.viewer()
-        try:
-            request = PageRequest.of(first=first, after=after, last=last, before=before, kind=service.CURSOR_KIND)
-        except ServiceError as error:
-            raise BadUserInput(error) from None
+        request = page_request(first=first, after=after, last=last, before=before, kind=service.CURSOR_KIND)
         page = await service.list_imports(context.session, viewer, page=request)
-        edges = [Edge(cursor=service.cursor_of(row), node=ImportNode.of(row)) for row in page.rows]
-        return Connection(edges=edges, page_info=page_info(edges, has_next=page.has_next, has_previous=page.has_previous),
-                          _count=lambda: service.count_imports(context.session, viewer))
+        return connection(page, ImportNode.of, service.cursor_of, lambda: service.count_imports(context.session, viewer))
 
     @strawberry.field(name="import", description="One of the viewer's imports; null when the id is not one of theirs.")
     async def import_(self, info: Info[Context, None], id: relay.GlobalID) -> ImportNode | None:

@@ -53,8 +53,6 @@ MAX_STORED_ISSUES = 1000
 MAX_SKIP_ROWS = 1000
 PROGRESS_EVERY_ROWS = 5000
 PROGRESS_EVERY_SECONDS = 0.5
-EARLIEST = dt.date(1900, 1, 1)
-LATEST = dt.date(2200, 1, 1)
 IMPORT_PROGRESS = "import_progress"
 CURSOR_KIND = "import"
 
@@ -403,7 +401,7 @@ async def _read_rows(table: Table, account: Account, job: Import, progress: _Pro
 def _check_row(row: Row, account: Account) -> Row | RowError:
     if row.currency and row.currency != account.currency:
         return RowError(row.line, "currency", f"The row is in {row.currency}; the account is in {account.currency}.")
-    if not EARLIEST <= row.date < LATEST:
+    if not transactions.EARLIEST <= row.date < transactions.LATEST:
         return RowError(row.line, "date", "The date must be between 1900 and 2199.")
     try:
         clean_amount(row.amount, currency=account.currency, allow_zero=False)

@@ -53,7 +53,7 @@ from finora_gql.transactions import categories
 from finora_gql.transactions.models import CategoryKind
 from finora_gql.wallet import service as wallet
 from finora_gql.wallet import totals
-from tests.processes import Process, free_port, process_env
+from tests.processes import Process, free_port, process_env, wait_until_healthy
 from tests.server import RunningServer
 
 TRANSACTIONS = int(os.environ.get("BENCH_TRANSACTIONS", "3000"))
@@ -363,18 +363,7 @@ def start_server(settings: Settings, data_dir: Path, log: Path) -> tuple[Process
     process = Process([sys.executable, "-m", "uvicorn", "--factory", "finora_gql.app:create_app", "--host", "127.0.0.1",
                        "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--workers", "1",
                        "--no-access-log", "--log-level", "warning"], env, log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"server exited:\n{process.output()}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.stop()
-    raise RuntimeError(f"server did not start:\n{process.output()}")
+    return process, wait_until_healthy(process, f"http://127.0.0.1:{port}", timeout=60)
 
 
 def peak_rss_mib(pid: int) -> float:
