@@ -21,6 +21,17 @@ once, handing the others the same result. Only where that is exact: the document
 "pure" types (every field a plain attribute or relay id, as above, so nothing can depend on
 who asks), it has no errors, and the variables are the same.
 
+Compiled completion (`FastExecutionContext.execute_fields`): below the resolvers that load data,
+a response is mostly objects whose fields are plain attributes: a connection's edges, each
+edge's cursor and node, the node's leaves and its preloaded account and category. For such a
+selection set (every field a plain attribute or a FAST leaf, objects of concrete types, lists of
+them, `__typename`) a plan is compiled once per document and type and run as a tight loop, with
+no resolve info, paths or per-field completion calls. Documents with directives are left alone
+(@skip/@include/@defer make the selection depend on variables). Anything the plan does not
+handle exactly as graphql-core would (a null where the type forbids one, a value a scalar
+refuses, an unexpected object type, a non-list for a list) abandons the plan for that object,
+and graphql-core executes it, so errors, paths and null propagation are unchanged.
+
 `CachedNameConverter` remembers strawberry's snake_case -> camelCase conversions: strawberry
 converts every input object argument on every request and recomputed each field's name each
 time (the transactions filter alone cost ~7% of the page's CPU).
@@ -33,7 +44,7 @@ own `execute_field`, so errors, paths and masking are exactly as before.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -41,13 +52,17 @@ import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
+    GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     OperationType,
+    SelectionSetNode,
     get_named_type,
     is_leaf_type,
 )
+from graphql.execution.collect_fields import collect_subfields
 from graphql.pyutils import Undefined
 from strawberry import relay
 from strawberry.schema.name_converter import NameConverter
@@ -56,6 +71,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 
 FAST = "finora.fast"
+PLAIN = "finora.plain"  # on non-leaf fields that are a plain attribute read: the attribute getter
 PURE = "finora.pure"  # on object types whose every field is FAST
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 _NODE_ID = relay.Node.__dict__["resolve_id"].__func__
@@ -97,13 +113,17 @@ def install_fast_paths(schema: GraphQLSchema) -> int:
         fast_fields = 0
         for field_def in graphql_type.fields.values():
             field = field_def.extensions.get(_DEFINITION)
+            if field is None or field_def.args or field.extensions or getattr(field, "permission_classes", None):
+                continue
+            plain = field.base_resolver is None and field.default_resolver is getattr
             leaf = _leaf(field_def.type)
-            if field is None or leaf is None or field_def.args or field.extensions or getattr(field, "permission_classes", None):
+            if leaf is None:
+                if plain and getattr(field_def.resolve, "_is_default", False):
+                    field_def.extensions[PLAIN] = attrgetter(field.python_name)
                 continue
             getter: Callable[[Any], Any] | None = None
-            if field.base_resolver is None:
-                if field.default_resolver is getattr:
-                    getter = attrgetter(field.python_name)
+            if plain:
+                getter = attrgetter(field.python_name)
             elif field.python_name == "_id" and field.base_resolver.name == "_id":
                 getter = _node_id_getter(graphql_type.name, definition.origin)
             if getter is not None:
@@ -112,6 +132,85 @@ def install_fast_paths(schema: GraphQLSchema) -> int:
         graphql_type.extensions[PURE] = fast_fields == len(graphql_type.fields)
         count += fast_fields
     return count
+
+
+# --- compiled completion of plain selection sets ------------------------------------------------
+
+
+class _Abandon(Exception):
+    """The plan met something graphql-core must handle; it executes the object instead."""
+
+
+_ABANDON = _Abandon()
+# A plan: one (response key, read the value from the source, non-null?, complete the value) per
+# field; `complete` is None when the value is final as read (`__typename`).
+Complete = Callable[[Any], Any]
+Plan = tuple[tuple[str, Callable[[Any], Any], bool, Complete | None], ...]
+PLANS = 1024  # compiled selection sets remembered (documents are cached by strawberry, so few)
+_plans: OrderedDict[tuple, tuple[object, Plan | None]] = OrderedDict()
+_plain_documents: OrderedDict[int, tuple[object, bool]] = OrderedDict()
+
+
+def _run_plan(plan: Plan, source: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, read, non_null, complete in plan:
+        value = read(source)
+        if value is None:
+            if non_null:
+                raise _ABANDON
+            data[key] = None
+        else:
+            data[key] = value if complete is None else complete(value)
+    return data
+
+
+def _complete_leaf(leaf_type: Any) -> Complete:
+    coerce = leaf_type.coerce_output_value
+
+    def complete(value: Any) -> Any:
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _ABANDON
+        return coerced
+
+    return complete
+
+
+def _complete_object(object_type: GraphQLObjectType, plan: Plan) -> Complete:
+    is_type_of = object_type.is_type_of
+
+    def complete(value: Any) -> dict[str, Any]:
+        if is_type_of is not None and is_type_of(value, None) is not True:
+            raise _ABANDON
+        return _run_plan(plan, value)
+
+    return complete
+
+
+def _complete_list(item_complete: Complete, item_non_null: bool) -> Complete:
+    def complete(value: Any) -> list[Any]:
+        if type(value) is not list and type(value) is not tuple:
+            raise _ABANDON  # other iterables: graphql-core's rules
+        items = []
+        for item in value:
+            if item is None:
+                if item_non_null:
+                    raise _ABANDON
+                items.append(None)
+            else:
+                items.append(item_complete(item))
+        return items
+
+    return complete
+
+
+def _has_directives(selection_set: SelectionSetNode | None) -> bool:
+    if selection_set is None:
+        return False
+    return any(
+        selection.directives or _has_directives(getattr(selection, "selection_set", None))
+        for selection in selection_set.selections
+    )
 
 
 # --- subscription events shared by many subscribers ---------------------------------------------
@@ -152,6 +251,106 @@ def shared_event(message: object, build: Callable[[Any], E]) -> E:
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # id(grouped field set) -> (it, its plan): graphql-core reuses one grouped set for
+        # every item of a list, so a list's items look their plan up once per request here.
+        self._request_plans: dict[int, tuple[Mapping, Plan | None]] = {}
+
+    def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):  # type: ignore[no-untyped-def]
+        if position_context is None:
+            known = self._request_plans.get(id(grouped_field_set))
+            if known is not None and known[0] is grouped_field_set:
+                plan = known[1]
+            else:
+                plan = self._plan(parent_type, grouped_field_set)
+                self._request_plans[id(grouped_field_set)] = (grouped_field_set, plan)
+            if plan is not None:
+                try:
+                    return _run_plan(plan, source_value)
+                except Exception:  # noqa: BLE001 - graphql-core redoes it and reports what went wrong
+                    pass
+        return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Mapping) -> Plan | None:
+        """The compiled plan of this selection set, or None where graphql-core must execute it."""
+        if self._hooks_resolve() or not self._plain_document():
+            return None
+        nodes = tuple(details.node for field_details in grouped_field_set.values() for details in field_details)
+        key = (parent_type, tuple(grouped_field_set), tuple(map(id, nodes)))
+        cached = _plans.get(key)
+        if cached is not None:
+            _plans.move_to_end(key)
+            return cached[1]
+        plan = self._compile(parent_type, grouped_field_set)
+        _plans[key] = (nodes, plan)  # holding the nodes keeps their ids from being reused
+        while len(_plans) > PLANS:
+            _plans.popitem(last=False)
+        return plan
+
+    def _plain_document(self) -> bool:
+        """No directives anywhere in the operation's selections or fragments: which fields are
+        collected then depends on the document alone, never on variables."""
+        operation = self.operation
+        known = _plain_documents.get(id(operation))
+        if known is not None and known[0] is operation:
+            return known[1]
+        plain = not _has_directives(operation.selection_set) and not any(
+            fragment.definition.directives or fragment.definition.variable_definitions
+            or _has_directives(fragment.definition.selection_set)
+            for fragment in self.fragments.values()
+        )
+        _plain_documents[id(operation)] = (operation, plain)
+        while len(_plain_documents) > PLANS:
+            _plain_documents.popitem(last=False)
+        return plain
+
+    def _compile(self, parent_type: GraphQLObjectType, grouped_field_set: Mapping) -> Plan | None:
+        plan = []
+        for key, field_details in grouped_field_set.items():
+            details = field_details[0]
+            node = details.node
+            if node.arguments or details.fragment_variable_values or details.defer_usage is not None:
+                return None
+            name = node.name.value
+            if name == "__typename":
+                type_name = parent_type.name
+                plan.append((key, lambda _source, type_name=type_name: type_name, True, None))
+                continue
+            field_def = parent_type.fields.get(name)
+            if field_def is None:
+                return None
+            fast = field_def.extensions.get(FAST)
+            if fast is not None:
+                getter, leaf_type, non_null = fast
+                plan.append((key, getter, non_null, _complete_leaf(leaf_type)))
+                continue
+            getter = field_def.extensions.get(PLAIN)
+            completion = self._completion(field_def.type, field_details) if getter is not None else None
+            if completion is None:
+                return None
+            non_null, complete = completion
+            plan.append((key, getter, non_null, complete))
+        return tuple(plan)
+
+    def _completion(self, field_type: Any, field_details: Any) -> tuple[bool, Complete] | None:
+        """(non-null?, how to complete a non-null value) of a plain field's type, or None."""
+        non_null = isinstance(field_type, GraphQLNonNull)
+        inner = field_type.of_type if non_null else field_type
+        if is_leaf_type(inner):
+            return non_null, _complete_leaf(inner)
+        if isinstance(inner, GraphQLList):
+            item = self._completion(inner.of_type, field_details)
+            return None if item is None else (non_null, _complete_list(item[1], item[0]))
+        if isinstance(inner, GraphQLObjectType):  # interfaces and unions: graphql-core resolves the type
+            collected = collect_subfields(self.schema, self.fragments, self.variable_values, self.operation, inner,
+                                          field_details, self.hide_suggestions)
+            if collected.new_defer_usages:
+                return None
+            plan = self._plan(inner, collected.grouped_field_set)
+            return None if plan is None else (non_null, _complete_object(inner, plan))
+        return None
+
     def execute_field(self, parent_type, source, field_details_list, path, position_context):  # type: ignore[no-untyped-def]
         node = field_details_list[0].node
         field_def = parent_type.fields.get(node.name.value)

@@ -16,6 +16,7 @@ from enum import Enum
 from types import SimpleNamespace
 
 from sqlalchemy import and_, delete, func, or_, tuple_, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -234,7 +235,7 @@ async def remembered_categories(session: AsyncSession, viewer: Viewer, merchants
             col(Transaction.category_id).is_not(None),
             col(Transaction.transfer_id).is_(None),
         )
-        .distinct(merchant)
+        .ext(distinct_on(merchant))
         .order_by(merchant, col(Transaction.date).desc(), col(Transaction.created_at).desc())
     )
     return dict(result.all())
