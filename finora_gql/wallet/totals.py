@@ -101,18 +101,29 @@ class MissingRate:
     last_day: dt.date
 
 
-# The rate of each day's currency into :target, the latest on or before that day.
+# Days in :target need no conversion and are summed straight from the index (most of a ledger);
+# only the other currencies' days look up a rate: the latest on or before that day. Conversion is
+# per day, before grouping, so a month spanning a rate change converts each day at its own rate.
 _CONVERTED = """
-WITH rows AS (
+WITH converted AS (
   SELECT d.day, d.category_key, d.is_transfer, d.inflow, d.outflow, d.count, d.currency,
-         CASE WHEN d.currency = :target THEN 1::numeric ELSE (
-           SELECT f.rate FROM fx_rate f
-           WHERE f.base = d.currency AND f.quote = :target AND f.date <= d.day
-           ORDER BY f.date DESC LIMIT 1
-         ) END AS rate
+         (SELECT f.rate FROM fx_rate f
+          WHERE f.base = d.currency AND f.quote = :target AND f.date <= d.day
+          ORDER BY f.date DESC LIMIT 1) AS rate
   FROM daily_total d
-  WHERE d.user_id = :user_id AND d.day BETWEEN :start AND :end
+  WHERE d.user_id = :user_id AND d.day BETWEEN :start AND :end AND d.currency <> :target
 )
+SELECT {bucket} AS bucket, {category} AS category, is_transfer,
+       sum(inflow), sum(outflow), sum(count)::int, NULL AS currency, NULL::date, NULL::date
+FROM daily_total
+WHERE user_id = :user_id AND day BETWEEN :start AND :end AND currency = :target
+GROUP BY 1, 2, 3
+UNION ALL
+SELECT {bucket}, {category}, is_transfer, sum(inflow * rate), sum(outflow * rate), sum(count)::int, NULL, NULL, NULL
+FROM converted WHERE rate IS NOT NULL GROUP BY 1, 2, 3
+UNION ALL
+SELECT NULL, NULL, false, 0, 0, 0, currency, min(day), max(day)
+FROM converted WHERE rate IS NULL GROUP BY currency
 """
 
 
@@ -127,31 +138,26 @@ async def converted_totals(
     by_category: bool = False,
 ) -> tuple[list[Total], list[MissingRate]]:
     """Flows between `start` and `end` (inclusive) in `currency`, grouped as asked."""
-    bucket_sql = f"date_trunc('{bucket.value}', day)::date" if bucket else "NULL::date"
+    # On a timestamp without time zone: the calendar's week and month, whatever the session's zone.
+    bucket_sql = f"date_trunc('{bucket.value}', day::timestamp)::date" if bucket else "NULL::date"
     category_sql = "category_key" if by_category else "NULL::uuid"
     params = {"user_id": user_id, "start": start, "end": end, "target": currency}
-    result = await session.exec(
-        text(
-            _CONVERTED
-            + f"""
-            SELECT {bucket_sql} AS bucket, {category_sql} AS category, is_transfer,
-                   coalesce(sum(inflow * rate), 0), coalesce(sum(outflow * rate), 0), sum(count)::int,
-                   NULL AS currency, NULL::date, NULL::date
-            FROM rows WHERE rate IS NOT NULL GROUP BY 1, 2, 3
-            UNION ALL
-            SELECT NULL, NULL, false, 0, 0, 0, currency, min(day), max(day)
-            FROM rows WHERE rate IS NULL GROUP BY currency
-            """
-        ).bindparams(**params)
-    )
-    totals: list[Total] = []
+    result = await session.exec(text(_CONVERTED.format(bucket=bucket_sql, category=category_sql)).bindparams(**params))
+    # The same (bucket, category, transfer) group may come from both the target currency and others.
+    merged: dict[tuple, list] = {}
     missing: list[MissingRate] = []
     for bucket_day, category, is_transfer, inflow, outflow, count, missing_currency, first, last in result.all():
         if missing_currency is not None:
             missing.append(MissingRate(missing_currency, first, last))
             continue
-        category_id = None if category in (None, UNCATEGORIZED) else category
-        totals.append(Total(bucket_day, category_id, is_transfer, Decimal(inflow), Decimal(outflow), count))
+        group = merged.setdefault((bucket_day, category, is_transfer), [Decimal(0), Decimal(0), 0])
+        group[0] += Decimal(inflow)
+        group[1] += Decimal(outflow)
+        group[2] += count
+    totals = [
+        Total(bucket_day, None if category in (None, UNCATEGORIZED) else category, is_transfer, inflow, outflow, count)
+        for (bucket_day, category, is_transfer), (inflow, outflow, count) in merged.items()
+    ]
     return totals, sorted(missing, key=lambda m: m.currency)
 
 
