@@ -31,6 +31,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types import ExecutionResult
 
 from finora_gql import graphiql
+from finora_gql.api.websocket import FanoutTransportWSHandler, TextWebSocketAdapter
 from finora_gql.config import Settings
 from finora_gql.context import Context
 from finora_gql.core import db
@@ -74,6 +75,9 @@ def negotiate_media_type(accept: str | None) -> str | None:
 
 class FinoraGraphQL(GraphQL):
     """Strawberry's ASGI view, made conformant to GraphQL over HTTP and wired to our context."""
+
+    websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = FanoutTransportWSHandler
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)

@@ -19,7 +19,8 @@ channel receives the same pub/sub message; built through `shared_event`, they ge
 event object, and `FastExecutionContext` executes a given subscription document on that object
 once, handing the others the same result. Only where that is exact: the document selects only
 "pure" types (every field a plain attribute or relay id, as above, so nothing can depend on
-who asks), it has no errors, and the variables are the same.
+who asks), it has no errors, and the variables are the same. Over graphql-transport-ws,
+api/websocket.py goes further and writes such events' frames straight to the sockets.
 
 Compiled completion (`FastExecutionContext.execute_fields`): below the resolvers that load data,
 a response is mostly objects whose fields are plain attributes: a connection's edges, each
@@ -373,7 +374,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def execute_operation(self, serially: bool | None = None):  # type: ignore[no-untyped-def]
         shared = _by_event.get(id(self.root_value)) if self.operation.operation is OperationType.SUBSCRIPTION else None
-        if shared is None or shared.event is not self.root_value or self._hooks_resolve() or not self._selects_pure():
+        if shared is None or shared.event is not self.root_value or self._hooks_resolve() or not self.selects_pure():
             return super().execute_operation(serially)
         try:
             key = (id(self.operation), orjson.dumps(self.variable_values.coerced, option=orjson.OPT_SORT_KEYS))
@@ -387,7 +388,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             shared.results[key] = (self.operation, result.data)
         return result
 
-    def _selects_pure(self) -> bool:
+    def selects_pure(self) -> bool:
         """Whether every root field of this subscription returns a pure type (see install_fast_paths)."""
         root = self.schema.subscription_type
         if root is None:

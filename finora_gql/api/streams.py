@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
+from finora_gql.api.websocket import event_sender
 from finora_gql.context import Context
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
@@ -14,17 +15,31 @@ SUBSCRIBED = "subscribed"
 
 
 async def viewer_messages(
-    context: Context, kinds: Collection[str], *, announce: bool = False
+    context: Context, kinds: Collection[str], *, announce: bool = False,
+    shared: Callable[[dict[str, Any]], object] | None = None,
 ) -> AsyncIterator[tuple[Viewer, dict[str, Any]]]:
     """Messages of `kinds` on the viewer's channel; the stream ends when this session is revoked
     (logout everywhere, password reset, ban), after a final SESSIONS_REVOKED message if asked for.
 
     With `announce`, a first SUBSCRIBED message says listening has begun: state read after it
     cannot miss an event published in between.
+
+    `shared`, for a resolver that yields `shared(message)` for each message (the same event for
+    every subscriber of the message, see `shared_event`): over graphql-transport-ws, such events
+    may go straight to the socket without passing through this stream (api/websocket.py).
     """
     viewer = await context.viewer()
     await context.aclose()  # no database connection held for the life of the stream
     async with context.runtime.pubsub.subscribe(user_channel(viewer.user_id)) as stream:
+        send_event = event_sender() if shared is not None else None
+        if send_event is not None:
+            def direct(message: dict[str, Any]) -> bool:
+                kind = message.get("kind")
+                if kind == SESSIONS_REVOKED:
+                    return False  # always through the stream below: it may end the stream
+                return kind not in kinds or send_event(shared(message))  # other kinds: ignored, as below
+
+            stream.direct = direct
         if announce:
             yield viewer, {"kind": SUBSCRIBED}
         async for message in stream:

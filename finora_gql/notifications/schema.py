@@ -116,10 +116,13 @@ async def _mark(info: Info[Context, None], ids: list[relay.GlobalID] | None) -> 
 class NotificationsSubscription:
     @strawberry.subscription(description="The viewer's new notifications as they are created.")
     async def notifications(self, info: Info[Context, None]) -> AsyncGenerator[NotificationNode, None]:
-        async for _, message in viewer_messages(info.context, {service.Event.NOTIFICATION}):
-            # Every subscriber of this user gets this same message: one node for all of them,
-            # so the selection executes once per distinct document (see api/execution.py).
-            yield shared_event(message, lambda m: NotificationNode.from_event(m["notification"]))
+        # Every subscriber of this user gets this same message: one node for all of them, so
+        # the selection executes once per distinct document (api/execution.py, api/websocket.py).
+        def node(message: dict) -> NotificationNode:
+            return shared_event(message, lambda m: NotificationNode.from_event(m["notification"]))
+
+        async for _, message in viewer_messages(info.context, {service.Event.NOTIFICATION}, shared=node):
+            yield node(message)
 
     @strawberry.subscription(description="The viewer's unread count: now, then after every change.")
     async def unread_count(self, info: Info[Context, None]) -> AsyncGenerator[int, None]:

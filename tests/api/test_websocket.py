@@ -1,0 +1,51 @@
+"""Shared subscription events written straight to the sockets (api/websocket.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from finora_gql.api import websocket
+from tests.flows import login, signed_in_user
+from tests.server import RunningServer
+from tests.ws import graphql_ws
+
+
+async def test_shared_events_are_text_frames_with_each_operations_id(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[bool] = []
+    send_event = websocket.OperationFrames.send_event
+
+    def recording(frames: websocket.OperationFrames, event: object) -> bool:
+        sent.append(send_event(frames, event))
+        return sent[-1]
+
+    monkeypatch.setattr(websocket.OperationFrames, "send_event", recording)
+    ann = await signed_in_user(server)
+    bob = await signed_in_user(server)
+    token = {"authorization": f"Bearer {ann.access_token}"}
+    async with graphql_ws(server.ws_url, token) as first, graphql_ws(server.ws_url, token) as second, \
+            graphql_ws(server.ws_url, {"authorization": f"Bearer {bob.access_token}"}) as bobs:
+        for ws in (first, second, bobs):
+            assert (await ws.receive())["type"] == "connection_ack"
+        await first.subscribe("subscription { notifications { kind } }", operation_id="a")
+        await first.subscribe("subscription { notifications { kind } }", operation_id="b")
+        await second.subscribe("subscription { notifications { kind title } }", operation_id='c"1')
+        await bobs.subscribe("subscription { notifications { kind } }")
+        await asyncio.sleep(0.2)
+
+        for _ in range(5):  # the fifth failure locks the account: one ACCOUNT_LOCKED notification
+            await login(server, ann.email, "not the password")
+        frames = {await asyncio.wait_for(first.connection.recv(), 5) for _ in range(2)}
+        assert frames == {
+            '{"id":"a","type":"next","payload":{"data":{"notifications":{"kind":"ACCOUNT_LOCKED"}}}}',
+            '{"id":"b","type":"next","payload":{"data":{"notifications":{"kind":"ACCOUNT_LOCKED"}}}}',
+        }
+        assert await asyncio.wait_for(second.connection.recv(), 5) == (
+            '{"id":"c\\"1","type":"next","payload":{"data":{"notifications":'
+            '{"kind":"ACCOUNT_LOCKED","title":"Your account was locked"}}}}')
+        assert sent == [True, True, True]
+        with pytest.raises(TimeoutError):
+            await bobs.receive(timeout=0.5)
