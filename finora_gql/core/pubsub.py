@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -23,19 +23,32 @@ SUBSCRIBER_QUEUE_SIZE = 256
 
 
 class Subscription:
-    """One local subscriber's stream of messages on one channel."""
+    """One local subscriber's stream of messages on one channel.
+
+    `direct`, when set, may take a message without waking the consumer (see api/websocket.py):
+    it is offered a message only while the consumer waits with nothing queued, so it cannot
+    overtake a message still being handled, and it returns False to have the message queued.
+    """
 
     def __init__(self, hub: LocalHub, channel: str) -> None:
         self._hub = hub
         self.channel = channel
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
         self.loop = asyncio.get_running_loop()
+        self.direct: Callable[[dict[str, Any]], bool] | None = None
+        self._waiting = False  # the consumer is parked in `get`, done with every earlier message
 
     def _deliver(self, message: dict[str, Any] | None, loop: asyncio.AbstractEventLoop | None = None) -> None:
         if loop is not self.loop:
             # Published from another thread's loop (an in-process worker): hand over safely.
             self.loop.call_soon_threadsafe(self._deliver, message, self.loop)
             return
+        if message is not None and self.direct is not None and self._waiting and self._queue.empty():
+            try:
+                if self.direct(message):
+                    return
+            except Exception:  # the queue's path will meet (and report) the same problem
+                log.exception("direct delivery failed on %s", self.channel)
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -49,7 +62,14 @@ class Subscription:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
-        while (message := await self._queue.get()) is not None:
+        while True:
+            self._waiting = True
+            try:
+                message = await self._queue.get()
+            finally:
+                self._waiting = False
+            if message is None:
+                return
             yield message
 
 
@@ -178,7 +198,11 @@ class RedisPubSub:
         while True:
             try:
                 # A pub/sub connection with no channel cannot be read; a private one keeps it open.
-                await self._pubsub.subscribe("finora:pubsub:keepalive")
+                # Under the lock: redis-py's PubSub opens its connection on first use without one,
+                # so a subscriber arriving at the same moment could open a second connection,
+                # subscribe there, and never be read (seen as events lost under load).
+                async with self._lock:
+                    await self._pubsub.subscribe("finora:pubsub:keepalive")
                 async for raw in self._pubsub.listen():
                     if raw.get("type") != "message":
                         continue

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis import asyncio as aioredis
 from sqlmodel import select
 
+from finora_gql.core.viewer import user_channel
 from finora_gql.notifications.models import EmailStatus, OutgoingEmail
-from tests.flows import login, signed_in_user
+from tests.flows import login, node_uuid, signed_in_user
 from tests.processes import process_env, start_api, start_worker
 from tests.server import RunningServer
 from tests.smtp_sink import SmtpSink
@@ -47,6 +49,20 @@ def shared_env(database_url: str, tmp_path: Path, smtp_sink: SmtpSink) -> Iterat
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+async def subscribed_in_redis(channel: str) -> None:
+    """Wait until a server holds a Redis subscription to `channel`: an event published before
+    that reaches nobody (pub/sub keeps nothing), however loaded the machine."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        for _ in range(400):
+            if (await client.pubsub_numsub(channel))[0][1] >= 1:
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"no server subscribed to {channel} within 10 s")
+    finally:
+        await client.aclose()
+
+
 async def test_event_from_one_process_reaches_a_subscriber_on_another(shared_env: dict, tmp_path: Path) -> None:
     first, first_url = start_api(shared_env, tmp_path / "api-1.log")
     second, second_url = start_api(shared_env, tmp_path / "api-2.log")
@@ -57,7 +73,7 @@ async def test_event_from_one_process_reaches_a_subscriber_on_another(shared_env
         async with graphql_ws(two.ws_url, {"authorization": f"Bearer {user.access_token}"}) as ws:
             assert (await ws.receive())["type"] == "connection_ack"
             await ws.subscribe("subscription { notifications { kind } }")
-            await asyncio.sleep(0.3)
+            await subscribed_in_redis(user_channel(node_uuid(user.user_id)))
             for _ in range(5):  # the fifth failure locks the account: a notification, made by process one
                 await login(one, user.email, "not the password at all")
             event = await ws.receive(timeout=5)
