@@ -34,7 +34,7 @@ from finora_gql.transactions import categories
 from finora_gql.transactions import service as ledger
 from finora_gql.users import service as users
 from finora_gql.wallet import service as wallet
-from finora_gql.wallet.models import DailyTotal
+from finora_gql.wallet.models import DailyTotal, MonthlyTotal
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "finora sample 2026"
@@ -324,9 +324,10 @@ async def delete_demo(session_factory: Callable[[], AsyncSession]) -> bool:
         user = await users.get_user_by_email(session, DEMO_EMAIL)
         if user is None:
             return False
-        # Everything else of the user's goes with it (ON DELETE CASCADE); the daily totals have no
+        # Everything else of the user's goes with it (ON DELETE CASCADE); the totals have no
         # foreign key to the user, so they are removed here, in the same transaction.
         await session.exec(delete(DailyTotal).where(col(DailyTotal.user_id) == user.id))
+        await session.exec(delete(MonthlyTotal).where(col(MonthlyTotal.user_id) == user.id))
         await session.delete(user)
     return True
 

@@ -11,13 +11,14 @@ from finora_gql.imports.models import Import, ImportIssue
 from finora_gql.notifications.models import Notification, NotificationPreference, OutgoingEmail
 from finora_gql.transactions.models import Category, CategoryRule, Transaction
 from finora_gql.users.models import User
-from finora_gql.wallet.models import DailyTotal, FxRate, NetWorthSnapshot
+from finora_gql.wallet.models import DailyTotal, FxRate, MonthlyTotal, NetWorthSnapshot
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "Account", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
-    "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "NetWorthSnapshot", "Notification",
+    "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "MonthlyTotal", "NetWorthSnapshot",
+    "Notification",
     "NotificationPreference", "OutgoingEmail", "RefreshToken", "Transaction",
     "User", "metadata",
 ]

@@ -15,13 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal
+from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal, MonthlyTotal
 
 
 class LedgerRow(Protocol):
@@ -55,18 +55,28 @@ async def apply_changes(
             delta[2] += sign
     if not deltas:
         return
+    monthly: dict[_Key, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    for (user_id, day, currency, category_key, is_transfer), (inflow, outflow, count) in deltas.items():
+        month = monthly[(user_id, day.replace(day=1), currency, category_key, is_transfer)]
+        month[0] += inflow
+        month[1] += outflow
+        month[2] += count
+    await _upsert(session, DailyTotal.__table__, "day", deltas)
+    await _upsert(session, MonthlyTotal.__table__, "month", monthly)
+
+
+async def _upsert(session: AsyncSession, table: Any, period: str, deltas: dict[_Key, list]) -> None:
     # A stable order keeps concurrent writers from deadlocking on each other's rows.
     values = [
         {
-            "user_id": key[0], "day": key[1], "currency": key[2], "category_key": key[3], "is_transfer": key[4],
+            "user_id": key[0], period: key[1], "currency": key[2], "category_key": key[3], "is_transfer": key[4],
             "inflow": inflow, "outflow": outflow, "count": count,
         }
         for key, (inflow, outflow, count) in sorted(deltas.items(), key=lambda item: tuple(map(str, item[0])))
     ]
-    table = DailyTotal.__table__
     statement = insert(table).values(values)
     statement = statement.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.day, table.c.currency, table.c.category_key, table.c.is_transfer],
+        index_elements=[table.c.user_id, table.c[period], table.c.currency, table.c.category_key, table.c.is_transfer],
         set_={
             "inflow": table.c.inflow + statement.excluded.inflow,
             "outflow": table.c.outflow + statement.excluded.outflow,
@@ -101,9 +111,10 @@ class MissingRate:
     last_day: dt.date
 
 
-# Days in :target need no conversion and are summed straight from the index (most of a ledger);
-# only the other currencies' days look up a rate: the latest on or before that day. Conversion is
-# per day, before grouping, so a month spanning a rate change converts each day at its own rate.
+# Days in :target need no conversion and are summed straight from the totals (most of a
+# ledger): whole months from the monthly totals, the days before and after them from the daily
+# ones. Only the other currencies' days look up a rate, the latest on or before that day, and are
+# converted per day, before grouping: a month spanning a rate change converts each day at its own.
 _CONVERTED = """
 WITH converted AS (
   SELECT d.day, d.category_key, d.is_transfer, d.inflow, d.outflow, d.count, d.currency,
@@ -115,8 +126,7 @@ WITH converted AS (
 )
 SELECT {bucket} AS bucket, {category} AS category, is_transfer,
        sum(inflow), sum(outflow), sum(count)::int, NULL AS currency, NULL::date, NULL::date
-FROM daily_total
-WHERE user_id = :user_id AND day BETWEEN :start AND :end AND currency = :target
+FROM ({in_target}) AS in_target
 GROUP BY 1, 2, 3
 UNION ALL
 SELECT {bucket}, {category}, is_transfer, sum(inflow * rate), sum(outflow * rate), sum(count)::int, NULL, NULL, NULL
@@ -125,6 +135,26 @@ UNION ALL
 SELECT NULL, NULL, false, 0, 0, 0, currency, min(day), max(day)
 FROM converted WHERE rate IS NULL GROUP BY currency
 """
+_DAYS_IN_TARGET = """
+SELECT day, category_key, is_transfer, inflow, outflow, count FROM daily_total
+WHERE user_id = :user_id AND currency = :target AND day BETWEEN :start AND :end"""
+# A month's row stands for its first day: right wherever rows are grouped by month or not at all.
+_MONTHS_IN_TARGET = """
+SELECT month AS day, category_key, is_transfer, inflow, outflow, count FROM monthly_total
+WHERE user_id = :user_id AND currency = :target AND month >= :months_from AND month < :months_until
+UNION ALL
+SELECT day, category_key, is_transfer, inflow, outflow, count FROM daily_total
+WHERE user_id = :user_id AND currency = :target AND day >= :start AND day < :months_from
+UNION ALL
+SELECT day, category_key, is_transfer, inflow, outflow, count FROM daily_total
+WHERE user_id = :user_id AND currency = :target AND day >= :months_until AND day <= :end"""
+
+
+def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
+    """[first day of the first whole month, first day after the last) within start..end, if any."""
+    first = start if start.day == 1 else (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    until = (end + dt.timedelta(days=1)).replace(day=1)
+    return (first, until) if first < until else None
 
 
 async def converted_totals(
@@ -141,8 +171,15 @@ async def converted_totals(
     # On a timestamp without time zone: the calendar's week and month, whatever the session's zone.
     bucket_sql = f"date_trunc('{bucket.value}', day::timestamp)::date" if bucket else "NULL::date"
     category_sql = "category_key" if by_category else "NULL::uuid"
-    params = {"user_id": user_id, "start": start, "end": end, "target": currency}
-    result = await session.exec(text(_CONVERTED.format(bucket=bucket_sql, category=category_sql)).bindparams(**params))
+    params: dict[str, object] = {"user_id": user_id, "start": start, "end": end, "target": currency}
+    months = whole_months(start, end) if bucket in (None, Bucket.MONTH) else None
+    if months is None:
+        in_target = _DAYS_IN_TARGET
+    else:
+        in_target = _MONTHS_IN_TARGET
+        params["months_from"], params["months_until"] = months
+    statement = _CONVERTED.format(bucket=bucket_sql, category=category_sql, in_target=in_target)
+    result = await session.exec(text(statement).bindparams(**params))
     # The same (bucket, category, transfer) group may come from both the target currency and others.
     merged: dict[tuple, list] = {}
     missing: list[MissingRate] = []

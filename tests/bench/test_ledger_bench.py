@@ -122,6 +122,15 @@ ON CONFLICT (user_id, day, currency, category_key, is_transfer) DO UPDATE
 SET inflow = daily_total.inflow + excluded.inflow, outflow = daily_total.outflow + excluded.outflow,
     count = daily_total.count + excluded.count
 """
+# The months from the days, as apply_changes keeps them (checked on the same samples).
+MONTHS = """
+INSERT INTO monthly_total (user_id, month, currency, category_key, is_transfer, inflow, outflow, count)
+SELECT user_id, date_trunc('month', day::timestamp)::date, currency, category_key, is_transfer,
+       sum(inflow), sum(outflow), sum(count)
+FROM daily_total WHERE user_id = ANY(CAST(:users AS uuid[])) GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (user_id, month, currency, category_key, is_transfer) DO UPDATE
+SET inflow = excluded.inflow, outflow = excluded.outflow, count = excluded.count
+"""
 BALANCES = """
 UPDATE account a SET current_balance = a.opening_balance + coalesce(t.total, 0)
 FROM (SELECT account_id, sum(amount) AS total FROM transaction
@@ -201,6 +210,7 @@ async def load(rt: Runtime, today: dt.date) -> Loaded:
         await _fill(conn, others, OTHER_TRANSACTIONS // max(1, len(others)), today)
         everyone = [user.id, *others]
         await conn.execute(text(TOTALS), {"users": everyone})
+        await conn.execute(text(MONTHS), {"users": everyone})
         await conn.execute(text(BALANCES), {"users": everyone})
         rows = (await conn.execute(text("SELECT count(*) FROM transaction WHERE user_id = ANY(CAST(:u AS uuid[]))"),
                                    {"u": everyone})).scalar_one()
@@ -215,13 +225,20 @@ async def load(rt: Runtime, today: dt.date) -> Loaded:
 
 _TOTALS_OF = """SELECT day, currency, category_key, is_transfer, inflow, outflow, count FROM daily_total
                 WHERE user_id = :u AND day BETWEEN :start AND :end ORDER BY 1, 2, 3, 4"""
+_MONTHS_OF = """SELECT month, currency, category_key, is_transfer, inflow, outflow, count FROM monthly_total
+                WHERE user_id = :u ORDER BY 1, 2, 3, 4"""
 
 
-async def check_totals_like_apply_changes(rt: Runtime, user_id: uuid.UUID, start: dt.date, end: dt.date) -> int:
+async def check_totals_like_apply_changes(rt: Runtime, user_id: uuid.UUID, start: dt.date, end: dt.date, *,
+                                          whole_ledger: bool = False) -> int:
     """Replace the bulk-made totals of one user and date range by what apply_changes makes of the
-    same transactions, compare, and roll back. Returns how many transactions were compared."""
+    same transactions, compare, and roll back. Returns how many transactions were compared.
+    With `whole_ledger` (the range holds all of the user's transactions) the months are compared too."""
     async with rt.sessions() as session:
         bulk = (await session.exec(text(_TOTALS_OF).bindparams(u=user_id, start=start, end=end))).all()
+        bulk_months = (await session.exec(text(_MONTHS_OF).bindparams(u=user_id))).all()
+        if whole_ledger:
+            await session.exec(text("DELETE FROM monthly_total WHERE user_id = :u").bindparams(u=user_id))
         rows = [SimpleNamespace(**row._mapping) for row in (await session.exec(text(
             "SELECT user_id, date, currency, category_id, transfer_id, amount FROM transaction "
             "WHERE user_id = :u AND date BETWEEN :start AND :end").bindparams(u=user_id, start=start, end=end))).all()]
@@ -230,8 +247,11 @@ async def check_totals_like_apply_changes(rt: Runtime, user_id: uuid.UUID, start
         for offset in range(0, len(rows), 1000):  # apply_changes is made for small batches
             await totals.apply_changes(session, added=rows[offset : offset + 1000])
         made = (await session.exec(text(_TOTALS_OF).bindparams(u=user_id, start=start, end=end))).all()
+        made_months = (await session.exec(text(_MONTHS_OF).bindparams(u=user_id))).all()
         await session.rollback()
     assert [tuple(r) for r in made] == [tuple(r) for r in bulk]
+    if whole_ledger:
+        assert [tuple(r) for r in made_months] == [tuple(r) for r in bulk_months]
     assert sum(r[-1] for r in bulk) == len(rows) > 0
     return len(rows)
 
@@ -423,7 +443,8 @@ async def test_ledger_benchmark(settings: Settings, server: RunningServer, tmp_p
         sampled = await check_totals_like_apply_changes(rt, loaded.user_id, today - dt.timedelta(days=60),
                                                          today - dt.timedelta(days=30))
         if loaded.other_ids:
-            sampled += await check_totals_like_apply_changes(rt, loaded.other_ids[-1], today - dt.timedelta(days=800), today)
+            sampled += await check_totals_like_apply_changes(rt, loaded.other_ids[-1], today - dt.timedelta(days=800), today,
+                                                             whole_ledger=True)
         await check_balances(rt, [loaded.user_id, loaded.other_ids[-1]] if loaded.other_ids else [loaded.user_id])
 
         api, base = start_server(settings, tmp_path / "data", tmp_path / "api.log")

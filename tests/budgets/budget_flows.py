@@ -131,7 +131,7 @@ async def categorised_transfer(
         await accounts.add_to_balances(session, {source: -amount, target: amount})
 
 
-PLAN_TABLES = ("budget", "goal", "goal_contribution", "transaction", "daily_total", "fx_rate", "account")
+PLAN_TABLES = ("budget", "goal", "goal_contribution", "transaction", "daily_total", "monthly_total", "fx_rate", "account")
 
 
 async def row_counts(server: RunningServer) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from finora_gql.transactions import categories, rules
 from finora_gql.transactions import service as ledger
 from finora_gql.transactions.models import Category, CategoryKind, Transaction
 from finora_gql.users import service as users
-from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal
+from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal, MonthlyTotal
 from tests.server import RunningServer, unique_email
 
 amounts = st.decimals(min_value=Decimal("-999.99"), max_value=Decimal("999.99"), places=2).filter(lambda d: d != 0)
@@ -92,6 +92,7 @@ async def check(server: RunningServer, viewer: Viewer) -> None:
     async with server.runtime.sessions() as session:
         rows = (await session.exec(select(Transaction).where(Transaction.user_id == viewer.user_id))).all()
         kept = (await session.exec(select(DailyTotal).where(DailyTotal.user_id == viewer.user_id))).all()
+        months = (await session.exec(select(MonthlyTotal).where(MonthlyTotal.user_id == viewer.user_id))).all()
         account_rows = (await session.exec(select(Account).where(Account.user_id == viewer.user_id))).all()
     expected: dict[tuple, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
     for row in rows:
@@ -103,6 +104,16 @@ async def check(server: RunningServer, viewer: Viewer) -> None:
         for t in kept if t.count or t.inflow or t.outflow
     }
     assert actual == dict(expected)
+    by_month: dict[tuple, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    for (day, *rest), (inflow, outflow, count) in expected.items():
+        entry = by_month[(day.replace(day=1), *rest)]
+        entry[0] += inflow
+        entry[1] += outflow
+        entry[2] += count
+    assert {
+        (t.month, t.currency, t.category_key, t.is_transfer): [t.inflow, t.outflow, t.count]
+        for t in months if t.count or t.inflow or t.outflow
+    } == dict(by_month)
     for account in account_rows:
         total = sum((r.amount for r in rows if r.account_id == account.id), Decimal(0))
         assert account.current_balance == account.opening_balance + total
