@@ -11,6 +11,10 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from finora_gql.core.viewer import user_channel
+from tests.flows import node_uuid
+from tests.server import RunningServer
+
 
 class GraphQLWebSocket:
     def __init__(self, connection: ClientConnection) -> None:
@@ -34,3 +38,14 @@ async def graphql_ws(url: str, init_payload: dict[str, Any] | None) -> AsyncIter
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"], origin=None) as connection:
         await connection.send(json.dumps({"type": "connection_init", "payload": init_payload or {}}))
         yield GraphQLWebSocket(connection)
+
+
+async def listening(server: RunningServer, user_id: str, count: int = 1) -> None:
+    """Wait until `count` subscriptions of the user (global id) listen in the test server: an
+    event published before a subscription listens reaches nobody, however loaded the machine."""
+    channel = user_channel(node_uuid(user_id))
+    for _ in range(1000):
+        if server.runtime.pubsub.hub.subscriber_count(channel) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} subscriptions on {channel} did not start within 10 s")

@@ -53,7 +53,6 @@ import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
-    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -142,7 +141,6 @@ class _Abandon(Exception):
     """The plan met something graphql-core must handle; it executes the object instead."""
 
 
-_ABANDON = _Abandon()
 # A plan: one (response key, read the value from the source, non-null?, complete the value) per
 # field; `complete` is None when the value is final as read (`__typename`).
 Complete = Callable[[Any], Any]
@@ -158,7 +156,7 @@ def _run_plan(plan: Plan, source: Any) -> dict[str, Any]:
         value = read(source)
         if value is None:
             if non_null:
-                raise _ABANDON
+                raise _Abandon
             data[key] = None
         else:
             data[key] = value if complete is None else complete(value)
@@ -171,7 +169,7 @@ def _complete_leaf(leaf_type: Any) -> Complete:
     def complete(value: Any) -> Any:
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
-            raise _ABANDON
+            raise _Abandon
         return coerced
 
     return complete
@@ -182,7 +180,7 @@ def _complete_object(object_type: GraphQLObjectType, plan: Plan) -> Complete:
 
     def complete(value: Any) -> dict[str, Any]:
         if is_type_of is not None and is_type_of(value, None) is not True:
-            raise _ABANDON
+            raise _Abandon
         return _run_plan(plan, value)
 
     return complete
@@ -191,12 +189,12 @@ def _complete_object(object_type: GraphQLObjectType, plan: Plan) -> Complete:
 def _complete_list(item_complete: Complete, item_non_null: bool) -> Complete:
     def complete(value: Any) -> list[Any]:
         if type(value) is not list and type(value) is not tuple:
-            raise _ABANDON  # other iterables: graphql-core's rules
+            raise _Abandon  # other iterables: graphql-core's rules
         items = []
         for item in value:
             if item is None:
                 if item_non_null:
-                    raise _ABANDON
+                    raise _Abandon
                 items.append(None)
             else:
                 items.append(item_complete(item))

@@ -106,6 +106,10 @@ class LocalHub:
             del self._subscribers[subscription.channel]
             return True
 
+    def subscriber_count(self, channel: str) -> int:
+        with self._lock:
+            return len(self._subscribers.get(channel, ()))
+
     def fan_out(self, channel: str, message: dict[str, Any]) -> int:
         with self._lock:
             subscribers = tuple(self._subscribers.get(channel, ()))

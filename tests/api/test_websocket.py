@@ -9,7 +9,7 @@ import pytest
 from finora_gql.api import websocket
 from tests.flows import login, signed_in_user
 from tests.server import RunningServer
-from tests.ws import graphql_ws
+from tests.ws import graphql_ws, listening
 
 
 async def test_shared_events_are_text_frames_with_each_operations_id(
@@ -34,7 +34,8 @@ async def test_shared_events_are_text_frames_with_each_operations_id(
         await first.subscribe("subscription { notifications { kind } }", operation_id="b")
         await second.subscribe("subscription { notifications { kind title } }", operation_id='c"1')
         await bobs.subscribe("subscription { notifications { kind } }")
-        await asyncio.sleep(0.2)
+        await listening(server, ann.user_id, 3)
+        await listening(server, bob.user_id)
 
         for _ in range(5):  # the fifth failure locks the account: one ACCOUNT_LOCKED notification
             await login(server, ann.email, "not the password")

@@ -14,7 +14,6 @@ from finora_gql.core import clock
 from finora_gql.users.models import Role, User
 from tests.flows import (
     ERRORS,
-    LOGIN,
     ME,
     PASSWORD,
     REFRESH,

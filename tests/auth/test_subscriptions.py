@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.flows import ERRORS, login, signed_in_user
 from tests.server import RunningServer
-from tests.ws import graphql_ws
+from tests.ws import graphql_ws, listening
 
 SESSION_EVENTS = "subscription { sessionEvents { kind currentSessionEnded } }"
 LOGOUT_ALL = f"mutation {{ logoutAll {{ ok {ERRORS} }} }}"
@@ -29,7 +28,7 @@ async def test_stream_delivers_and_ends_with_the_session(server: RunningServer) 
     async with graphql_ws(server.ws_url, {"authorization": f"Bearer {user.access_token}"}) as ws:
         assert (await ws.receive())["type"] == "connection_ack"
         await ws.subscribe(SESSION_EVENTS)
-        await asyncio.sleep(0.2)  # let the subscription register before the event
+        await listening(server, user.user_id)
 
         # Another device changes the password: this session is signed out, hears so, and ends.
         other = await login(server, user.email)
@@ -49,7 +48,7 @@ async def test_logout_all_on_another_device_closes_the_stream(server: RunningSer
     async with graphql_ws(server.ws_url, {"authorization": f"Bearer {user.access_token}"}) as ws:
         assert (await ws.receive())["type"] == "connection_ack"
         await ws.subscribe(SESSION_EVENTS)
-        await asyncio.sleep(0.2)
+        await listening(server, user.user_id)
         await server.gql(LOGOUT_ALL, token=other["accessToken"])
         event = await ws.receive()
         assert event["payload"]["data"]["sessionEvents"]["currentSessionEnded"] is True
@@ -62,7 +61,7 @@ async def test_other_users_events_are_not_delivered(server: RunningServer) -> No
     async with graphql_ws(server.ws_url, {"authorization": f"Bearer {ann.access_token}"}) as ws:
         assert (await ws.receive())["type"] == "connection_ack"
         await ws.subscribe(SESSION_EVENTS)
-        await asyncio.sleep(0.2)
+        await listening(server, ann.user_id)
         await server.gql(LOGOUT_ALL, token=bob.access_token)
         with pytest.raises(TimeoutError):
             await ws.receive(timeout=0.5)

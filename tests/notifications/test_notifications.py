@@ -11,7 +11,7 @@ from tests.auth.test_auth_flows import promote_to_admin
 from tests.flows import login, signed_in_user
 from tests.server import RunningServer
 from tests.smtp_sink import SmtpSink
-from tests.ws import graphql_ws
+from tests.ws import graphql_ws, listening
 
 NOTIFICATIONS = """query($unread: Boolean!) { unreadCount notifications(first: 10, unreadOnly: $unread) {
   totalCount edges { node { id kind title body read data } } } }"""
@@ -84,7 +84,8 @@ async def test_live_notifications_and_unread_count(server: RunningServer) -> Non
         await bob_ws.subscribe("subscription { notifications { kind } }")
         first = await ws.receive()
         assert (first["id"], first["payload"]["data"]) == ("c", {"unreadCount": 0})
-        await asyncio.sleep(0.2)
+        await listening(server, ann.user_id, 2)
+        await listening(server, bob.user_id)
 
         await lock_out(server, ann.email)
         got = {}
@@ -110,7 +111,7 @@ async def test_banned_users_streams_are_closed(server: RunningServer) -> None:
     async with graphql_ws(server.ws_url, {"authorization": f"Bearer {user.access_token}"}) as ws:
         assert (await ws.receive())["type"] == "connection_ack"
         await ws.subscribe("subscription { notifications { kind } }")
-        await asyncio.sleep(0.2)
+        await listening(server, user.user_id)
         await server.gql(BAN, {"id": user.user_id}, token=admin.access_token)
         assert (await ws.receive())["type"] == "complete"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterator
 
@@ -12,7 +11,7 @@ from tests.auth.test_auth_flows import promote_to_admin
 from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import CREATE_TRANSFER, category_ids, create_account, create_txn
 from tests.server import RunningServer
-from tests.ws import graphql_ws
+from tests.ws import graphql_ws, listening
 
 SUMMARY = """query($from: Date!, $to: Date!) { walletSummary(from: $from, to: $to) {
   currency totalBalance totalIncome totalExpenses net savingsRate complete
@@ -163,7 +162,8 @@ async def test_wallet_changed_streams_to_the_owner_only(server: RunningServer) -
         assert (await other.receive())["type"] == "connection_ack"
         await ws.subscribe("subscription { walletChanged { at } }")
         await other.subscribe("subscription { walletChanged { at } }")
-        await asyncio.sleep(0.2)
+        await listening(server, ann["user"].user_id)
+        await listening(server, bob["user"].user_id)
         account = (await server.gql("{ accounts { id } }", token=ann["token"]))["data"]["accounts"][0]
         await create_txn(server, ann["token"], accountId=account["id"], date="2026-03-01", amount="-2.00")
         assert (await ws.receive())["payload"]["data"]["walletChanged"]["at"]
