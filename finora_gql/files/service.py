@@ -33,6 +33,9 @@ from finora_gql.files.models import File, FileStatus
 # What people may upload, by media type: bank exports and the documents behind them.
 ALLOWED_TYPES: dict[str, str] = {
     "text/csv": "CSV",
+    "application/csv": "CSV",
+    # Windows browsers label .csv files so when Excel is installed; also real .xls workbooks.
+    "application/vnd.ms-excel": "CSV or Excel 97-2003",
     "text/plain": "plain text",
     "application/x-ofx": "OFX",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",

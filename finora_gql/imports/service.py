@@ -47,7 +47,9 @@ from finora_gql.transactions.models import Category, CategoryKind, Transaction
 from finora_gql.users import service as users
 
 MAX_INLINE_BYTES = 1_048_576
-IMPORTABLE_TYPES = {"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"}
+IMPORTABLE_TYPES = {"text/csv", "text/plain", "application/csv"}
+# What Windows browsers send for .csv files when Excel is installed; an .xls workbook has it too.
+CSV_OR_WORKBOOK = "application/vnd.ms-excel"
 PREVIEW_ROWS = 20
 MAX_STORED_ISSUES = 1000
 MAX_SKIP_ROWS = 1000
@@ -105,7 +107,8 @@ async def start_import(
         file = await files.get_file(session, viewer, file_id)
         if file.status is not FileStatus.READY:
             raise ServiceError(ErrorCode.UPLOAD_INCOMPLETE, "Finish the upload (completeUpload) first.", "fileId")
-        if file.mime_type not in IMPORTABLE_TYPES:
+        csv_by_name = file.mime_type == CSV_OR_WORKBOOK and file.filename.lower().endswith(".csv")
+        if file.mime_type not in IMPORTABLE_TYPES and not csv_by_name:
             raise ServiceError(ErrorCode.INVALID, f"Only CSV files can be imported, not {file.mime_type}.", "fileId")
         source_name = file.filename
     job = Import(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from tests.flows import signed_in_user
 from tests.imports.import_flows import CONFIRM, IMPORT, UNDO, run_import, start_import, wait_for_import
@@ -175,14 +176,12 @@ async def test_bad_input_is_refused_in_the_payload(server: RunningServer) -> Non
         assert (started["errors"][0]["code"], started["errors"][0]["field"]) == (code, field), input
 
 
-async def test_import_from_an_uploaded_file(server: RunningServer) -> None:
-    user = await signed_in_user(server)
-    account = await create_account(server, user.access_token)
-    data = "Datum;Betrag;Beschreibung\n01.04.2026;-1.234,50;Miete\n02.04.2026;12,00;Zins\n".encode("latin-1")
+async def uploaded(server: RunningServer, token: str, filename: str, mime_type: str, data: bytes) -> str:
+    """A completed upload's file id."""
     created = (await server.gql(
         """mutation($input: CreateUploadInput!) { createUpload(input: $input) {
              file { id } uploadUrl uploadHeaders { name value } errors { code } } }""",
-        {"input": {"filename": "auszug.csv", "mimeType": "text/csv", "size": len(data)}}, token=user.access_token,
+        {"input": {"filename": filename, "mimeType": mime_type, "size": len(data)}}, token=token,
     ))["data"]["createUpload"]
     assert created["errors"] == []
     url = created["uploadUrl"].replace(server.settings.public_url, server.base_url)
@@ -190,12 +189,31 @@ async def test_import_from_an_uploaded_file(server: RunningServer) -> None:
         put = await client.put(url, content=data, headers={h["name"]: h["value"] for h in created["uploadHeaders"]})
     assert put.status_code in (200, 204), put.text
     completed = await server.gql("mutation($id: ID!) { completeUpload(fileId: $id) { errors { code } } }",
-                                 {"id": created["file"]["id"]}, token=user.access_token)
+                                 {"id": created["file"]["id"]}, token=token)
     assert completed["data"]["completeUpload"]["errors"] == []
-    done = await run_import(server, user.access_token, accountId=account["id"], fileId=created["file"]["id"],
-                            preset="EUROPEAN")
-    assert done["status"] == "COMPLETED" and done["sourceName"] == "auszug.csv"
+    return created["file"]["id"]
+
+
+@pytest.mark.parametrize(("filename", "mime_type"), [
+    ("auszug.csv", "text/csv"),
+    ("auszug.csv", "application/vnd.ms-excel"),  # what Windows browsers send when Excel is installed
+])
+async def test_import_from_an_uploaded_file(server: RunningServer, filename: str, mime_type: str) -> None:
+    user = await signed_in_user(server)
+    account = await create_account(server, user.access_token)
+    data = "Datum;Betrag;Beschreibung\n01.04.2026;-1.234,50;Miete\n02.04.2026;12,00;Zins\n".encode("latin-1")
+    file_id = await uploaded(server, user.access_token, filename, mime_type, data)
+    done = await run_import(server, user.access_token, accountId=account["id"], fileId=file_id, preset="EUROPEAN")
+    assert done["status"] == "COMPLETED" and done["sourceName"] == filename
     assert [r["amount"] for r in done["preview"]] == ["-1234.50", "12.00"]
+
+
+async def test_a_workbook_is_not_imported_as_csv(server: RunningServer) -> None:
+    user = await signed_in_user(server)
+    account = await create_account(server, user.access_token)
+    file_id = await uploaded(server, user.access_token, "auszug.xls", "application/vnd.ms-excel", b"\xd0\xcf\x11\xe0 workbook")
+    started = await start_import(server, user.access_token, accountId=account["id"], fileId=file_id)
+    assert [(e["code"], e["field"]) for e in started["errors"]] == [("INVALID", "fileId")]
 
 
 async def test_progress_subscription_follows_the_import_to_the_end(server: RunningServer) -> None:
