@@ -11,6 +11,7 @@ complete again, or delete the file.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 import uuid
@@ -43,6 +44,8 @@ ALLOWED_TYPES: dict[str, str] = {
     "image/png": "PNG",
     "image/jpeg": "JPEG",
 }
+# Upload URLs live an hour; a day leaves a client room to retry before its upload is discarded.
+ABANDONED_AFTER = dt.timedelta(hours=24)
 MAX_FILENAME = 255
 MAX_KEY_NAME = 100
 CURSOR_KIND = "file"
@@ -167,6 +170,29 @@ async def delete_file(session: AsyncSession, rt: Runtime, viewer: Viewer, file_i
     await session.delete(file)
     after_commit(session, lambda: rt.storage.delete(file.key))
     return file
+
+
+async def remove_abandoned(session: AsyncSession, rt: Runtime, *, older_than: dt.timedelta = ABANDONED_AFTER,
+                           limit: int = 500) -> int:
+    """Delete uploads never completed (rows now, stored objects once that commits). A client that
+    gave up mid-upload leaves a PENDING row and maybe part of an object behind. A system job: it
+    reads across owners, and touches nothing but uploads that never became anyone's file."""
+    statement = (
+        select(File)
+        .where(col(File.status) == FileStatus.PENDING, col(File.created_at) < clock.now() - older_than)
+        .order_by(col(File.created_at)).limit(limit).with_for_update(skip_locked=True)
+    )
+    abandoned = (await session.exec(statement)).all()
+    for file in abandoned:
+        await session.delete(file)
+    keys = [file.key for file in abandoned]
+
+    async def delete_objects() -> None:
+        for key in keys:
+            await rt.storage.delete(key)
+
+    after_commit(session, delete_objects)
+    return len(abandoned)
 
 
 async def download_url(rt: Runtime, file: File) -> str | None:

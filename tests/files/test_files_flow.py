@@ -3,11 +3,14 @@ limits and types; and nobody reaches another person's files."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
 import pytest
 
+from finora_gql.core import clock
+from finora_gql.core.db import atomic
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.viewer import Viewer
 from finora_gql.files import service
@@ -177,6 +180,27 @@ async def test_delete_removes_row_and_object(server: RunningServer, local_backen
     assert gone.status_code == 404
     again = (await server.gql(DELETE, {"id": file["id"]}, token=ann.access_token))["data"]["deleteFile"]
     assert [e["code"] for e in again["errors"]] == ["NOT_FOUND"]
+
+
+async def test_uploads_never_completed_are_removed_after_a_day(server: RunningServer, local_backend: Backend) -> None:
+    ann = await signed_in_user(server)
+    ready = await _row(server, ann, (await upload(server, local_backend, ann))["id"])
+    # Sent but never completed: a PENDING row with an object behind it.
+    started = await create_upload(server, ann, "half.csv")
+    abandoned = await _row(server, ann, started["file"]["id"])
+    await server.runtime.storage.put(abandoned.key, CSV, "text/csv")
+    with clock.travel(dt.timedelta(hours=25)):  # (the access token has expired by then: services directly)
+        async with server.runtime.sessions() as session, atomic(session):
+            fresh, _ = await service.create_upload(session, server.runtime, _viewer(ann), filename="fresh.csv",
+                                                   mime_type="text/csv", size=len(CSV))
+        async with server.runtime.sessions() as session, atomic(session):
+            removed = await service.remove_abandoned(session, server.runtime)
+    assert removed >= 1
+    async with server.runtime.sessions() as session:
+        left = {row.id for row in (await service.get_files(session, _viewer(ann), [ready.id, abandoned.id, fresh.id])).values()}
+    assert left == {ready.id, fresh.id}
+    assert await server.runtime.storage.head(abandoned.key) is None
+    assert await server.runtime.storage.head(ready.key) is not None
 
 
 def _viewer(user: SignedIn) -> Viewer:
