@@ -113,10 +113,10 @@ def scheduler() -> None:
     """Enqueue periodic jobs (cron schedules declared on actors) until stopped."""
     from periodiq import Scheduler
 
-    from workers.actors import broker
+    from workers.schedule import periodic_actors
 
     _settings()
-    periodic = [actor for actor in broker.actors.values() if "periodic" in actor.options]
+    periodic = periodic_actors()
     typer.echo("scheduling: " + ", ".join(sorted(actor.actor_name for actor in periodic)))
     Scheduler(actors=periodic).loop()
 

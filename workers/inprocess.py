@@ -1,7 +1,8 @@
-"""Worker threads inside the API process, for the embedded default (no Redis, no `finora-gql worker`).
+"""Worker threads inside the API process, for the embedded default (no Redis, no `finora-gql worker`
+or `finora-gql scheduler`): they run the jobs, and a scheduler thread enqueues the periodic ones.
 
 One worker per process however many apps it serves (tests run several): Dramatiq's asyncio
-middleware keeps a single event-loop thread per process.
+middleware keeps a single event-loop thread per process, and one scheduler sends each job once.
 """
 
 from __future__ import annotations
@@ -17,20 +18,24 @@ from dramatiq.asyncio import get_event_loop_thread
 from finora_gql.config import Settings
 from workers import runtime
 from workers.actors import broker
+from workers.schedule import scheduler_thread
 
 _lock = threading.Lock()
 _worker: Worker | None = None
+_schedule: contextlib.ExitStack | None = None
 _users = 0
 
 
 @contextlib.contextmanager
 def in_process_workers(settings: Settings) -> Iterator[Worker]:
-    global _worker, _users
+    global _worker, _schedule, _users
     with _lock:
         if _worker is None:
             runtime.configure(settings)
             _worker = Worker(broker, worker_threads=settings.worker_threads)
             _worker.start()
+            _schedule = contextlib.ExitStack()
+            _schedule.enter_context(scheduler_thread())
         _users += 1
         worker = _worker
     try:
@@ -39,6 +44,9 @@ def in_process_workers(settings: Settings) -> Iterator[Worker]:
         with _lock:
             _users -= 1
             if _users == 0:
+                if _schedule is not None:
+                    _schedule.close()
+                    _schedule = None
                 _stop(worker)
                 _worker = None
 
