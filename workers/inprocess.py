@@ -18,24 +18,24 @@ from dramatiq.asyncio import get_event_loop_thread
 from finora_gql.config import Settings
 from workers import runtime
 from workers.actors import broker
-from workers.schedule import scheduler_thread
+from workers.schedule import MinuteScheduler
 
 _lock = threading.Lock()
 _worker: Worker | None = None
-_schedule: contextlib.ExitStack | None = None
+_scheduler: MinuteScheduler | None = None
 _users = 0
 
 
 @contextlib.contextmanager
 def in_process_workers(settings: Settings) -> Iterator[Worker]:
-    global _worker, _schedule, _users
+    global _worker, _scheduler, _users
     with _lock:
         if _worker is None:
             runtime.configure(settings)
             _worker = Worker(broker, worker_threads=settings.worker_threads)
             _worker.start()
-            _schedule = contextlib.ExitStack()
-            _schedule.enter_context(scheduler_thread())
+            _scheduler = MinuteScheduler()
+            _scheduler.start()
         _users += 1
         worker = _worker
     try:
@@ -44,9 +44,9 @@ def in_process_workers(settings: Settings) -> Iterator[Worker]:
         with _lock:
             _users -= 1
             if _users == 0:
-                if _schedule is not None:
-                    _schedule.close()
-                    _schedule = None
+                if _scheduler is not None:
+                    _scheduler.stop()
+                    _scheduler = None
                 _stop(worker)
                 _worker = None
 

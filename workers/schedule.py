@@ -6,9 +6,7 @@ it, the API process has no separate scheduler, so its in-process workers run thi
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 
 import pendulum
@@ -26,26 +24,24 @@ def due(actors: list[Actor], at: datetime) -> list[Actor]:
     return [actor for actor in actors if actor.options["periodic"].validate(at)]
 
 
-@contextlib.contextmanager
-def scheduler_thread() -> Iterator[threading.Thread]:
-    """Enqueue each periodic actor at the minutes its schedule names, until the block ends."""
-    stop = threading.Event()
-    actors = periodic_actors()
+class MinuteScheduler(threading.Thread):
+    """Enqueues each periodic actor at the minutes its schedule names, until stopped."""
 
-    def run() -> None:
+    def __init__(self) -> None:
+        super().__init__(name="finora-scheduler", daemon=True)
+        self._stopping = threading.Event()
+        self._actors = periodic_actors()
+
+    def run(self) -> None:
         while True:
             now = pendulum.now()
             minute = now.replace(second=0, microsecond=0).add(minutes=1)
-            if stop.wait((minute - now).total_seconds()):
+            if self._stopping.wait((minute - now).total_seconds()):
                 return
-            for actor in due(actors, minute):
+            for actor in due(self._actors, minute):
                 # `scheduled_at` lets PeriodiqMiddleware skip a run that waited too long.
                 actor.send_with_options(scheduled_at=str(minute))
 
-    thread = threading.Thread(target=run, name="finora-scheduler", daemon=True)
-    thread.start()
-    try:
-        yield thread
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=5)

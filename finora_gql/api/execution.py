@@ -146,8 +146,23 @@ class _Abandon(Exception):
 Complete = Callable[[Any], Any]
 Plan = tuple[tuple[str, Callable[[Any], Any], bool, Complete | None], ...]
 PLANS = 1024  # compiled selection sets remembered (documents are cached by strawberry, so few)
-_plans: OrderedDict[tuple, tuple[object, Plan | None]] = OrderedDict()
-_plain_documents: OrderedDict[int, tuple[object, bool]] = OrderedDict()
+
+
+class Bounded(OrderedDict):
+    """A dict that forgets its oldest entries beyond `limit`: memos of per-document work."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
+_plans: Bounded = Bounded(PLANS)  # key -> (the nodes it was made from, kept alive; the plan)
+_plain_documents: Bounded = Bounded(PLANS)  # id(operation) -> (the operation, kept alive; plain?)
 
 
 def _run_plan(plan: Plan, source: Any) -> dict[str, Any]:
@@ -283,8 +298,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return cached[1]
         plan = self._compile(parent_type, grouped_field_set)
         _plans[key] = (nodes, plan)  # holding the nodes keeps their ids from being reused
-        while len(_plans) > PLANS:
-            _plans.popitem(last=False)
         return plan
 
     def _plain_document(self) -> bool:
@@ -300,8 +313,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for fragment in self.fragments.values()
         )
         _plain_documents[id(operation)] = (operation, plain)
-        while len(_plain_documents) > PLANS:
-            _plain_documents.popitem(last=False)
         return plain
 
     def _compile(self, parent_type: GraphQLObjectType, grouped_field_set: Mapping) -> Plan | None:

@@ -28,13 +28,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, parse
+from graphql import parse
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.extensions import MaskErrors, SchemaExtension
@@ -42,7 +42,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 
-from finora_gql.api.execution import FastExecutionContext
+from finora_gql.api.execution import Bounded, FastExecutionContext
 
 log = logging.getLogger("finora.websocket")
 
@@ -131,17 +131,17 @@ class OperationFrames:
         hit = _payloads.get(key)
         if hit is not None and hit[0] is event:
             return hit[1]
-        payload = _execute(self.handler.schema, *self._key, self.operation.variables, event)
+        payload = _execute(self.handler.schema, self.operation.query, self.operation.operation_name,
+                           self.operation.variables, event)
         if payload is not None:
             _payloads[key] = (event, payload)  # the event is kept alive, so its id stays its own
-            while len(_payloads) > PAYLOADS:
-                _payloads.popitem(last=False)
         return payload
 
 
 _operation_frames: ContextVar[OperationFrames | None] = ContextVar("finora_operation_frames", default=None)
-_payloads: OrderedDict[tuple[Any, ...], tuple[object, str]] = OrderedDict()
-_documents: OrderedDict[str, DocumentNode] = OrderedDict()
+_payloads: Bounded = Bounded(PAYLOADS)  # (query, name, variables, id(event)) -> (event, payload)
+# strawberry has already validated each document: here it is only parsed again, once per text.
+_parse = lru_cache(maxsize=DOCUMENTS)(parse)
 _plain_schemas: dict[int, tuple[BaseSchema, bool]] = {}
 
 
@@ -153,16 +153,12 @@ def event_sender() -> Callable[[object], bool] | None:
     return frames.send_event if frames is not None else None
 
 
-def _execute(schema: BaseSchema, query: str, operation_name: str | None, _variables_key: bytes,
-             variables: dict[str, Any] | None, event: object) -> str | None:
+def _execute(schema: BaseSchema, query: str, operation_name: str | None, variables: dict[str, Any] | None,
+             event: object) -> str | None:
     """The encoded `next` payload of the document on `event`; None unless shared and exact."""
     if not _plain_extensions(schema):
         return None
-    document = _documents.get(query)
-    if document is None:
-        document = _documents[query] = parse(query)  # strawberry has already validated it
-        while len(_documents) > DOCUMENTS:
-            _documents.popitem(last=False)
+    document = _parse(query)
     # No context: a pure selection never reads it, which is what makes the result shareable.
     executor = FastExecutionContext.build(schema._schema, document, raw_variable_values=variables,
                                           operation_name=operation_name)

@@ -41,7 +41,15 @@ class NetWorthSnapshot(SQLModel, table=True):
     created_at: dt.datetime = created_at_field()
 
 
-class DailyTotal(SQLModel, table=True):
+class Flows(SQLModel):
+    """What one totals row counts: money in, money out, and how many transactions."""
+
+    inflow: Decimal = Field(default=Decimal(0), sa_type=MONEY, nullable=False)
+    outflow: Decimal = Field(default=Decimal(0), sa_type=MONEY, nullable=False)  # negative or zero
+    count: int = Field(default=0, nullable=False)
+
+
+class DailyTotal(Flows, table=True):
     """Per user, day, currency and category: what flowed in and out.
 
     Maintained in the same database transaction as every transaction write, so summaries read
@@ -56,12 +64,9 @@ class DailyTotal(SQLModel, table=True):
     currency: str = Field(max_length=3, primary_key=True)
     category_key: uuid.UUID = Field(primary_key=True)
     is_transfer: bool = Field(primary_key=True)
-    inflow: Decimal = Field(default=Decimal(0), sa_type=MONEY, nullable=False)
-    outflow: Decimal = Field(default=Decimal(0), sa_type=MONEY, nullable=False)  # negative or zero
-    count: int = Field(default=0, nullable=False)
 
 
-class MonthlyTotal(SQLModel, table=True):
+class MonthlyTotal(Flows, table=True):
     """The daily totals summed per calendar month (`month` is its first day).
 
     Kept by the same writes in the same database transaction; summaries over whole months read
@@ -75,6 +80,3 @@ class MonthlyTotal(SQLModel, table=True):
     currency: str = Field(max_length=3, primary_key=True)
     category_key: uuid.UUID = Field(primary_key=True)
     is_transfer: bool = Field(primary_key=True)
-    inflow: Decimal = Field(default=Decimal(0), sa_type=MONEY, nullable=False)
-    outflow: Decimal = Field(default=Decimal(0), sa_type=MONEY, nullable=False)  # negative or zero
-    count: int = Field(default=0, nullable=False)
