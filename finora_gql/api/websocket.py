@@ -9,8 +9,9 @@ subscribers, that pipeline was most of the fan-out's CPU; writing the frame was 
 A subscription resolver that streams shared events (`viewer_messages(..., shared=...)`) lets
 the hub hand such a message to `OperationFrames.send_event` instead: the operation's document
 is executed on the event once per distinct (document, variables), the `next` payload is encoded
-once, and each subscriber only puts its operation id in front and writes the frame. The
-connection writes it from a task of its own, so one slow socket never holds up the others.
+once, and each subscriber only puts its operation id in front and writes the frame, there and
+then: down to the socket nothing waits unless its buffer is full, and only such a socket gets a
+writer task for the rest, so one slow socket never holds up the others.
 
 Only where the frame is exactly what strawberry would send: the document selects only pure
 types (every field a plain attribute, so nothing depends on who asks; see api/execution.py),
@@ -28,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -85,12 +86,17 @@ class FanoutTransportWSHandler(BaseGraphQLTransportWSHandler):
         await super().send_message(message)
 
     def write(self, frame: str) -> None:
-        self._outbox.append(frame)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_outbox())
+        if self._writer is not None:
+            self._outbox.append(frame)
+            return
+        # Written now, in the caller's loop over subscribers: down the ASGI chain to the
+        # transport nothing waits unless the socket's buffer is full, and a task per frame cost
+        # more than the write itself. Only a socket that pushes back gets a writer task.
+        self._writer = start_eagerly(self._write_outbox(frame))
 
-    async def _write_outbox(self) -> None:
+    async def _write_outbox(self, frame: str) -> None:
         try:
+            await self.websocket.send_text(frame)
             while self._outbox:
                 await self.websocket.send_text(self._outbox.pop(0))
         except Exception:  # the connection is gone: its own handler sees that and shuts down
@@ -136,6 +142,43 @@ class OperationFrames:
         if payload is not None:
             _payloads[key] = (event, payload)  # the event is kept alive, so its id stays its own
         return payload
+
+
+def start_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run `coroutine` now, up to its first suspension; None if it finished, else a task that
+    runs the rest (what Python 3.12's eager tasks do, on 3.11)."""
+    try:
+        suspended_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    return asyncio.Task(_Resumed(coroutine, suspended_on))
+
+
+class _Resumed(Coroutine[Any, Any, None]):
+    """A coroutine that already ran up to a suspension, for a task to drive from there: the
+    task's first step gets what it waits on, and everything after goes to the coroutine, so a
+    cancellation, even before that first step, lands where the coroutine is waiting."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], suspended_on: Any) -> None:
+        self._coroutine = coroutine
+        self._suspended_on: Any = suspended_on
+        self._resumed = False
+
+    def send(self, value: Any) -> Any:
+        if not self._resumed:
+            self._resumed = True
+            return self._suspended_on
+        return self._coroutine.send(value)
+
+    def throw(self, *error: Any) -> Any:  # type: ignore[override]
+        self._resumed = True
+        return self._coroutine.throw(*error)
+
+    def close(self) -> None:
+        self._coroutine.close()
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        raise TypeError("only a task drives a resumed coroutine")
 
 
 _operation_frames: ContextVar[OperationFrames | None] = ContextVar("finora_operation_frames", default=None)
