@@ -17,8 +17,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from sqlalchemy import delete
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.accounts import service as accounts
@@ -34,7 +32,6 @@ from finora_gql.transactions import categories
 from finora_gql.transactions import service as ledger
 from finora_gql.users import service as users
 from finora_gql.wallet import service as wallet
-from finora_gql.wallet.models import DailyTotal, MonthlyTotal
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "finora sample 2026"
@@ -324,11 +321,7 @@ async def delete_demo(session_factory: Callable[[], AsyncSession]) -> bool:
         user = await users.get_user_by_email(session, DEMO_EMAIL)
         if user is None:
             return False
-        # Everything else of the user's goes with it (ON DELETE CASCADE); the totals have no
-        # foreign key to the user, so they are removed here, in the same transaction.
-        await session.exec(delete(DailyTotal).where(col(DailyTotal.user_id) == user.id))
-        await session.exec(delete(MonthlyTotal).where(col(MonthlyTotal.user_id) == user.id))
-        await session.delete(user)
+        await session.delete(user)  # everything of theirs goes with it (ON DELETE CASCADE)
     return True
 
 

@@ -59,7 +59,7 @@ class DailyTotal(Flows, table=True):
 
     __tablename__ = "daily_total"
 
-    user_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(primary_key=True, foreign_key="user.id", ondelete="CASCADE")
     day: dt.date = Field(sa_type=sa.Date, primary_key=True)
     currency: str = Field(max_length=3, primary_key=True)
     category_key: uuid.UUID = Field(primary_key=True)
@@ -75,7 +75,7 @@ class MonthlyTotal(Flows, table=True):
 
     __tablename__ = "monthly_total"
 
-    user_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(primary_key=True, foreign_key="user.id", ondelete="CASCADE")
     month: dt.date = Field(sa_type=sa.Date, primary_key=True)
     currency: str = Field(max_length=3, primary_key=True)
     category_key: uuid.UUID = Field(primary_key=True)
