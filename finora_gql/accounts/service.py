@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts.models import Account, AccountType
+from finora_gql.core.db import any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
@@ -31,7 +32,7 @@ async def list_accounts(session: AsyncSession, viewer: Viewer, *, include_archiv
 
 
 async def get_accounts(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    rows = (await session.exec(readable(viewer).where(col(Account.id).in_(ids)))).all()
+    rows = (await session.exec(readable(viewer).where(any_of(col(Account.id), ids)))).all()
     return {account.id: account for account in rows}
 
 

@@ -29,6 +29,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts import service as accounts
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
+from finora_gql.core.db import any_of
 from finora_gql.core import clock
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
@@ -155,7 +156,7 @@ async def list_budgets(session: AsyncSession, viewer: Viewer, *, month: dt.date)
 
 
 async def get_budgets(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Budget]:
-    rows = (await session.exec(readable(viewer).where(col(Budget.id).in_(ids)))).all()
+    rows = (await session.exec(readable(viewer).where(any_of(col(Budget.id), ids)))).all()
     return {row.id: row for row in rows}
 
 
@@ -315,7 +316,7 @@ async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date
     previous: dict[uuid.UUID, Budget] = {}
     if carrying:
         rows = await session.exec(
-            readable(viewer).where(col(Budget.month) == previous_month, col(Budget.category_id).in_(carrying))
+            readable(viewer).where(col(Budget.month) == previous_month, any_of(col(Budget.category_id), carrying))
         )
         previous = {row.category_id: row for row in rows.all()}
     previous_spent: dict[uuid.UUID, Decimal] = {}
@@ -378,7 +379,7 @@ async def list_goals(session: AsyncSession, viewer: Viewer, *, include_achieved:
 
 
 async def get_goals(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Goal]:
-    rows = (await session.exec(readable_goals(viewer).where(col(Goal.id).in_(ids)))).all()
+    rows = (await session.exec(readable_goals(viewer).where(any_of(col(Goal.id), ids)))).all()
     return {row.id: row for row in rows}
 
 
@@ -397,7 +398,7 @@ async def get_goal(
 async def get_contributions(
     session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, GoalContribution]:
-    rows = (await session.exec(readable_contributions(viewer).where(col(GoalContribution.id).in_(ids)))).all()
+    rows = (await session.exec(readable_contributions(viewer).where(any_of(col(GoalContribution.id), ids)))).all()
     return {row.id: row for row in rows}
 
 
@@ -406,7 +407,7 @@ async def contributions_by_goal(
 ) -> dict[uuid.UUID, list[GoalContribution]]:
     """Each goal's contributions, newest first (a dataloader batch: goals without any are absent)."""
     rows = (await session.exec(
-        readable_contributions(viewer).where(col(GoalContribution.goal_id).in_(goal_ids))
+        readable_contributions(viewer).where(any_of(col(GoalContribution.goal_id), goal_ids))
         .order_by(col(GoalContribution.date).desc(), col(GoalContribution.created_at).desc(), col(GoalContribution.id))
     )).all()
     found: dict[uuid.UUID, list[GoalContribution]] = defaultdict(list)
@@ -449,7 +450,7 @@ async def goal_progress(
         today = today_of(await _user(session, viewer))
     window_start = add_months(today, -HISTORY_MONTHS)
     ids = [goal.id for goal in goals]
-    owned = readable_contributions(viewer).where(col(GoalContribution.goal_id).in_(ids)).subquery()
+    owned = readable_contributions(viewer).where(any_of(col(GoalContribution.goal_id), ids)).subquery()
     in_window = (owned.c.date > window_start) & (owned.c.date <= today)
     sums = (await session.exec(
         select(

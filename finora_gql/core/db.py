@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import text
+from sqlalchemy import any_, literal, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +38,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # asyncpg's statement cache pays off on the hot read paths.
         connect_args={"server_settings": {"application_name": "finora-gql"}},
     )
+
+
+def any_of(column: Any, values: Iterable[Any]) -> Any:
+    """`column = ANY($1)`, the values bound as one array. Unlike IN, the SQL is the same for any
+    number of values: nothing to expand per call, and one prepared statement instead of one per
+    length (a page's account and category loaders spent ~6% of its CPU expanding IN lists)."""
+    return column == any_(literal(list(values), ARRAY(column.type)))
 
 
 class RequestSession(AsyncSession):

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit
+from finora_gql.core.db import after_commit, any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
@@ -106,7 +106,7 @@ def clean_size(value: int, limit: int) -> int:
 
 
 async def get_files(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, File]:
-    rows = (await session.exec(readable(viewer).where(col(File.id).in_(ids)))).all()
+    rows = (await session.exec(readable(viewer).where(any_of(col(File.id), ids)))).all()
     return {row.id: row for row in rows}
 
 

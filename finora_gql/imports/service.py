@@ -25,7 +25,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit, atomic
+from finora_gql.core.db import after_commit, any_of, atomic
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.money import clean_amount
@@ -153,7 +153,7 @@ async def get_import(session: AsyncSession, viewer: Viewer, import_id: uuid.UUID
 
 
 async def get_imports(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Import]:
-    return {job.id: job for job in (await session.exec(readable(viewer).where(col(Import.id).in_(ids)))).all()}
+    return {job.id: job for job in (await session.exec(readable(viewer).where(any_of(col(Import.id), ids)))).all()}
 
 
 async def list_imports(session: AsyncSession, viewer: Viewer, *, page: PageRequest) -> Page[Import]:
@@ -418,17 +418,15 @@ async def _drop_exact_duplicates(
 ) -> list[_Candidate]:
     hashes = [c.hash for c in candidates]
     external_ids = list({c.row.external_id for c in candidates if c.row.external_id})
-    known_hashes: dict[str, uuid.UUID] = {}
-    for start in range(0, len(hashes), 20_000):
-        known_hashes.update((await session.exec(
-            select(Transaction.import_hash, Transaction.id)
-            .where(col(Transaction.account_id) == account.id, col(Transaction.import_hash).in_(hashes[start:start + 20_000]))
-        )).all())
+    known_hashes: dict[str, uuid.UUID] = dict((await session.exec(
+        select(Transaction.import_hash, Transaction.id)
+        .where(col(Transaction.account_id) == account.id, any_of(col(Transaction.import_hash), hashes))
+    )).all())
     known_ids: dict[str, uuid.UUID] = {}
     if external_ids:
         known_ids = dict((await session.exec(
             select(Transaction.external_id, Transaction.id)
-            .where(col(Transaction.account_id) == account.id, col(Transaction.external_id).in_(external_ids))
+            .where(col(Transaction.account_id) == account.id, any_of(col(Transaction.external_id), external_ids))
         )).all())
     fresh: list[_Candidate] = []
     seen_ids: set[str] = set()
@@ -459,14 +457,12 @@ async def _flag_likely_duplicates(
     first = min(c.row.date for c in fresh) - dt.timedelta(days=3)
     last = max(c.row.date for c in fresh) + dt.timedelta(days=3)
     amounts = list({c.amount for c in fresh})
-    existing: list[Existing] = []
-    for start in range(0, len(amounts), 20_000):
-        rows = (await session.exec(
-            select(Transaction.id, Transaction.date, Transaction.amount, Transaction.merchant, Transaction.description)
-            .where(col(Transaction.account_id) == account.id, col(Transaction.date).between(first, last),
-                   col(Transaction.amount).in_(amounts[start:start + 20_000]))
-        )).all()
-        existing += [Existing(r[0], r[1], r[2], label(r[3], r[4])) for r in rows]
+    rows = (await session.exec(
+        select(Transaction.id, Transaction.date, Transaction.amount, Transaction.merchant, Transaction.description)
+        .where(col(Transaction.account_id) == account.id, col(Transaction.date).between(first, last),
+               any_of(col(Transaction.amount), amounts))
+    )).all()
+    existing = [Existing(r[0], r[1], r[2], label(r[3], r[4])) for r in rows]
     if not existing:
         return
     index = LikelyDuplicates(existing)

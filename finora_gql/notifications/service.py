@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit
+from finora_gql.core.db import after_commit, any_of
 from finora_gql.core.mail import EmailMessage
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
@@ -121,7 +121,7 @@ def cursor_of(row: Notification) -> str:
 
 
 async def get_notifications(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Notification]:
-    rows = (await session.exec(readable(viewer).where(col(Notification.id).in_(ids)))).all()
+    rows = (await session.exec(readable(viewer).where(any_of(col(Notification.id), ids)))).all()
     return {row.id: row for row in rows}
 
 
@@ -142,7 +142,7 @@ async def mark_read(session: AsyncSession, rt: Runtime, viewer: Viewer, ids: Seq
     """Mark these (or, with None, all) of the viewer's notifications read; returns how many changed."""
     conditions = [col(Notification.user_id) == viewer.user_id, col(Notification.read_at).is_(None)]
     if ids is not None:
-        conditions.append(col(Notification.id).in_(ids))
+        conditions.append(any_of(col(Notification.id), ids))
     result = await session.exec(update(Notification).where(*conditions).values(read_at=clock.now()))
     if result.rowcount:
         message = {"kind": Event.UNREAD_CHANGED}

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from finora_gql.core.db import any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
@@ -44,7 +45,7 @@ async def list_categories(session: AsyncSession, viewer: Viewer, *, kind: Catego
 
 
 async def get_categories(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Category]:
-    rows = (await session.exec(readable(viewer).where(col(Category.id).in_(ids)))).all()
+    rows = (await session.exec(readable(viewer).where(any_of(col(Category.id), ids)))).all()
     return {category.id: category for category in rows}
 
 

@@ -87,7 +87,8 @@ class TransactionNode(relay.Node):
     category: CategoryNode | None = strawberry.field(description="Its category, if any.")
 
     @classmethod
-    def of(cls, row: Transaction, account: AccountNode | None, category: CategoryNode | None) -> TransactionNode:
+    def of(cls, row: Transaction | service.ListedTransaction, account: AccountNode | None,
+           category: CategoryNode | None) -> TransactionNode:
         return cls(
             id=str(row.id), date=row.date, amount=round_money(row.amount, row.currency), currency=row.currency, merchant=row.merchant,
             description=row.description, notes=row.notes, tags=list(row.tags), external_id=row.external_id,
@@ -105,7 +106,7 @@ class TransactionNode(relay.Node):
 
 
 async def transaction_nodes(
-    info: Info, rows: Sequence[Transaction], *, accounts: bool, categories: bool
+    info: Info, rows: Sequence[Transaction | service.ListedTransaction], *, accounts: bool, categories: bool
 ) -> list[TransactionNode]:
     """Build a page of nodes, loading each nested kind once for the whole page when asked for."""
     account_by_id: dict = {}
