@@ -166,7 +166,7 @@ class _Handler:
         self._sink = sink
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list) -> str:
-        stall = self._sink._take_stall()
+        stall = self._sink._take_stall(address)
         if stall:
             # Before DATA nothing is accepted yet: a client that dies here has delivered nothing.
             self._sink._record_stall()
@@ -231,7 +231,7 @@ class SmtpSink:
         self._refusals: list[list] = []
         self._refusals_lock = threading.Lock()
         self.refused: list[EmailMessage] = []
-        self._stalls: list[float] = []
+        self._stalls: list[tuple[str, float]] = []
         self.stalled = 0
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._controller: _EphemeralPortController | None = None
@@ -292,14 +292,19 @@ class SmtpSink:
         with self._refusals_lock:
             self._refusals.append([subject_contains, times, reply, to])
 
-    def stall_next_recipient(self, seconds: float) -> None:
-        """Make the next RCPT command hang for `seconds` (to catch a sender mid-delivery)."""
+    def stall_next_recipient(self, seconds: float, to: str) -> None:
+        """Make the next RCPT command for `to` hang for `seconds` (to catch a sender mid-delivery).
+        Only for `to`: the sink is shared, and another test's email must not take the stall."""
         with self._refusals_lock:
-            self._stalls.append(seconds)
+            self._stalls.append((to, seconds))
 
-    def _take_stall(self) -> float | None:
+    def _take_stall(self, address: str) -> float | None:
         with self._refusals_lock:
-            return self._stalls.pop(0) if self._stalls else None
+            for index, (to, seconds) in enumerate(self._stalls):
+                if to == address:
+                    del self._stalls[index]
+                    return seconds
+            return None
 
     def _record_stall(self) -> None:
         with self._refusals_lock:

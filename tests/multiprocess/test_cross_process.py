@@ -94,7 +94,7 @@ async def test_worker_killed_mid_delivery_still_sends_exactly_once(
         user = await signed_in_user(client)  # its confirmation email goes through the worker first
         await smtp_sink.wait_for(lambda m: m["To"] == user.email, timeout=20)
 
-        smtp_sink.stall_next_recipient(60)
+        smtp_sink.stall_next_recipient(60, to=user.email)
         stalled_before = smtp_sink.stalled
         await client.gql("mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", {"e": user.email})
         for _ in range(200):
