@@ -1,4 +1,5 @@
-"""Budget alerts, computed after ledger writes so a write never waits for them."""
+"""Budget alerts and goals reached by a balance, computed after ledger writes so a write never
+waits for them."""
 
 from __future__ import annotations
 
@@ -17,3 +18,10 @@ async def budget_alerts(user_id: str, months: list[str]) -> None:
     rt = await runtime()
     async with rt.sessions() as session:
         await alerts.check_thresholds(session, rt, uuid.UUID(user_id), [dt.date.fromisoformat(m) for m in months])
+
+
+@dramatiq.actor(actor_name="linked_goals", queue_name="default", **retry_options(settings))
+async def linked_goals(user_id: str, account_ids: list[str]) -> None:
+    rt = await runtime()
+    async with rt.sessions() as session:
+        await alerts.check_linked_goals(session, rt, uuid.UUID(user_id), [uuid.UUID(a) for a in account_ids])

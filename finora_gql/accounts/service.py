@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts.models import Account, AccountType
-from finora_gql.core.db import any_of
+from finora_gql.core.db import after_commit, any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
 from finora_gql.core.validation import clean_currency, clean_text
@@ -88,8 +89,10 @@ async def update_account(
         account.type = type
     if opening_balance is not None:
         opening = clean_amount(opening_balance, currency=account.currency, field="openingBalance")
-        account.current_balance += opening - account.opening_balance
-        account.opening_balance = opening
+        if opening != account.opening_balance:
+            account.current_balance += opening - account.opening_balance
+            account.opening_balance = opening
+            balances_moved(session, viewer, [account.id])
     if archived is not None:
         account.archived = archived
     touched(account)
@@ -112,6 +115,13 @@ async def add_to_balances(session: AsyncSession, deltas: dict[uuid.UUID, Decimal
                 update(Account).where(col(Account.id) == account_id)
                 .values(current_balance=Account.current_balance + delta)
             )
+
+
+def balances_moved(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID]) -> None:
+    """After commit, a job settles the goals linked to these accounts (reached, or no longer)."""
+    if account_ids:
+        ids = sorted(str(account_id) for account_id in account_ids)
+        after_commit(session, lambda: enqueue_async("linked_goals", str(viewer.user_id), ids))
 
 
 async def opening_balances_by_currency(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Decimal]:

@@ -1,4 +1,5 @@
-"""Budget threshold alerts: 80% and 100% of a month's budget, each told once per budget."""
+"""What ledger writes set off, after they commit: budget threshold alerts (80% and 100% of a
+month's budget, each told once per budget) and goals reached by a linked account's balance."""
 
 from __future__ import annotations
 
@@ -54,3 +55,11 @@ async def _check(session: AsyncSession, rt: Runtime, user: User, viewer: Viewer,
                 )
                 sent += created is not None
     return sent
+
+
+async def check_linked_goals(session: AsyncSession, rt: Runtime, user_id: uuid.UUID, account_ids: list[uuid.UUID]) -> int:
+    """Settle the goals linked to these accounts; returns how many were just reached."""
+    if await users.get_user(session, user_id) is None:
+        return 0
+    async with atomic(session):  # commits, then emails and live events go out
+        return await budgets.settle_linked_goals(session, rt, Viewer.acting_for(user_id), account_ids)

@@ -624,6 +624,22 @@ async def add_contribution(
     return ContributionResult(contribution, progress, reached_now)
 
 
+async def settle_linked_goals(session: AsyncSession, rt: Runtime, viewer: Viewer, account_ids: Sequence[uuid.UUID]) -> int:
+    """After these accounts' balances moved: a goal linked to one of them that the balance now
+    reaches is marked achieved and told (once, as when a contribution reaches it); one the
+    balance fell back below is unmarked. Returns how many were reached."""
+    linked = (await session.exec(
+        readable_goals(viewer).where(any_of(col(Goal.account_id), account_ids)).order_by(col(Goal.id)).with_for_update()
+    )).all()
+    reached = 0
+    for goal in linked:
+        _, reached_now = await _settle(session, viewer, goal)
+        if reached_now:
+            await _goal_reached(session, rt, viewer, goal)
+            reached += 1
+    return reached
+
+
 async def _goal_reached(session: AsyncSession, rt: Runtime, viewer: Viewer, goal: Goal) -> None:
     user = await _user(session, viewer)
     await notifications.notify(

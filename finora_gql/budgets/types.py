@@ -205,8 +205,8 @@ class GoalNode(relay.Node):
     )
     reached: bool = strawberry.field(description="Whether progress is at or above the target now.")
     achieved_at: dt.datetime | None = strawberry.field(
-        description="When a write (a contribution, an edit) brought progress to the target; cleared when a later "
-        "write takes it back below. A linked account's balance moving alone does not set it."
+        description="When progress reached the target (a contribution, an edit, or a linked account's balance, "
+        "moments after the write that moved it); cleared when progress falls back below."
     )
     monthly_contribution_rate: Decimal | None = strawberry.field(
         description="The contributions dated in the last 3 months (up to today) divided by 3; null without any "

@@ -112,6 +112,7 @@ async def _apply(
     await totals.apply_changes(session, added=added, removed=removed)
     wallet_changed(session, rt, viewer.user_id)
     _check_budgets_later(session, viewer, [*added, *removed])
+    accounts.balances_moved(session, viewer, [account_id for account_id, delta in deltas.items() if delta])
 
 
 def _check_budgets_later(session: AsyncSession, viewer: Viewer, rows: Sequence[object]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -25,7 +26,7 @@ from tests.budgets.budget_flows import (
     query,
 )
 from tests.flows import signed_in_user
-from tests.ledger.ledger_flows import UPDATE_TXN, create_account, create_txn
+from tests.ledger.ledger_flows import UPDATE_ACCOUNT, UPDATE_TXN, create_account, create_txn
 from tests.server import RunningServer
 
 async def contribute(server: RunningServer, token: str, goal_id: str, amount: str, day: str | None = None,
@@ -212,10 +213,35 @@ async def test_linked_goal_progress_is_the_account_balance(server: RunningServer
         assert deposit["errors"] == []
         goal = (await query(server, token, GOAL, {"id": goal["id"]}))["goal"]
         assert (goal["progress"], goal["remaining"], goal["projectedCompletionDate"]) == ("4999.99", "0.01", "2031-06-15")
+        assert goal["achievedAt"] is None
         await server.gql(UPDATE_TXN, {"input": {"id": deposit["transaction"]["id"], "amount": "3000.00"}}, token=token)
         goal = (await query(server, token, GOAL, {"id": goal["id"]}))["goal"]
-        # Reached now; achievedAt is set by the next write of the goal, not by the balance moving.
-        assert (goal["reached"], goal["achievedAt"], goal["onTrack"]) == (True, None, True)
-        touched = await mutate(server, token, UPDATE_GOAL, {"input": {"id": goal["id"], "name": "Our house"}},
-                               "updateGoal")
-        assert touched["goal"]["achievedAt"] is not None
+        assert (goal["reached"], goal["onTrack"]) == (True, True)
+        # The balance moving is enough: a job after the write marks the goal and tells its owner, once.
+        goal = await goal_when(server, token, goal["id"], lambda g: g["achievedAt"] is not None)
+        reached = await notifications_of(server, token, "GOAL_REACHED")
+        assert [n["title"] for n in reached] == ["Goal reached: House"]
+
+        # Back below the target (the opening balance lowered): unmarked, and not told again.
+        await mutate(server, token, UPDATE_ACCOUNT, {"input": {"id": savings["id"], "openingBalance": "1999.99"}},
+                     "updateAccount")
+        goal = await goal_when(server, token, goal["id"], lambda g: g["achievedAt"] is None)
+        assert (goal["progress"], goal["reached"]) == ("4999.99", False)
+        await server.gql(UPDATE_TXN, {"input": {"id": deposit["transaction"]["id"], "amount": "3000.01"}}, token=token)
+        goal = await goal_when(server, token, goal["id"], lambda g: g["achievedAt"] is not None)
+        assert len(await notifications_of(server, token, "GOAL_REACHED")) == 1
+
+
+async def goal_when(server: RunningServer, token: str, goal_id: str, condition) -> dict:
+    """The goal once `condition` holds: linked goals are settled by a job after the write commits."""
+    for _ in range(100):
+        goal = (await query(server, token, GOAL, {"id": goal_id}))["goal"]
+        if condition(goal):
+            return goal
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"goal never got there: {goal}")
+
+
+async def notifications_of(server: RunningServer, token: str, kind: str) -> list[dict]:
+    edges = (await server.gql("{ notifications(first: 50) { edges { node { kind title } } } }", token=token))
+    return [e["node"] for e in edges["data"]["notifications"]["edges"] if e["node"]["kind"] == kind]

@@ -17,6 +17,8 @@ CREATE_TXNS = f"""mutation($items: [CreateTransactionInput!]!) {{ createTransact
   transactions {{ id amount category {{ name }} }} {ERRORS} }} }}"""
 UPDATE_TXN = f"""mutation($input: UpdateTransactionInput!) {{ updateTransaction(input: $input) {{
   transaction {{ {TXN_FIELDS} }} {ERRORS} }} }}"""
+UPDATE_ACCOUNT = f"""mutation($input: UpdateAccountInput!) {{ updateAccount(input: $input) {{
+  account {{ id currentBalance }} {ERRORS} }} }}"""
 DELETE_TXN = f"mutation($id: ID!) {{ deleteTransaction(id: $id) {{ deletedIds {ERRORS} }} }}"
 CREATE_TRANSFER = f"""mutation($input: CreateTransferInput!) {{ createTransfer(input: $input) {{
   outflow {{ id amount isTransfer account {{ currentBalance }} }} inflow {{ id amount account {{ currentBalance }} }} {ERRORS} }} }}"""
