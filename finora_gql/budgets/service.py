@@ -29,8 +29,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts import service as accounts
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
-from finora_gql.core.db import any_of
 from finora_gql.core import clock
+from finora_gql.core.db import any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount, round_money
@@ -294,6 +294,30 @@ class BudgetStatus:
     total_spent: Decimal
     total_remaining: Decimal
     missing_rates: list[MissingRate]
+
+
+async def convert_limits(session: AsyncSession, viewer: Viewer, *, source: str, target: str) -> int:
+    """The viewer's base currency changes from `source` to `target`: every budget limit (they
+    are in the base currency) is converted at the latest rate, so a 500 USD limit becomes about
+    460 EUR rather than 500 EUR. Without a rate the change is refused (nothing is written: the
+    caller's transaction rolls back). Returns how many budgets were converted."""
+    rows = (await session.exec(readable(viewer).order_by(col(Budget.id)).with_for_update())).all()
+    if not rows or source == target:
+        return 0
+    today = today_of(await _user(session, viewer))
+    rate = (await totals.rates_on(session, [source], target=target, day=today))[source]
+    if rate is None:
+        raise ServiceError(
+            ErrorCode.INVALID,
+            f"Your budgets are in {source} and there is no {source} to {target} exchange rate to convert them "
+            "with yet; try again once one is set.",
+            "baseCurrency",
+        )
+    for budget in rows:
+        budget.limit_amount = round_money(budget.limit_amount * rate, target)
+        touched(budget)
+        session.add(budget)
+    return len(rows)
 
 
 async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date) -> BudgetStatus:

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import NamedTuple
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import and_, delete, func, or_, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on

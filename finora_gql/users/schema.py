@@ -6,9 +6,11 @@ import strawberry
 from strawberry.types import Info
 
 from finora_gql.api.errors import UserError, perform
+from finora_gql.budgets import service as budgets
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.users import service
 from finora_gql.users.types import UserType
+from finora_gql.wallet.service import wallet_changed
 
 
 @strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
@@ -37,15 +39,24 @@ class UsersQuery:
 
 @strawberry.type
 class UsersMutation:
-    @strawberry.mutation(description="Change the viewer's name, base currency or time zone.")
+    @strawberry.mutation(description=(
+        "Change the viewer's name, base currency or time zone. A new base currency converts budget limits at "
+        "the latest exchange rate (refused, with nothing changed, when there is none) and summaries follow it."
+    ))
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
         viewer = await info.context.viewer()
 
         async def work(session):
             user = await service.get_user(session, viewer.user_id)
-            return await service.update_profile(
+            before = user.base_currency
+            user = await service.update_profile(
                 session, user, name=input.name, base_currency=input.base_currency, timezone=input.timezone
             )
+            if user.base_currency != before:
+                # Budget limits are in the base currency; summaries computed in the old one are stale.
+                await budgets.convert_limits(session, viewer, source=before, target=user.base_currency)
+                wallet_changed(session, info.context.runtime, viewer.user_id)
+            return user
 
         user, errors = await perform(info.context, work)
         return UpdateProfilePayload(user=UserType.of(user) if user else None, errors=errors)
