@@ -107,14 +107,15 @@ async def delete_account(session: AsyncSession, viewer: Viewer, account_id: uuid
     return account
 
 
-async def add_to_balances(session: AsyncSession, deltas: dict[uuid.UUID, Decimal]) -> None:
+async def add_to_balances(session: AsyncSession, viewer: Viewer, deltas: dict[uuid.UUID, Decimal]) -> None:
     """Move current balances by `deltas`, in the caller's transaction (ledger writers only)."""
-    for account_id, delta in sorted(deltas.items(), key=lambda item: str(item[0])):
-        if delta:
-            await session.exec(
-                update(Account).where(col(Account.id) == account_id)
-                .values(current_balance=Account.current_balance + delta)
-            )
+    moved = sorted((account_id for account_id, delta in deltas.items() if delta), key=str)
+    for account_id in moved:
+        await session.exec(
+            update(Account).where(col(Account.user_id) == viewer.user_id, col(Account.id) == account_id)
+            .values(current_balance=Account.current_balance + deltas[account_id])
+        )
+    balances_moved(session, viewer, moved)
 
 
 def balances_moved(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID]) -> None:

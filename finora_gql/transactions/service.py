@@ -108,11 +108,10 @@ async def _apply(
         deltas[row.account_id] += row.amount
     for row in removed:
         deltas[row.account_id] -= row.amount
-    await accounts.add_to_balances(session, deltas)
+    await accounts.add_to_balances(session, viewer, deltas)
     await totals.apply_changes(session, added=added, removed=removed)
     wallet_changed(session, rt, viewer.user_id)
     _check_budgets_later(session, viewer, [*added, *removed])
-    accounts.balances_moved(session, viewer, [account_id for account_id, delta in deltas.items() if delta])
 
 
 def _check_budgets_later(session: AsyncSession, viewer: Viewer, rows: Sequence[object]) -> None:
@@ -291,7 +290,7 @@ async def add_imported(
                                   currency=account.currency, category_id=row.category_id, transfer_id=None,
                                   amount=row.amount)
 
-    await accounts.add_to_balances(session, {account.id: sum((row.amount for row in rows), Decimal(0))})
+    await accounts.add_to_balances(session, viewer, {account.id: sum((row.amount for row in rows), Decimal(0))})
     await totals.apply_changes(session, added=ledger(rows))
     wallet_changed(session, rt, viewer.user_id)
     # History is not news: only rows of the current month can newly cross a budget threshold.

@@ -16,6 +16,7 @@ from sqlmodel import select
 from finora_gql.accounts import service as accounts
 from finora_gql.core import clock
 from finora_gql.core.db import atomic
+from finora_gql.core.viewer import Viewer
 from finora_gql.transactions.models import Transaction
 from finora_gql.wallet import totals
 from finora_gql.wallet.models import FxRate
@@ -128,7 +129,7 @@ async def categorised_transfer(
         session.add_all(legs)
         await session.flush()
         await totals.apply_changes(session, added=legs)
-        await accounts.add_to_balances(session, {source: -amount, target: amount})
+        await accounts.add_to_balances(session, Viewer.acting_for(owner), {source: -amount, target: amount})
 
 
 PLAN_TABLES = ("budget", "goal", "goal_contribution", "transaction", "daily_total", "monthly_total", "fx_rate", "account")

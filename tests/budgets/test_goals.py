@@ -245,3 +245,19 @@ async def goal_when(server: RunningServer, token: str, goal_id: str, condition) 
 async def notifications_of(server: RunningServer, token: str, kind: str) -> list[dict]:
     edges = (await server.gql("{ notifications(first: 50) { edges { node { kind title } } } }", token=token))
     return [e["node"] for e in edges["data"]["notifications"]["edges"] if e["node"]["kind"] == kind]
+
+
+async def test_an_import_that_fills_a_linked_account_reaches_its_goal(server: RunningServer) -> None:
+    from tests.imports.import_flows import run_import
+
+    user = await signed_in_user(server)
+    token = user.access_token
+    savings = await create_account(server, token, name="Savings", currency="USD", opening="100", type="SAVINGS")
+    goal = (await mutate(server, token, CREATE_GOAL, {"input": {
+        "name": "Bike", "targetAmount": "400", "accountId": savings["id"]}}, "createGoal"))["goal"]
+    done = await run_import(server, token, accountId=savings["id"], csv="date,amount,description\n"
+                            "2026-03-01,150.00,Salary share\n2026-04-01,150.00,Salary share\n", preset="FINORA")
+    assert (done["status"], done["progress"]["inserted"]) == ("COMPLETED", 2), done
+    goal = await goal_when(server, token, goal["id"], lambda g: g["achievedAt"] is not None)
+    assert (goal["progress"], goal["reached"]) == ("400.00", True)
+    assert [n["title"] for n in await notifications_of(server, token, "GOAL_REACHED")] == ["Goal reached: Bike"]
