@@ -133,6 +133,16 @@ async def spent_by_category(
     return spent, missing
 
 
+def rolled_up(spent: dict[uuid.UUID, Decimal], parents: dict[uuid.UUID, uuid.UUID | None]) -> dict[uuid.UUID, Decimal]:
+    """Each category's spending together with all its subcategories': a budget for Food covers
+    Groceries and Restaurants when they are Food's subcategories."""
+    total: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    for category_id, amount in spent.items():
+        for category in categories.ancestry(category_id, parents):
+            total[category] += amount
+    return total
+
+
 def _merge_missing(*groups: Sequence[MissingRate]) -> list[MissingRate]:
     merged: dict[str, MissingRate] = {}
     for group in groups:
@@ -321,7 +331,9 @@ async def convert_limits(session: AsyncSession, viewer: Viewer, *, source: str, 
 
 
 async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date) -> BudgetStatus:
-    """Each budget of the month against what was spent in its category.
+    """Each budget of the month against what was spent in its category and its subcategories.
+    Totals count each category once: a budgeted subcategory of a budgeted category is already
+    in its parent's line, so only the top budgeted lines are summed.
 
     spent is rounded first; remaining = limit + rolledOver - spent; percentUsed =
     spent / (limit + rolledOver) * 100. rolledOver, for a budget with rollover on, is what the
@@ -332,9 +344,11 @@ async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date
     currency = user.base_currency
     first = _clean_month(month, "month")
     budgets = list(await list_budgets(session, viewer, month=first))
+    parents = await categories.parents(session, viewer)
     spent, missing = await spent_by_category(
         session, viewer.user_id, start=first, end=month_end(first), currency=currency
     )
+    spent = rolled_up(spent, parents)
     previous_month = add_months(first, -1)
     carrying = [b.category_id for b in budgets if b.rollover]
     previous: dict[uuid.UUID, Budget] = {}
@@ -348,6 +362,7 @@ async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date
         previous_spent, previous_missing = await spent_by_category(
             session, viewer.user_id, start=previous_month, end=month_end(previous_month), currency=currency
         )
+        previous_spent = rolled_up(previous_spent, parents)
         missing = _merge_missing(missing, previous_missing)
     lines: list[BudgetLine] = []
     for budget in budgets:
@@ -366,14 +381,18 @@ async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date
             remaining=available - used, percent_used=percent_of(used, available),
         ))
     zero = _money(Decimal(0), currency)
+    # Totals count each category once: a budgeted subcategory is already in its budgeted parent's line.
+    budgeted = {budget.category_id for budget in budgets}
+    counted = [line for line in lines
+               if not budgeted.intersection(categories.ancestry(line.budget.category_id, parents)[1:])]
     return BudgetStatus(
         month=first,
         currency=currency,
         lines=lines,
-        total_limit=sum((line.limit for line in lines), zero),
-        total_rolled_over=sum((line.rolled_over for line in lines), zero),
-        total_spent=sum((line.spent for line in lines), zero),
-        total_remaining=sum((line.remaining for line in lines), zero),
+        total_limit=sum((line.limit for line in counted), zero),
+        total_rolled_over=sum((line.rolled_over for line in counted), zero),
+        total_spent=sum((line.spent for line in counted), zero),
+        total_remaining=sum((line.remaining for line in counted), zero),
         missing_rates=_merge_missing(missing),
     )
 
@@ -789,6 +808,7 @@ async def simulate_budget(
     spent, missing = await spent_by_category(
         session, viewer.user_id, start=history_start, end=first - dt.timedelta(days=1), currency=currency
     )
+    spent = rolled_up(spent, await categories.parents(session, viewer))
     average = _money(spent.get(category.id, Decimal(0)) / HISTORY_MONTHS, currency)
     projected = min(average, adjusted)
     original_projected = min(average, original) if original is not None else average

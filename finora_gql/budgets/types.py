@@ -92,7 +92,7 @@ class MissingRateNode:
         return cls(currency=missing.currency, first_day=missing.first_day, last_day=missing.last_day)
 
 
-@strawberry.type(name="BudgetStatusLine", description="One budget against what was spent in its category.")
+@strawberry.type(name="BudgetStatusLine", description="One budget against what was spent in its category and subcategories.")
 class BudgetStatusLine:
     budget: BudgetNode = strawberry.field(description="The budget.")
     limit: Decimal = strawberry.field(description="The budget's limit.")
@@ -102,8 +102,8 @@ class BudgetStatusLine:
     )
     available: Decimal = strawberry.field(description="limit + rolledOver.")
     spent: Decimal = strawberry.field(
-        description="Spending in the category this month: minus the sum of its non-transfer amounts, converted to the "
-        "base currency at each day's rate. Refunds reduce it (it can be negative)."
+        description="Spending in the category and its subcategories this month: minus the sum of their non-transfer "
+        "amounts, converted to the base currency at each day's rate. Refunds reduce it (it can be negative)."
     )
     remaining: Decimal = strawberry.field(description="available - spent (negative: overspent).")
     percent_used: Decimal | None = strawberry.field(
@@ -127,7 +127,10 @@ class BudgetStatus:
     month: dt.date = strawberry.field(description="The first day of the month.")
     currency: str = strawberry.field(description="The base currency every amount is in.")
     lines: list[BudgetStatusLine] = strawberry.field(description="One per budget of the month, by category name.")
-    total_limit: Decimal = strawberry.field(description="The sum of the limits.")
+    total_limit: Decimal = strawberry.field(
+        description="The sum of the limits. Totals count each category once: lines of budgeted subcategories of a "
+        "budgeted category are in its line already and are left out of every total."
+    )
     total_rolled_over: Decimal = strawberry.field(description="The sum of the rolled-over amounts.")
     total_spent: Decimal = strawberry.field(description="The sum of spent over the budgeted categories.")
     total_remaining: Decimal = strawberry.field(description="The sum of remaining.")
@@ -301,8 +304,8 @@ class BudgetSimulation:
         description="newLimit, or originalLimit * (1 + adjustmentPercent / 100), rounded."
     )
     average_spending: Decimal = strawberry.field(
-        description="Average monthly spent in the category over the 3 full months before the month (months without "
-        "spending count as 0)."
+        description="Average monthly spent in the category and its subcategories over the 3 full months before the "
+        "month (months without spending count as 0)."
     )
     original_projected_spending: Decimal = strawberry.field(
         description="min(averageSpending, originalLimit), or averageSpending without a budget."

@@ -79,10 +79,26 @@ async def update_category(
         category.parent_id = None
     elif parent_id is not None:
         parent = await get_category(session, viewer, parent_id, field="parentId")
-        if parent.id == category.id or parent.parent_id == category.id or parent.kind != category.kind:
+        if category.id in ancestry(parent.id, await parents(session, viewer)) or parent.kind != category.kind:
             raise ServiceError(ErrorCode.INVALID, "This parent would make a cycle or mix kinds.", "parentId")
         category.parent_id = parent.id
     return await _save(session, category)
+
+
+async def parents(session: AsyncSession, viewer: Viewer) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each of the viewer's categories' parent (None at the top)."""
+    rows = await session.exec(select(Category.id, Category.parent_id).where(readable(viewer).whereclause))
+    return dict(rows.all())
+
+
+def ancestry(category_id: uuid.UUID, parents: dict[uuid.UUID, uuid.UUID | None]) -> list[uuid.UUID]:
+    """The category, then its parent, its parent's parent... (stopping at a cycle, should one exist)."""
+    chain: list[uuid.UUID] = []
+    node: uuid.UUID | None = category_id
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = parents.get(node)
+    return chain
 
 
 async def _save(session: AsyncSession, category: Category) -> Category:
