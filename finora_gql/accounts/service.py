@@ -108,7 +108,8 @@ async def delete_account(session: AsyncSession, viewer: Viewer, account_id: uuid
 
 
 async def add_to_balances(session: AsyncSession, viewer: Viewer, deltas: dict[uuid.UUID, Decimal]) -> None:
-    """Move current balances by `deltas`, in the caller's transaction (ledger writers only)."""
+    """Move current balances by `deltas`, in the caller's transaction (ledger writers only);
+    after commit, the goals linked to the moved accounts are settled."""
     moved = sorted((account_id for account_id, delta in deltas.items() if delta), key=str)
     for account_id in moved:
         await session.exec(
