@@ -555,15 +555,22 @@ async def _settle(session: AsyncSession, viewer: Viewer, goal: Goal) -> tuple[Go
     back below. Returns the progress and whether this write reached the target."""
     await session.flush()
     progress = await one_goal_progress(session, viewer, goal)
-    reached_now = False
-    if progress.reached and goal.achieved_at is None:
-        goal.achieved_at = clock.now()
-        reached_now = True
-    elif not progress.reached and goal.achieved_at is not None:
-        goal.achieved_at = None
+    reached_now = _mark_achieved(progress)
     session.add(goal)
     await session.flush()
     return progress, reached_now
+
+
+def _mark_achieved(progress: GoalProgress) -> bool:
+    """Set the goal's `achieved_at` when progress first reaches the target, clear it when progress
+    is back below; True when it was just reached."""
+    goal = progress.goal
+    if progress.reached and goal.achieved_at is None:
+        goal.achieved_at = clock.now()
+        return True
+    if not progress.reached and goal.achieved_at is not None:
+        goal.achieved_at = None
+    return False
 
 
 async def create_goal(
@@ -675,11 +682,11 @@ async def settle_linked_goals(session: AsyncSession, rt: Runtime, viewer: Viewer
         readable_goals(viewer).where(any_of(col(Goal.account_id), account_ids)).order_by(col(Goal.id)).with_for_update()
     )).all()
     reached = 0
-    for goal in linked:
-        _, reached_now = await _settle(session, viewer, goal)
-        if reached_now:
-            await _goal_reached(session, rt, viewer, goal)
+    for progress in await goal_progress(session, viewer, linked):  # all of them in three queries
+        if _mark_achieved(progress):
+            await _goal_reached(session, rt, viewer, progress.goal)
             reached += 1
+        session.add(progress.goal)
     return reached
 
 
