@@ -44,7 +44,7 @@ def shared_env(database_url: str, tmp_path: Path, smtp_sink: SmtpSink) -> Iterat
         JOB_MIN_BACKOFF_MS="50",
         JOB_MAX_BACKOFF_MS="500",
         WORKER_HEARTBEAT_TIMEOUT_MS="1500",
-        WORKER_MAINTENANCE_CHANCE="100000",
+        WORKER_MAINTENANCE_CHANCE="1000000",  # every command sweeps: out of a million, not 100,000
     )
     redis.Redis.from_url(REDIS_URL).flushdb()
 
