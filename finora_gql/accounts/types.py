@@ -36,7 +36,7 @@ class AccountNode(relay.Node):
     created_at: dt.datetime = strawberry.field(description="When the account was added (UTC).")
 
     @classmethod
-    def of(cls, account: Account) -> AccountNode:
+    def of(cls, account: Account | service.AccountRow) -> AccountNode:
         return cls(
             id=str(account.id), name=account.name, type=account.type, currency=account.currency,
             opening_balance=round_money(account.opening_balance, account.currency),

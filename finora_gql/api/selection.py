@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 
-def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:
+def _fields(selections: Iterable[SelectionNode], fragments: Mapping[str, FragmentDefinitionNode]) -> Iterable[FieldNode]:
     for selection in selections:
-        if isinstance(selection, (FragmentSpread, InlineFragment)):
-            yield from _fields(selection.selections)
-        else:
+        if isinstance(selection, FieldNode):
             yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set.selections, fragments)
+        elif isinstance(selection, FragmentSpreadNode) and (fragment := fragments.get(selection.name.value)):
+            yield from _fields(fragment.selection_set.selections, fragments)
 
 
 def selects(info: Info, *path: str) -> bool:
-    """True when the selection under the current field reaches `path` (camelCase names),
-    e.g. `selects(info, "edges", "node", "account")`; fragments are followed."""
-    level: list[Selection] = [child for field in info.selected_fields for child in field.selections]
+    """True when the selection under the current field reaches `path` (field names, camelCase),
+    e.g. `selects(info, "edges", "node", "account")`; fragments are followed.
+
+    Walks graphql-core's document along the path only: `info.selected_fields` converts the
+    whole selection below the field, every call (~3% of a transactions page's CPU)."""
+    raw = info._raw_info
+    level: list[SelectionNode] = [
+        child for node in raw.field_nodes if node.selection_set for child in node.selection_set.selections
+    ]
     for name in path:
-        level = [child for field in _fields(level) if field.name == name for child in (field.selections or [None])]
-        if not level:
+        matched = [field for field in _fields(level, raw.fragments) if field.name.value == name]
+        if not matched:
             return False
-        level = [selection for selection in level if selection is not None]
+        level = [child for field in matched if field.selection_set for child in field.selection_set.selections]
     return True

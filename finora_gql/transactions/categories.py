@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import NamedTuple
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from finora_gql.core.db import any_of
+from finora_gql.core.db import CompiledRead, any_of, array_of, fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
@@ -28,7 +32,30 @@ DEFAULTS: dict[CategoryKind, tuple[str, ...]] = {
 
 
 def readable(viewer: Viewer) -> SelectOfScalar[Category]:
-    return select(Category).where(col(Category.user_id) == viewer.user_id)
+    return select(Category).where(owned_by(viewer.user_id))
+
+
+def owned_by(user_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bool]:
+    """The ownership rule of every read of categories (a bind parameter for compiled reads)."""
+    return col(Category.user_id) == user_id
+
+
+class CategoryRow(NamedTuple):
+    """A category's columns as a plain tuple, for reads that only look at it."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    kind: CategoryKind
+    parent_id: uuid.UUID | None
+    created_at: dt.datetime
+
+
+_BY_IDS = CompiledRead(
+    select(*(getattr(Category, name) for name in CategoryRow._fields)).where(
+        owned_by(bindparam("user_id")), any_of(col(Category.id), bindparam("ids", type_=array_of(Category.__table__.c.id.type)))
+    )
+)
 
 
 async def create_defaults(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -44,9 +71,10 @@ async def list_categories(session: AsyncSession, viewer: Viewer, *, kind: Catego
     return (await session.exec(statement.order_by(col(Category.kind), col(Category.name)))).all()
 
 
-async def get_categories(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Category]:
-    rows = (await session.exec(readable(viewer).where(any_of(col(Category.id), ids)))).all()
-    return {category.id: category for category in rows}
+async def get_categories(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CategoryRow]:
+    """The viewer's categories among `ids` (for the request's loader: a compiled read, no ORM)."""
+    rows = await fetch(session, _BY_IDS, {"user_id": viewer.user_id, "ids": list(ids)})
+    return {row[0]: CategoryRow(row[0], row[1], row[2], CategoryKind(row[3]), *row[4:]) for row in rows}
 
 
 async def get_category(session: AsyncSession, viewer: Viewer, category_id: uuid.UUID, *, field: str = "categoryId") -> Category:

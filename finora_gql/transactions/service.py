@@ -7,6 +7,7 @@ same rows in the same database transaction, then tells the wallet its summaries 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,9 +17,10 @@ from enum import Enum
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from sqlalchemy import and_, delete, func, or_, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, or_, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import defer
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -26,7 +28,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit, any_of
+from finora_gql.core.db import CompiledRead, after_commit, any_of, array_of, fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.models import touched
@@ -48,7 +50,12 @@ LATEST = dt.date(2200, 1, 1)
 
 def readable(viewer: Viewer) -> SelectOfScalar[Transaction]:
     # The search vector is for the database's eyes only; don't ship it with every row.
-    return select(Transaction).where(col(Transaction.user_id) == viewer.user_id).options(defer(Transaction.search))
+    return select(Transaction).where(owned_by(viewer.user_id)).options(defer(Transaction.search))
+
+
+def owned_by(user_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bool]:
+    """The ownership rule of every read of transactions (a bind parameter for compiled reads)."""
+    return col(Transaction.user_id) == user_id
 
 
 # --- input cleaning ------------------------------------------------------------------------
@@ -581,37 +588,73 @@ def _search_query(text: str) -> str | None:
     return " & ".join(f"{word}:*" for word in words) or None
 
 
-def filtered(viewer: Viewer, spec: Filter) -> SelectOfScalar[Transaction]:
-    statement = readable(viewer)
-    conditions = []
-    if spec.date_from is not None:
-        conditions.append(col(Transaction.date) >= spec.date_from)
-    if spec.date_to is not None:
-        conditions.append(col(Transaction.date) <= spec.date_to)
-    if spec.account_ids is not None:
-        conditions.append(any_of(col(Transaction.account_id), spec.account_ids))
-    if spec.category_ids is not None or spec.uncategorized:
-        options = []
-        if spec.category_ids:
-            options.append(any_of(col(Transaction.category_id), spec.category_ids))
-        if spec.uncategorized:
-            options.append(col(Transaction.category_id).is_(None))
-        conditions.append(or_(*options) if options else col(Transaction.id).is_(None))
-    if spec.amount_min is not None:
-        conditions.append(col(Transaction.amount) >= spec.amount_min)
-    if spec.amount_max is not None:
-        conditions.append(col(Transaction.amount) <= spec.amount_max)
-    if spec.direction is Direction.INCOME:
-        conditions.append(and_(col(Transaction.amount) > 0, col(Transaction.transfer_id).is_(None)))
-    elif spec.direction is Direction.EXPENSE:
-        conditions.append(and_(col(Transaction.amount) < 0, col(Transaction.transfer_id).is_(None)))
-    if not spec.include_transfers:
-        conditions.append(col(Transaction.transfer_id).is_(None))
+@dataclass(frozen=True)
+class _FilterShape:
+    """Which filters a `Filter` sets. All filters of one shape have the same SQL; only the values
+    of its bind parameters differ."""
+
+    values: tuple[str, ...]  # the names of the bound values, "user_id" first
+    uncategorized: bool
+    direction: Direction | None
+    include_transfers: bool
+
+
+def _bind(viewer: Viewer, spec: Filter) -> tuple[_FilterShape, dict[str, object]]:
+    values: dict[str, object] = {"user_id": viewer.user_id}
+    for name in ("date_from", "date_to", "amount_min", "amount_max"):
+        if (value := getattr(spec, name)) is not None:
+            values[name] = value
+    for name in ("account_ids", "category_ids"):
+        if (ids := getattr(spec, name)) is not None:
+            values[name] = list(ids)
     if spec.tags:
-        conditions.append(col(Transaction.tags).overlap([tag.lower() for tag in spec.tags]))
+        values["tags"] = [tag.lower() for tag in spec.tags]
     if spec.search and (query := _search_query(spec.search)):
-        conditions.append(col(Transaction.search).op("@@")(func.to_tsquery("simple", query)))
-    return statement.where(*conditions)
+        values["search"] = query
+    return _FilterShape(tuple(values), spec.uncategorized, spec.direction, spec.include_transfers), values
+
+
+def _conditions(shape: _FilterShape) -> list[ColumnElement[bool]]:
+    """The filter's conditions (ownership aside), each value a bind parameter named as in `_bind`."""
+    bound = set(shape.values)
+    conditions = []
+    if "date_from" in bound:
+        conditions.append(col(Transaction.date) >= bindparam("date_from"))
+    if "date_to" in bound:
+        conditions.append(col(Transaction.date) <= bindparam("date_to"))
+    if "account_ids" in bound:
+        conditions.append(any_of(col(Transaction.account_id), bindparam("account_ids", type_=_ID_ARRAY)))
+    if "category_ids" in bound or shape.uncategorized:
+        options = []
+        if "category_ids" in bound:
+            options.append(any_of(col(Transaction.category_id), bindparam("category_ids", type_=_ID_ARRAY)))
+        if shape.uncategorized:
+            options.append(col(Transaction.category_id).is_(None))
+        conditions.append(or_(*options))
+    if "amount_min" in bound:
+        conditions.append(col(Transaction.amount) >= bindparam("amount_min"))
+    if "amount_max" in bound:
+        conditions.append(col(Transaction.amount) <= bindparam("amount_max"))
+    if shape.direction is Direction.INCOME:
+        conditions.append(and_(col(Transaction.amount) > 0, col(Transaction.transfer_id).is_(None)))
+    elif shape.direction is Direction.EXPENSE:
+        conditions.append(and_(col(Transaction.amount) < 0, col(Transaction.transfer_id).is_(None)))
+    if not shape.include_transfers:
+        conditions.append(col(Transaction.transfer_id).is_(None))
+    if "tags" in bound:
+        conditions.append(col(Transaction.tags).overlap(bindparam("tags", type_=_TEXT_ARRAY)))
+    if "search" in bound:
+        conditions.append(col(Transaction.search).op("@@")(func.to_tsquery("simple", bindparam("search"))))
+    return conditions
+
+
+_ID_ARRAY = array_of(Transaction.__table__.c.id.type)
+_TEXT_ARRAY = Transaction.__table__.c.tags.type
+
+
+def filtered(viewer: Viewer, spec: Filter) -> SelectOfScalar[Transaction]:
+    shape, values = _bind(viewer, spec)
+    return readable(viewer).where(*_conditions(shape)).params(values)
 
 
 _SORT = {
@@ -654,25 +697,35 @@ class ListedTransaction(NamedTuple):
 _LISTED_COLUMNS = tuple(getattr(Transaction, name) for name in ListedTransaction._fields)
 
 
-async def list_transactions(
-    session: AsyncSession, viewer: Viewer, *, spec: Filter, order: Order, page: PageRequest
-) -> Page[ListedTransaction]:
-    column_name, descending = _SORT[order]
+@functools.lru_cache(maxsize=512)
+def _page_read(shape: _FilterShape, order: Order, walk_descending: bool, after: bool) -> CompiledRead:
+    """A page's SQL, compiled once per filter shape, order and direction."""
+    column_name, _ = _SORT[order]
     column = getattr(Transaction, column_name)
-    # Paging backward walks the same order in reverse.
-    walk_descending = descending != page.backward
-    # Ownership and filters as every read of transactions has them; only the columns differ.
-    statement = select(*_LISTED_COLUMNS).where(filtered(viewer, spec).whereclause)
-    if page.cursor is not None:
-        value, row_id = page.cursor
+    statement = select(*_LISTED_COLUMNS).where(owned_by(bindparam("user_id")), *_conditions(shape))
+    if after:
         key = tuple_(column, col(Transaction.id))
-        statement = statement.where(key < (value, row_id) if walk_descending else key > (value, row_id))
+        bound = tuple_(bindparam("after_value", type_=column.type), bindparam("after_id", type_=col(Transaction.id).type))
+        statement = statement.where(key < bound if walk_descending else key > bound)
     if walk_descending:
         statement = statement.order_by(column.desc(), col(Transaction.id).desc())
     else:
         statement = statement.order_by(column.asc(), col(Transaction.id).asc())
-    result = await session.exec(statement.limit(page.size + 1))
-    return window([ListedTransaction._make(row) for row in result], page)
+    return CompiledRead(statement.limit(bindparam("limit")))
+
+
+async def list_transactions(
+    session: AsyncSession, viewer: Viewer, *, spec: Filter, order: Order, page: PageRequest
+) -> Page[ListedTransaction]:
+    _, descending = _SORT[order]
+    # Paging backward walks the same order in reverse.
+    walk_descending = descending != page.backward
+    shape, values = _bind(viewer, spec)
+    if page.cursor is not None:
+        values["after_value"], values["after_id"] = page.cursor
+    values["limit"] = page.size + 1
+    read = _page_read(shape, order, walk_descending, page.cursor is not None)
+    return window([ListedTransaction._make(row) for row in await fetch(session, read, values)], page)
 
 
 async def count_transactions(session: AsyncSession, viewer: Viewer, *, spec: Filter) -> int:

@@ -40,7 +40,7 @@ class CategoryNode(relay.Node):
     parent_id: relay.GlobalID | None = strawberry.field(description="The parent category, for subcategories.")
 
     @classmethod
-    def of(cls, category: Category) -> CategoryNode:
+    def of(cls, category: Category | categories.CategoryRow) -> CategoryNode:
         parent = relay.GlobalID("Category", str(category.parent_id)) if category.parent_id else None
         return cls(id=str(category.id), name=category.name, kind=category.kind, parent_id=parent)
 

@@ -126,3 +126,20 @@ async def test_nested_page_costs_at_most_four_statements(server: RunningServer, 
     assert len(body["data"]["transactions"]["edges"]) == min(size, 30)
     assert all(e["node"]["account"]["name"] for e in body["data"]["transactions"]["edges"])
     assert len(statements) <= 4, statements
+    assert sum("FROM transaction" in statement for statement in statements) == 1, statements  # the page itself is counted
+
+
+async def test_nested_objects_are_loaded_when_selected_through_fragments_only(server: RunningServer, ledger: dict) -> None:
+    query = """query { transactions(first: 3) { ...Page } }
+      fragment Page on TransactionConnection { edges { node { ... on Transaction { account { name } } ...Labels } } }
+      fragment Labels on Transaction { category { name } }"""
+    with counting_statements(server) as statements:
+        body = await server.gql(query, token=ledger["token"])
+    nodes = [edge["node"] for edge in body["data"]["transactions"]["edges"]]
+    assert all(node["account"]["name"] and node["category"]["name"] for node in nodes), body
+    assert len(statements) == 3, statements  # the page, its accounts, its categories
+
+    with counting_statements(server) as statements:
+        body = await server.gql("{ transactions(first: 3) { edges { node { amount } } } }", token=ledger["token"])
+    assert len(body["data"]["transactions"]["edges"]) == 3
+    assert len(statements) == 1, statements  # nothing nested asked for, nothing nested loaded
