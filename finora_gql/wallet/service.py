@@ -191,16 +191,18 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
 
     async def compute() -> Summary:
         currency = await _base_currency(session, viewer)
-        monthly, missing = await totals.converted_totals(
-            session, viewer.user_id, start=start, end=end, currency=currency, bucket=Bucket.MONTH, by_category=True
+        grouped, missing = await totals.converted_totals(
+            session, viewer.user_id, start=start, end=end, currency=currency, bucket=Bucket.MONTH, by_category=True,
+            separately=True,
         )
+        monthly = [row for row in grouped if row.bucket is not None]
         income = sum((r.inflow for r in monthly if not r.is_transfer), Decimal(0))
         expenses = -sum((r.outflow for r in monthly if not r.is_transfer), Decimal(0))
         income, expenses = round_money(income, currency), round_money(expenses, currency)
         net = income - expenses
         by_category: dict[uuid.UUID | None, Decimal] = defaultdict(Decimal)
-        for row in monthly:
-            if not row.is_transfer:
+        for row in grouped:
+            if row.bucket is None and not row.is_transfer:
                 by_category[row.category_id] -= row.outflow
         top = sorted(((c, a) for c, a in by_category.items() if a > 0), key=lambda item: (-item[1], str(item[0])))
         top = top[:TOP_CATEGORIES]

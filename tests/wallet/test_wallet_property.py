@@ -80,8 +80,10 @@ async def test_summary_and_cashflow_match_an_independent_computation(
 
     income = expenses = Decimal(0)
     weekly: dict[dt.date, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    monthly: dict[dt.date, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    spent: dict = defaultdict(Decimal)  # per category: money out only (a refund is income)
     missing: set[str] = set()
-    for account, offset, amount, _ in rows:
+    for account, offset, amount, category in rows:
         day = START + dt.timedelta(days=offset)
         if not start <= day <= end:
             continue
@@ -89,15 +91,22 @@ async def test_summary_and_cashflow_match_an_independent_computation(
         if r is None:
             missing.add(CURRENCIES[account])
             continue
-        week = day - dt.timedelta(days=day.weekday())
+        week, month = day - dt.timedelta(days=day.weekday()), day.replace(day=1)
         if amount > 0:
             income += amount * r
             weekly[week][0] += amount * r
+            monthly[month][0] += amount * r
         else:
             expenses -= amount * r
             weekly[week][1] -= amount * r
+            monthly[month][1] -= amount * r
+            spent[picked[category]] -= amount * r
     assert (summary.total_income, summary.total_expenses) == (cents(income), cents(expenses))
     assert summary.net == cents(income) - cents(expenses)
+    assert [(f.period, f.income, f.expenses) for f in summary.monthly_trend] == [
+        (month, cents(i), cents(e)) for month, (i, e) in sorted(monthly.items())
+    ]
+    assert {(c.category_id, c.amount) for c in summary.top_categories} == {(c, cents(a)) for c, a in spent.items()}
     assert {m.currency for m in summary.missing_rates if m.first_day <= end} >= missing
     assert {m.currency for m in flows.missing_rates} == missing
     for bucket in flows.buckets:
