@@ -68,8 +68,11 @@ class Forbidden(PublicError):
 
 
 def is_public(error: GraphQLError) -> bool:
-    """Errors the client may see verbatim: GraphQL's own (syntax, validation) and ours."""
+    """Errors the client may see verbatim: GraphQL's own (syntax, validation, variable values:
+    a bad variable's error wraps the GraphQLError that says what is wrong with it) and ours."""
     original = error.original_error
+    if isinstance(original, GraphQLError):
+        return is_public(original)
     return original is None or isinstance(original, PublicError)
 
 

@@ -107,6 +107,18 @@ async def test_unexpected_errors_are_masked(server: RunningServer, monkeypatch: 
     assert "SELECT" not in text and "Traceback" not in text and "RuntimeError" not in text
 
 
+async def test_a_bad_variable_value_is_named_not_masked(server: RunningServer) -> None:
+    query = "query($f: TransactionFilter, $n: Int = 1) { transactions(first: $n, filter: $f) { totalCount } }"
+    for variables, says in (({"f": {"bogus": 1}}, "unknown field 'bogus'"),
+                            ({"f": {"amountMin": "abc"}}, "Value cannot represent a Decimal"),
+                            ({"n": "x"}, "Int cannot represent non-integer value")):
+        async with server.client() as client:
+            response = await client.post("/graphql", json={"query": query, "variables": variables},
+                                         headers={"accept": "application/graphql-response+json"})
+        assert response.status_code == 400
+        assert says in response.json()["errors"][0]["message"], response.json()
+
+
 async def test_health_and_ready(server: RunningServer) -> None:
     async with server.client() as client:
         assert (await client.get("/health")).json() == {"status": "ok"}
