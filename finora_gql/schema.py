@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
@@ -16,7 +19,7 @@ from strawberry.extensions import (
 )
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation, AdminQuery
@@ -32,6 +35,8 @@ from finora_gql.imports.schema import ImportsMutation, ImportsQuery, ImportsSubs
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
 from finora_gql.wallet.schema import WalletMutation, WalletQuery, WalletSubscription
+
+log = logging.getLogger("finora.graphql")
 
 
 @strawberry.type(description="Everything you can read.")
@@ -63,6 +68,18 @@ class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscripti
 CACHE_SIZE = 512
 
 
+class FinoraSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Internal errors are logged with their traceback; a client's mistakes (a bad query or
+        variable, an argument refused) only as a line at INFO, so a noisy client can't flood
+        the error log."""
+        internal = [error for error in errors if not is_public(error)]
+        for error in errors:
+            if is_public(error):
+                log.info("client error: %s", error.message)
+        super().process_errors(internal, execution_context)
+
+
 def build_schema(settings: Settings | None = None, metrics: Metrics | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # The limit rules are built once: the validation cache keys on the rule classes, and
@@ -84,7 +101,7 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         extensions.append(DisableIntrospection)
     if metrics is not None:
         extensions.append(graphql_metrics_extension(metrics))
-    schema = strawberry.Schema(
+    schema = FinoraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

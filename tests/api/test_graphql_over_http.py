@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -91,7 +92,8 @@ async def test_depth_limit() -> None:
     assert "exceeds maximum operation depth of 1" in result.errors[0].message
 
 
-async def test_unexpected_errors_are_masked(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unexpected_errors_are_masked(server: RunningServer, monkeypatch: pytest.MonkeyPatch,
+                                            caplog: pytest.LogCaptureFixture) -> None:
     from finora_gql.users import service
 
     async def explode(*args: object, **kwargs: object) -> None:
@@ -105,9 +107,13 @@ async def test_unexpected_errors_are_masked(server: RunningServer, monkeypatch: 
     text = json.dumps(body)
     assert body["errors"][0]["message"] == "Unexpected error."
     assert "SELECT" not in text and "Traceback" not in text and "RuntimeError" not in text
+    # ...but the server's log has it all.
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+    assert logged and "SELECT secret" in caplog.text
 
 
-async def test_a_bad_variable_value_is_named_not_masked(server: RunningServer) -> None:
+async def test_a_bad_variable_value_is_named_not_masked(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     query = "query($f: TransactionFilter, $n: Int = 1) { transactions(first: $n, filter: $f) { totalCount } }"
     for variables, says in (({"f": {"bogus": 1}}, "unknown field 'bogus'"),
                             ({"f": {"amountMin": "abc"}}, "Value cannot represent a Decimal"),
@@ -117,6 +123,9 @@ async def test_a_bad_variable_value_is_named_not_masked(server: RunningServer) -
                                          headers={"accept": "application/graphql-response+json"})
         assert response.status_code == 400
         assert says in response.json()["errors"][0]["message"], response.json()
+    # A client's mistake is a line at INFO, not an error with a traceback.
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert any("client error: Variable '$n'" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
 
 
 async def test_health_and_ready(server: RunningServer) -> None:
