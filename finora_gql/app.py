@@ -31,7 +31,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types import ExecutionResult
 
 from finora_gql import graphiql
-from finora_gql.api.websocket import FanoutTransportWSHandler, TextWebSocketAdapter
+from finora_gql.api.websocket import FanoutTransportWSHandler, KeepServerSend, TextWebSocketAdapter
 from finora_gql.config import Settings
 from finora_gql.context import Context
 from finora_gql.core import db
@@ -331,6 +331,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=settings.allowed_origins,
     )
     middleware = [
+        Middleware(KeepServerSend),  # outermost: the server's own websocket send, for direct frames
         Middleware(HttpMetrics, metrics=metrics),
         Middleware(SecurityHeaders, hsts=settings.is_production),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefix=LOCAL_FILES_PATH + "/"),

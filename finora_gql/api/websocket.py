@@ -21,6 +21,11 @@ message while the subscriber is still busy with an earlier one, takes strawberry
 the order of an operation's frames is kept (`Subscription.direct` in core/pubsub.py), and a
 frame of that path waits for the direct frames already on their way.
 
+Under uvicorn's websockets-sansio protocol, a direct frame goes straight to the connection's
+transport (`TransportWriter`), as the same bytes uvicorn would write: at 2,000 subscribers the
+ASGI send chain (Starlette's WebSocket, its exception middleware, uvicorn's framing, a coroutine
+for each) cost more than the socket writes themselves.
+
 Frames are text, as the protocol requires (browser clients cannot read binary ones).
 """
 
@@ -36,6 +41,7 @@ from typing import Any
 
 import orjson
 from graphql import parse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.extensions import MaskErrors, SchemaExtension
@@ -44,6 +50,12 @@ from strawberry.schema import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 
 from finora_gql.api.execution import Bounded, FastExecutionContext
+
+try:  # uvicorn's websockets-sansio protocol, where direct frames can skip the ASGI send chain
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    from websockets.protocol import State
+except ImportError:  # another server or uvicorn version: every frame goes through ASGI
+    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
 
 log = logging.getLogger("finora.websocket")
 
@@ -73,6 +85,7 @@ class FanoutTransportWSHandler(BaseGraphQLTransportWSHandler):
         super().__init__(*args, **kwargs)
         self._outbox: list[str] = []  # rarely more than one frame; a list is the smallest
         self._writer: asyncio.Task[None] | None = None
+        self._transport = TransportWriter.of(self.websocket.ws.scope.get(SERVER_SEND))
 
     async def run_operation(self, operation: Operation) -> None:
         # The operation runs in a task of its own: its subscription resolver finds it here.
@@ -89,6 +102,8 @@ class FanoutTransportWSHandler(BaseGraphQLTransportWSHandler):
         if self._writer is not None:
             self._outbox.append(frame)
             return
+        if self._transport is not None and self._transport.write_text(frame):
+            return
         # Written now, in the caller's loop over subscribers: down the ASGI chain to the
         # transport nothing waits unless the socket's buffer is full, and a task per frame cost
         # more than the write itself. Only a socket that pushes back gets a writer task.
@@ -104,6 +119,61 @@ class FanoutTransportWSHandler(BaseGraphQLTransportWSHandler):
             self._outbox.clear()
         finally:
             self._writer = None
+
+
+SERVER_SEND = "finora.server_send"
+
+
+class KeepServerSend:
+    """ASGI middleware, outermost: keeps a websocket connection's `send` as the server gave it
+    (before any middleware wraps it) in the scope, for `TransportWriter`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)
+
+
+class TransportWriter:
+    """Text frames written straight to the transport of a uvicorn websockets-sansio connection.
+
+    The bytes are those uvicorn writes for `websocket.send` (one unmasked, final text frame;
+    uncompressed, which permessage-deflate allows). Only while the connection is open and its
+    transport takes data without pushing back; otherwise the caller sends through ASGI, which
+    waits where it must.
+    """
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+        self._protocol = protocol
+
+    @classmethod
+    def of(cls, server_send: object) -> TransportWriter | None:
+        protocol = getattr(server_send, "__self__", None)
+        if WebSocketsSansIOProtocol is None or not isinstance(protocol, WebSocketsSansIOProtocol):
+            return None
+        return cls(protocol)
+
+    def write_text(self, text: str) -> bool:
+        protocol = self._protocol
+        if (protocol.disconnected or protocol.close_sent or not protocol.handshake_complete
+                or not protocol.writable.is_set() or protocol.conn.state is not State.OPEN
+                or protocol.transport.is_closing()):
+            return False
+        data = text.encode()
+        protocol.transport.write(_text_frame_header(len(data)) + data)
+        return True
+
+
+def _text_frame_header(length: int) -> bytes:
+    # RFC 6455 5.2: FIN and opcode 1 (text), then the payload length; a server never masks.
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return bytes((0x81, 126)) + length.to_bytes(2, "big")
+    return bytes((0x81, 127)) + length.to_bytes(8, "big")
 
 
 class OperationFrames:

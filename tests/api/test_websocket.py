@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from finora_gql.api import websocket
 from tests.flows import login, signed_in_user
@@ -12,17 +15,24 @@ from tests.server import RunningServer
 from tests.ws import graphql_ws, listening
 
 
+def recorded(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> list[bool]:
+    """What each call of the method `owner.name` returned, in order."""
+    results: list[bool] = []
+    method = getattr(owner, name)
+
+    def recording(self: object, *args: object) -> bool:
+        results.append(method(self, *args))
+        return results[-1]
+
+    monkeypatch.setattr(owner, name, recording)
+    return results
+
+
 async def test_shared_events_are_text_frames_with_each_operations_id(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[bool] = []
-    send_event = websocket.OperationFrames.send_event
-
-    def recording(frames: websocket.OperationFrames, event: object) -> bool:
-        sent.append(send_event(frames, event))
-        return sent[-1]
-
-    monkeypatch.setattr(websocket.OperationFrames, "send_event", recording)
+    sent = recorded(monkeypatch, websocket.OperationFrames, "send_event")
+    written = recorded(monkeypatch, websocket.TransportWriter, "write_text")
     ann = await signed_in_user(server)
     bob = await signed_in_user(server)
     token = {"authorization": f"Bearer {ann.access_token}"}
@@ -48,6 +58,7 @@ async def test_shared_events_are_text_frames_with_each_operations_id(
             '{"id":"c\\"1","type":"next","payload":{"data":{"notifications":'
             '{"kind":"ACCOUNT_LOCKED","title":"Your account was locked"}}}}')
         assert sent == [True, True, True]
+        assert written == [True, True, True]  # each straight to its transport (uvicorn websockets-sansio)
         with pytest.raises(TimeoutError):
             await bobs.receive(timeout=0.5)
 
@@ -99,3 +110,20 @@ async def test_cancelling_an_eagerly_started_coroutine_cancels_the_coroutine() -
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cleaned == [True]
+
+
+@pytest.mark.parametrize("length", [0, 125, 126, 65535, 65536])
+def test_a_direct_frame_is_the_frame_uvicorn_would_write(length: int) -> None:
+    text = "é" * (length // 2) + "x" * (length % 2)  # non-ASCII: the length is in bytes
+    written: list[bytes] = []
+    transport = SimpleNamespace(write=written.append, is_closing=lambda: False)
+    protocol = SimpleNamespace(disconnected=False, close_sent=False, handshake_complete=True,
+                               writable=asyncio.Event(), conn=SimpleNamespace(state=State.OPEN), transport=transport)
+    writer = websocket.TransportWriter(protocol)  # type: ignore[arg-type]
+
+    assert not writer.write_text(text) and written == []  # the transport pushes back: ASGI's path waits
+    protocol.writable.set()
+    assert writer.write_text(text)
+    assert written == [Frame(Opcode.TEXT, text.encode()).serialize(mask=False)]
+    protocol.close_sent = True
+    assert not writer.write_text(text) and len(written) == 1  # closing: nothing after the close frame
