@@ -11,6 +11,7 @@ expense category) reduces spent; a day whose currency has no rate yet is left ou
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import uuid
@@ -308,23 +309,28 @@ class BudgetStatus:
 
 async def convert_limits(session: AsyncSession, viewer: Viewer, *, source: str, target: str) -> int:
     """The viewer's base currency changes from `source` to `target`: every budget limit (they
-    are in the base currency) is converted at the latest rate, so a 500 USD limit becomes about
-    460 EUR rather than 500 EUR. Without a rate the change is refused (nothing is written: the
-    caller's transaction rolls back). Returns how many budgets were converted."""
+    are in the base currency) is converted, so a 500 USD limit becomes about 460 EUR rather than
+    500 EUR. Each at the rate in force at the end of its month (today's for this month and later
+    ones), so a past month keeps the limit it had against its spending, which is converted day
+    by day; a month before the first known rate takes that first rate. Without any rate the
+    change is refused (nothing is written: the caller's transaction rolls back). Returns how
+    many budgets were converted."""
     rows = (await session.exec(readable(viewer).order_by(col(Budget.id)).with_for_update())).all()
     if not rows or source == target:
         return 0
     today = today_of(await _user(session, viewer))
-    rate = (await totals.rates_on(session, [source], target=target, day=today))[source]
-    if rate is None:
+    history = await totals.rate_history(session, source, target, through=today)
+    if not history:
         raise ServiceError(
             ErrorCode.INVALID,
             f"Your budgets are in {source} and there is no {source} to {target} exchange rate to convert them "
             "with yet; try again once one is set.",
             "baseCurrency",
         )
+    days = [day for day, _ in history]
     for budget in rows:
-        budget.limit_amount = round_money(budget.limit_amount * rate, target)
+        in_force = bisect.bisect_right(days, min(month_end(budget.month), today)) - 1
+        budget.limit_amount = round_money(budget.limit_amount * history[max(in_force, 0)][1], target)
         touched(budget)
         session.add(budget)
     return len(rows)

@@ -16,7 +16,11 @@ from finora_gql.wallet.service import wallet_changed
 @strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
 class UpdateProfileInput:
     name: str | None = strawberry.field(default=None, description="Display name, up to 120 characters.")
-    base_currency: str | None = strawberry.field(default=None, description="ISO 4217 code, e.g. EUR.")
+    base_currency: str | None = strawberry.field(
+        default=None,
+        description="ISO 4217 code, e.g. EUR. Budget limits are converted to it, each at the rate in force at the "
+        "end of its month; refused while there is no rate from the current base currency to it.",
+    )
     timezone: str | None = strawberry.field(default=None, description="IANA time zone, e.g. Europe/Berlin.")
 
 

@@ -226,6 +226,15 @@ async def net_flow_by_currency(session: AsyncSession, user_id: uuid.UUID, *, thr
     return {currency: Decimal(total) for currency, total in result.all()}
 
 
+async def rate_history(session: AsyncSession, base: str, quote: str, *, through: dt.date) -> list[tuple[dt.date, Decimal]]:
+    """Every rate of the pair effective on or before `through`, oldest first."""
+    result = await session.exec(
+        text("SELECT date, rate FROM fx_rate WHERE base = :base AND quote = :quote AND date <= :through ORDER BY date")
+        .bindparams(base=base, quote=quote, through=through)
+    )
+    return [(day, Decimal(rate)) for day, rate in result.all()]
+
+
 async def rates_on(session: AsyncSession, currencies: Iterable[str], *, target: str, day: dt.date) -> dict[str, Decimal | None]:
     """The rate of each currency into `target` in force on `day` (None when there is none)."""
     wanted = sorted({c for c in currencies if c != target})
