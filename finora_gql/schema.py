@@ -73,10 +73,12 @@ class FinoraSchema(strawberry.Schema):
         """Internal errors are logged with their traceback; a client's mistakes (a bad query or
         variable, an argument refused) only as a line at INFO, so a noisy client can't flood
         the error log."""
-        internal = [error for error in errors if not is_public(error)]
+        internal = []
         for error in errors:
             if is_public(error):
                 log.info("client error: %s", error.message)
+            else:
+                internal.append(error)
         super().process_errors(internal, execution_context)
 
 

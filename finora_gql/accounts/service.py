@@ -8,14 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import func, update
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts.models import Account, AccountType
-from finora_gql.core.db import CompiledRead, after_commit, any_of, array_of, fetch
+from finora_gql.core.db import after_commit, fetch, owned_rows_by_id
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.models import touched
@@ -48,11 +48,7 @@ class AccountRow(NamedTuple):
     updated_at: datetime
 
 
-_BY_IDS = CompiledRead(
-    select(*(getattr(Account, name) for name in AccountRow._fields)).where(
-        owned_by(bindparam("user_id")), any_of(col(Account.id), bindparam("ids", type_=array_of(Account.__table__.c.id.type)))
-    )
-)
+_BY_IDS = owned_rows_by_id(Account, AccountRow._fields, owned_by)
 
 
 async def list_accounts(session: AsyncSession, viewer: Viewer, *, include_archived: bool = False) -> Sequence[Account]:

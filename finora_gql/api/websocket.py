@@ -9,9 +9,8 @@ subscribers, that pipeline was most of the fan-out's CPU; writing the frame was 
 A subscription resolver that streams shared events (`viewer_messages(..., shared=...)`) lets
 the hub hand such a message to `OperationFrames.send_event` instead: the operation's document
 is executed on the event once per distinct (document, variables), the `next` payload is encoded
-once, and each subscriber only puts its operation id in front and writes the frame, there and
-then: down to the socket nothing waits unless its buffer is full, and only such a socket gets a
-writer task for the rest, so one slow socket never holds up the others.
+once, and each subscriber only puts its operation id in front and writes the frame. A socket
+that cannot take it at once gets a writer task, so one slow socket never holds up the others.
 
 Only where the frame is exactly what strawberry would send: the document selects only pure
 types (every field a plain attribute, so nothing depends on who asks; see api/execution.py),
@@ -34,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Coroutine, Generator, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -99,19 +98,16 @@ class FanoutTransportWSHandler(BaseGraphQLTransportWSHandler):
         await super().send_message(message)
 
     def write(self, frame: str) -> None:
-        if self._writer is not None:
-            self._outbox.append(frame)
+        # Straight to the transport, in the caller's loop over subscribers, unless frames are
+        # already queued (they go first) or the socket pushes back (its writer task waits).
+        if self._writer is None and self._transport is not None and self._transport.write_text(frame):
             return
-        if self._transport is not None and self._transport.write_text(frame):
-            return
-        # Written now, in the caller's loop over subscribers: down the ASGI chain to the
-        # transport nothing waits unless the socket's buffer is full, and a task per frame cost
-        # more than the write itself. Only a socket that pushes back gets a writer task.
-        self._writer = start_eagerly(self._write_outbox(frame))
+        self._outbox.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_outbox())
 
-    async def _write_outbox(self, frame: str) -> None:
+    async def _write_outbox(self) -> None:
         try:
-            await self.websocket.send_text(frame)
             while self._outbox:
                 await self.websocket.send_text(self._outbox.pop(0))
         except Exception:  # the connection is gone: its own handler sees that and shuts down
@@ -212,43 +208,6 @@ class OperationFrames:
         if payload is not None:
             _payloads[key] = (event, payload)  # the event is kept alive, so its id stays its own
         return payload
-
-
-def start_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
-    """Run `coroutine` now, up to its first suspension; None if it finished, else a task that
-    runs the rest (what Python 3.12's eager tasks do, on 3.11)."""
-    try:
-        suspended_on = coroutine.send(None)
-    except StopIteration:
-        return None
-    return asyncio.Task(_Resumed(coroutine, suspended_on))
-
-
-class _Resumed(Coroutine[Any, Any, None]):
-    """A coroutine that already ran up to a suspension, for a task to drive from there: the
-    task's first step gets what it waits on, and everything after goes to the coroutine, so a
-    cancellation, even before that first step, lands where the coroutine is waiting."""
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], suspended_on: Any) -> None:
-        self._coroutine = coroutine
-        self._suspended_on: Any = suspended_on
-        self._resumed = False
-
-    def send(self, value: Any) -> Any:
-        if not self._resumed:
-            self._resumed = True
-            return self._suspended_on
-        return self._coroutine.send(value)
-
-    def throw(self, *error: Any) -> Any:  # type: ignore[override]
-        self._resumed = True
-        return self._coroutine.throw(*error)
-
-    def close(self) -> None:
-        self._coroutine.close()
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        raise TypeError("only a task drives a resumed coroutine")
 
 
 _operation_frames: ContextVar[OperationFrames | None] = ContextVar("finora_operation_frames", default=None)

@@ -7,14 +7,13 @@ import uuid
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from finora_gql.core.db import CompiledRead, any_of, array_of, fetch
+from finora_gql.core.db import fetch, owned_rows_by_id
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
@@ -51,11 +50,7 @@ class CategoryRow(NamedTuple):
     created_at: dt.datetime
 
 
-_BY_IDS = CompiledRead(
-    select(*(getattr(Category, name) for name in CategoryRow._fields)).where(
-        owned_by(bindparam("user_id")), any_of(col(Category.id), bindparam("ids", type_=array_of(Category.__table__.c.id.type)))
-    )
-)
+_BY_IDS = owned_rows_by_id(Category, CategoryRow._fields, owned_by)
 
 
 async def create_defaults(session: AsyncSession, user_id: uuid.UUID) -> None:

@@ -44,8 +44,8 @@ class UsersQuery:
 @strawberry.type
 class UsersMutation:
     @strawberry.mutation(description=(
-        "Change the viewer's name, base currency or time zone. A new base currency converts budget limits at "
-        "the latest exchange rate (refused, with nothing changed, when there is none) and summaries follow it."
+        "Change the viewer's name, base currency or time zone. A new base currency converts budget limits (see "
+        "baseCurrency; refused, with nothing changed, when there is no rate) and summaries follow it."
     ))
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
         viewer = await info.context.viewer()

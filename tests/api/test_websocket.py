@@ -63,55 +63,6 @@ async def test_shared_events_are_text_frames_with_each_operations_id(
             await bobs.receive(timeout=0.5)
 
 
-async def test_start_eagerly_runs_a_coroutine_now_and_only_its_suspended_rest_in_a_task() -> None:
-    steps: list[str] = []
-
-    async def synchronous() -> None:
-        steps.append("ran")
-
-    assert websocket.start_eagerly(synchronous()) is None
-    assert steps == ["ran"]
-
-    loop = asyncio.get_running_loop()
-    first, second = loop.create_future(), loop.create_future()
-
-    async def suspending() -> None:
-        steps.append("before")
-        steps.append(await first)
-        try:
-            await second
-        except KeyError as error:
-            steps.append(f"caught {error}")
-        steps.append(await asyncio.sleep(0, "after a bare yield"))
-
-    task = websocket.start_eagerly(suspending())
-    assert steps == ["ran", "before"] and task is not None
-    await asyncio.sleep(0)
-    assert not task.done()
-    first.set_result("first result")
-    second.set_exception(KeyError("second"))
-    await asyncio.wait_for(task, 1)
-    assert steps[2:] == ["first result", "caught 'second'", "after a bare yield"]
-
-
-async def test_cancelling_an_eagerly_started_coroutine_cancels_the_coroutine() -> None:
-    cleaned: list[bool] = []
-    blocked = asyncio.get_running_loop().create_future()
-
-    async def waiting() -> None:
-        try:
-            await blocked
-        finally:
-            cleaned.append(True)
-
-    task = websocket.start_eagerly(waiting())
-    assert task is not None
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert cleaned == [True]
-
-
 @pytest.mark.parametrize("length", [0, 125, 126, 65535, 65536])
 def test_a_direct_frame_is_the_frame_uvicorn_would_write(length: int) -> None:
     text = "é" * (length // 2) + "x" * (length % 2)  # non-ASCII: the length is in bytes
