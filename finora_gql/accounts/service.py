@@ -15,9 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts.models import Account, AccountType
-from finora_gql.core.db import after_commit, fetch, owned_rows_by_id
+from finora_gql.core.db import fetch, owned_rows_by_id
 from finora_gql.core.errors import ErrorCode, ServiceError
-from finora_gql.core.jobs import enqueue_async
+from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
 from finora_gql.core.validation import clean_currency, clean_text
@@ -150,7 +150,7 @@ def balances_moved(session: AsyncSession, viewer: Viewer, account_ids: Sequence[
     """After commit, a job settles the goals linked to these accounts (reached, or no longer)."""
     if account_ids:
         ids = sorted(str(account_id) for account_id in account_ids)
-        after_commit(session, lambda: enqueue_async("linked_goals", str(viewer.user_id), ids))
+        enqueue_after_commit(session, "linked_goals", str(viewer.user_id), ids)
 
 
 async def opening_balances_by_currency(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Decimal]:

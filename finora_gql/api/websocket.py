@@ -179,7 +179,13 @@ class OperationFrames:
         self.handler = handler
         self.operation = operation
         self._id_prefix = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
-        self._key: tuple[str, str | None, bytes] | None = None
+        # Computed here, as the operation starts, not in the fan-out loop over subscribers.
+        self._key: tuple[str, str | None, bytes] | None
+        try:
+            self._key = (operation.query, operation.operation_name,
+                         orjson.dumps(operation.variables, option=orjson.OPT_SORT_KEYS))
+        except TypeError:  # variables orjson cannot encode: no key to share their results by
+            self._key = None
 
     def send_event(self, event: object) -> bool:
         """Write `event`'s `next` frame if strawberry would send exactly that; False otherwise."""
@@ -194,11 +200,7 @@ class OperationFrames:
 
     def _payload(self, event: object) -> str | None:
         if self._key is None:
-            try:
-                self._key = (self.operation.query, self.operation.operation_name,
-                             orjson.dumps(self.operation.variables, option=orjson.OPT_SORT_KEYS))
-            except TypeError:
-                return None
+            return None
         key = (*self._key, id(event))
         hit = _payloads.get(key)
         if hit is not None and hit[0] is event:

@@ -233,12 +233,13 @@ async def ping(engine: AsyncEngine) -> None:
 AfterCommit = Callable[[], Awaitable[None]]
 
 
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+def after_commit(session: AsyncSession, callback: AfterCommit, *, last: bool = False) -> None:
     """Run `callback` once the session's transaction commits (emails, events, cache drops).
 
-    Nothing is sent for work that is rolled back.
+    Nothing is sent for work that is rolled back. Callbacks run in the order they were added,
+    those added with `last` after all the others: jobs go last (see `jobs.enqueue_after_commit`).
     """
-    session.info.setdefault("after_commit", []).append(callback)
+    session.info.setdefault("after_commit_last" if last else "after_commit", []).append(callback)
 
 
 @asynccontextmanager
@@ -264,12 +265,13 @@ async def atomic(session: AsyncSession) -> AsyncIterator[AsyncSession]:
 
 async def _rollback(session: AsyncSession) -> None:
     session.info.pop("after_commit", None)
+    session.info.pop("after_commit_last", None)
     await session.rollback()
 
 
 async def _commit(session: AsyncSession) -> None:
     await session.commit()
-    for callback in session.info.pop("after_commit", []):
+    for callback in [*session.info.pop("after_commit", []), *session.info.pop("after_commit_last", [])]:
         try:
             await callback()
         except Exception:

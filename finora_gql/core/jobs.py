@@ -10,6 +10,9 @@ import asyncio
 from typing import Any
 
 import dramatiq
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.core.db import after_commit
 
 
 def enqueue(actor_name: str, *args: Any, delay_ms: int | None = None) -> str:
@@ -20,6 +23,20 @@ def enqueue(actor_name: str, *args: Any, delay_ms: int | None = None) -> str:
 
 async def enqueue_async(actor_name: str, *args: Any, delay_ms: int | None = None) -> str:
     return await asyncio.to_thread(enqueue, actor_name, *args, delay_ms=delay_ms)
+
+
+def enqueue_after_commit(session: AsyncSession, actor_name: str, *args: Any) -> None:
+    """Enqueue the job once the session commits, after its other after-commit work.
+
+    Last, because a live event published by the same commit has people waiting for it, while
+    the job waits in a queue anyway; an in-process worker that started the job first would
+    compete with the event's fan-out for this interpreter.
+    """
+
+    async def send() -> None:
+        await enqueue_async(actor_name, *args)
+
+    after_commit(session, send, last=True)
 
 
 def dead_letter_count() -> int:

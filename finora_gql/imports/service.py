@@ -27,7 +27,7 @@ from finora_gql.accounts.models import Account
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit, any_of, atomic
 from finora_gql.core.errors import ErrorCode, ServiceError
-from finora_gql.core.jobs import enqueue_async
+from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.money import clean_amount
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
@@ -123,8 +123,7 @@ async def start_import(
 
 
 def _run_later(session: AsyncSession, job: Import) -> None:
-    job_id = str(job.id)
-    after_commit(session, lambda: enqueue_async("run_import", job_id))
+    enqueue_after_commit(session, "run_import", str(job.id))
 
 
 def _jsonable(value: Mapping | Options) -> dict[str, Any]:

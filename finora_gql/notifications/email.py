@@ -16,8 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit
-from finora_gql.core.jobs import enqueue_async
+from finora_gql.core.jobs import enqueue_after_commit, enqueue_async
 from finora_gql.core.mail import EmailMessage, MailDeliveryError
 from finora_gql.core.runtime import Runtime
 from finora_gql.notifications.models import EmailStatus, OutgoingEmail
@@ -36,7 +35,7 @@ def queue_email(session: AsyncSession, message: EmailMessage, *, user_id: uuid.U
         message_id=make_msgid(domain="finora.local"),
     )
     session.add(row)
-    after_commit(session, lambda: enqueue_async("deliver_email", str(row.id)))
+    enqueue_after_commit(session, "deliver_email", str(row.id))
     return row
 
 

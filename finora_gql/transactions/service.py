@@ -28,9 +28,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
-from finora_gql.core.db import CompiledRead, after_commit, any_of, array_of, fetch
+from finora_gql.core.db import CompiledRead, any_of, array_of, fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
-from finora_gql.core.jobs import enqueue_async
+from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, window
@@ -125,7 +125,7 @@ def _check_budgets_later(session: AsyncSession, viewer: Viewer, rows: Sequence[o
     """After commit, a job checks the budgets of the months these rows touched (80%/100% alerts)."""
     months = sorted({row.date.replace(day=1).isoformat() for row in rows if row.transfer_id is None})
     if months:
-        after_commit(session, lambda: enqueue_async("budget_alerts", str(viewer.user_id), months))
+        enqueue_after_commit(session, "budget_alerts", str(viewer.user_id), months)
 
 
 def _snapshot(row: Transaction) -> SimpleNamespace:
