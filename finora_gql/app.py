@@ -310,6 +310,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             runtime = build_runtime(settings, url)
             await runtime.start()
             app.state.runtime = runtime
+            metrics.realtime.hub = runtime.pubsub.hub
             # Other processes' session revocations empty this one's session cache.
             revocations = asyncio.create_task(runtime.session_cache.listen(runtime.pubsub), name="finora-revocations")
             freeze_startup_heap()

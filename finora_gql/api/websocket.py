@@ -179,11 +179,12 @@ class OperationFrames:
         self.handler = handler
         self.operation = operation
         self._id_prefix = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
-        # Computed here, as the operation starts, not in the fan-out loop over subscribers.
-        self._key: tuple[str, str | None, bytes] | None
+        # Computed here, as the operation starts, not in the fan-out loop over subscribers; a str,
+        # because the bytes orjson returns keep its whole ~4 KiB output buffer for as long as they live.
+        self._key: tuple[str, str | None, str] | None
         try:
             self._key = (operation.query, operation.operation_name,
-                         orjson.dumps(operation.variables, option=orjson.OPT_SORT_KEYS))
+                         orjson.dumps(operation.variables, option=orjson.OPT_SORT_KEYS).decode())
         except TypeError:  # variables orjson cannot encode: no key to share their results by
             self._key = None
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,6 +21,15 @@ from redis.asyncio import Redis
 log = logging.getLogger("finora.pubsub")
 
 SUBSCRIBER_QUEUE_SIZE = 256
+
+
+@dataclass
+class Deliveries:
+    """What a hub did with the messages it handed to its subscribers (for /metrics)."""
+
+    direct: int = 0  # written straight to the subscriber's socket
+    queued: int = 0  # put in the subscriber's stream
+    dropped: int = 0  # refused: the subscriber's stream was full
 
 
 class Subscription:
@@ -46,6 +56,7 @@ class Subscription:
         if message is not None and self.direct is not None and self._waiting and self._queue.empty():
             try:
                 if self.direct(message):
+                    self._hub.deliveries.direct += 1
                     return
             except Exception:  # the queue's path will meet (and report) the same problem
                 log.exception("direct delivery failed on %s", self.channel)
@@ -53,7 +64,11 @@ class Subscription:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
             # A consumer this far behind is stuck; dropping beats growing memory without bound.
+            self._hub.deliveries.dropped += 1
             log.warning("dropping message for slow subscriber on %s", self.channel)
+        else:
+            if message is not None:
+                self._hub.deliveries.queued += 1
 
     def close(self) -> None:
         self._deliver(None, _running_loop())
@@ -86,6 +101,9 @@ class LocalHub:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
         self._lock = threading.Lock()
+        # Counted on the subscribers' loop (cross-thread messages are handed over first): in a
+        # server, the app's one loop.
+        self.deliveries = Deliveries()
 
     def add(self, channel: str) -> tuple[Subscription, bool]:
         subscription = Subscription(self, channel)
@@ -106,8 +124,11 @@ class LocalHub:
             del self._subscribers[subscription.channel]
             return True
 
-    def subscriber_count(self, channel: str) -> int:
+    def subscriber_count(self, channel: str | None = None) -> int:
+        """Subscribers of `channel`, or of every channel."""
         with self._lock:
+            if channel is None:
+                return sum(len(subscribers) for subscribers in self._subscribers.values())
             return len(self._subscribers.get(channel, ()))
 
     def fan_out(self, channel: str, message: dict[str, Any]) -> int:

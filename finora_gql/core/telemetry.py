@@ -1,4 +1,4 @@
-"""Prometheus metrics: HTTP requests, GraphQL operations, the database pool and background jobs.
+"""Prometheus metrics: HTTP requests, GraphQL operations, the database pool, realtime delivery.
 
 Each app gets its own registry (tests build several apps in one process).
 """
@@ -10,8 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+
+from finora_gql.core.pubsub import LocalHub
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -40,8 +43,37 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.realtime = RealtimeCollector()
+        self.registry.register(self.realtime)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RealtimeCollector:
+    """Live subscribers and how their messages were delivered, read from the pub/sub hub at
+    scrape time (the hub counts with plain integers: nothing on its hot path but `+= 1`)."""
+
+    def __init__(self) -> None:
+        self.hub: LocalHub | None = None  # set once the app's runtime has started
+
+    def collect(self) -> Iterator[Metric]:
+        if self.hub is None:
+            return
+        deliveries = self.hub.deliveries
+        yield GaugeMetricFamily("finora_realtime_subscribers", "Live subscription streams in this process.",
+                                value=self.hub.subscriber_count())
+        messages = CounterMetricFamily(
+            "finora_realtime_messages", "Pub/sub messages handed to this process's subscribers, by delivery: "
+            "direct (the encoded frame written straight to the socket) or queued (through the subscription's stream).",
+            labels=["delivery"],
+        )
+        messages.add_metric(["direct"], deliveries.direct)
+        messages.add_metric(["queued"], deliveries.queued)
+        yield messages
+        yield CounterMetricFamily("finora_realtime_messages_dropped",
+                                  "Messages dropped for a subscriber too far behind (its stream full).",
+                                  value=deliveries.dropped)
 
 
 class HttpMetrics:

@@ -6,12 +6,14 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from finora_gql.api import websocket
 from tests.flows import login, signed_in_user
 from tests.server import RunningServer
+from tests.notifications.test_notifications import lock_out
 from tests.ws import graphql_ws, listening
 
 
@@ -78,3 +80,39 @@ def test_a_direct_frame_is_the_frame_uvicorn_would_write(length: int) -> None:
     assert written == [Frame(Opcode.TEXT, text.encode()).serialize(mask=False)]
     protocol.close_sent = True
     assert not writer.write_text(text) and len(written) == 1  # closing: nothing after the close frame
+
+
+async def realtime_metrics(server: RunningServer) -> dict[str, float]:
+    async with server.client() as client:
+        text = (await client.get("/metrics")).text
+    return {
+        sample.name + "".join(f"/{value}" for value in sample.labels.values()): sample.value
+        for family in text_string_to_metric_families(text) if family.name.startswith("finora_realtime")
+        for sample in family.samples if not sample.name.endswith("_created")
+    }
+
+
+async def test_metrics_count_live_subscribers_and_how_their_messages_went(server: RunningServer) -> None:
+    ann = await signed_in_user(server)
+    before = await realtime_metrics(server)
+    async with graphql_ws(server.ws_url, {"authorization": f"Bearer {ann.access_token}"}) as ws:
+        assert (await ws.receive())["type"] == "connection_ack"
+        await ws.subscribe("subscription { notifications { kind } }", operation_id="n")  # a shared event
+        await ws.subscribe("subscription { unreadCount }", operation_id="c")  # read per subscriber
+        assert (await ws.receive())["id"] == "c"
+        await listening(server, ann.user_id, 2)
+        during = await realtime_metrics(server)
+        await lock_out(server, ann.email)
+        assert {(await ws.receive())["id"] for _ in range(2)} == {"n", "c"}
+        after = await realtime_metrics(server)
+    assert during["finora_realtime_subscribers"] >= 2
+    for _ in range(100):  # the server ends both streams soon after the socket closes
+        closed = await realtime_metrics(server)
+        if closed["finora_realtime_subscribers"] <= during["finora_realtime_subscribers"] - 2:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the closed connection's subscriptions are still counted")
+    assert after["finora_realtime_messages_total/direct"] - during["finora_realtime_messages_total/direct"] == 1
+    assert after["finora_realtime_messages_total/queued"] - during["finora_realtime_messages_total/queued"] == 1
+    assert after["finora_realtime_messages_dropped_total"] == before["finora_realtime_messages_dropped_total"]

@@ -18,6 +18,10 @@ BENCH_CLIENT picks the subscribers' client:
   1,000 subscribers of one process queue behind each other's share of it: at 2,000 subscribers,
   that client time is counted in the latency as if it were the server's. Kept to compare with
   runs before the lean client.
+
+BENCH_REDIS_URL (a Redis database the run may empty, e.g. redis://127.0.0.1:6379/13) runs the
+server as production does: events through Redis pub/sub, jobs queued in Redis for worker
+processes (none run here), instead of the in-process hub and worker threads.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 import uvloop
 import websockets
 from websockets.client import ClientProtocol
@@ -48,6 +53,7 @@ from tests.server import RunningServer
 SIZES = [int(size) for size in os.environ.get("BENCH_SUBSCRIBERS", "50").split(",")]
 CLIENT_PROCESSES = max(1, int(os.environ.get("BENCH_CLIENT_PROCESSES", "2")))
 CLIENT = os.environ.get("BENCH_CLIENT", "lean")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL")
 SUBSCRIPTION = json.dumps({"id": "1", "type": "subscribe",
                            "payload": {"query": "subscription { notifications { id createdAt } }"}})
 
@@ -187,9 +193,13 @@ def client_process(url: str, token: str, count: int, ready, results) -> None:
 async def test_fanout(server: RunningServer, database_url: str, tmp_path: Path, subscribers: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 16384)), hard))
+    production = {}
+    if REDIS_URL:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        production["REDIS_URL"] = REDIS_URL
     env = process_env(FINORA_ENV="test", DATABASE_URL=database_url, JWT_SECRET=server.settings.signing_secret,
                       FINORA_DATA_DIR=str(tmp_path / "data"), LOG_LEVEL="WARNING",
-                      RATE_LIMIT_LOGIN_PER_IP="100000/60", RATE_LIMIT_LOGIN_PER_EMAIL="100000/60")
+                      RATE_LIMIT_LOGIN_PER_IP="100000/60", RATE_LIMIT_LOGIN_PER_EMAIL="100000/60", **production)
     api, base = start_api(env, tmp_path / "api.log")
     try:
         remote = RunningServer(base, settings=None, app=None)  # type: ignore[arg-type]
@@ -227,7 +237,8 @@ async def test_fanout(server: RunningServer, database_url: str, tmp_path: Path, 
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
     per_connection = (connected - before) / subscribers
-    print(f"\nfan-out to {subscribers} subscribers ({len(clients)} {CLIENT} client processes): received by {len(latencies)}, "
+    print(f"\nfan-out to {subscribers} subscribers ({len(clients)} {CLIENT} client processes"
+          f"{', Redis' if REDIS_URL else ''}): received by {len(latencies)}, "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1] * 1000:.1f} ms; server CPU {server_cpu * 1000:.0f} ms "
           f"(5 logins and the fan-out); server RSS {before / 1024:.0f} -> {connected / 1024:.0f} MiB "
           f"({per_connection:.1f} KiB per connection)")
