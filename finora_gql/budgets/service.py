@@ -144,17 +144,6 @@ def rolled_up(spent: dict[uuid.UUID, Decimal], parents: dict[uuid.UUID, uuid.UUI
     return total
 
 
-def _merge_missing(*groups: Sequence[MissingRate]) -> list[MissingRate]:
-    merged: dict[str, MissingRate] = {}
-    for group in groups:
-        for item in group:
-            seen = merged.get(item.currency)
-            merged[item.currency] = item if seen is None else MissingRate(
-                item.currency, min(seen.first_day, item.first_day), max(seen.last_day, item.last_day)
-            )
-    return sorted(merged.values(), key=lambda m: m.currency)
-
-
 # --- budgets: reads -----------------------------------------------------------------------------
 
 
@@ -315,8 +304,10 @@ async def convert_limits(session: AsyncSession, viewer: Viewer, *, source: str, 
     by day; a month before the first known rate takes that first rate. Without any rate the
     change is refused (nothing is written: the caller's transaction rolls back). Returns how
     many budgets were converted."""
+    if source == target:
+        return 0
     rows = (await session.exec(readable(viewer).order_by(col(Budget.id)).with_for_update())).all()
-    if not rows or source == target:
+    if not rows:
         return 0
     today = today_of(await _user(session, viewer))
     history = await totals.rate_history(session, source, target, through=today)
@@ -369,7 +360,7 @@ async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date
             session, viewer.user_id, start=previous_month, end=month_end(previous_month), currency=currency
         )
         previous_spent = rolled_up(previous_spent, parents)
-        missing = _merge_missing(missing, previous_missing)
+        missing = totals.merge_missing(missing, previous_missing)
     lines: list[BudgetLine] = []
     for budget in budgets:
         limit = _money(budget.limit_amount, currency)
@@ -399,7 +390,7 @@ async def budget_status(session: AsyncSession, viewer: Viewer, *, month: dt.date
         total_rolled_over=sum((line.rolled_over for line in counted), zero),
         total_spent=sum((line.spent for line in counted), zero),
         total_remaining=sum((line.remaining for line in counted), zero),
-        missing_rates=_merge_missing(missing),
+        missing_rates=totals.merge_missing(missing),
     )
 
 

@@ -239,7 +239,7 @@ def after_commit(session: AsyncSession, callback: AfterCommit, *, last: bool = F
     Nothing is sent for work that is rolled back. Callbacks run in the order they were added,
     those added with `last` after all the others: jobs go last (see `jobs.enqueue_after_commit`).
     """
-    session.info.setdefault("after_commit_last" if last else "after_commit", []).append(callback)
+    session.info.setdefault("after_commit", []).append((last, callback))
 
 
 @asynccontextmanager
@@ -265,13 +265,13 @@ async def atomic(session: AsyncSession) -> AsyncIterator[AsyncSession]:
 
 async def _rollback(session: AsyncSession) -> None:
     session.info.pop("after_commit", None)
-    session.info.pop("after_commit_last", None)
     await session.rollback()
 
 
 async def _commit(session: AsyncSession) -> None:
     await session.commit()
-    for callback in [*session.info.pop("after_commit", []), *session.info.pop("after_commit_last", [])]:
+    # A stable sort: in the order added, those added `last` after the others.
+    for _, callback in sorted(session.info.pop("after_commit", []), key=lambda entry: entry[0]):
         try:
             await callback()
         except Exception:

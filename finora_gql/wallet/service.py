@@ -224,7 +224,7 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
             monthly_trend=[
                 Flow(month, i, e, i - e) for month, (i, e) in sorted(trend.items(), key=lambda item: item[0])
             ],
-            missing_rates=_merge(missing, balance_missing),
+            missing_rates=totals.merge_missing(missing, balance_missing),
         )
 
     return await _cached(rt, viewer, f"summary:{start}:{end}", Summary, compute)
@@ -284,17 +284,6 @@ async def _convert(
     return round_money(total, currency), missing
 
 
-def _merge(*groups: list[MissingRate]) -> list[MissingRate]:
-    merged: dict[str, MissingRate] = {}
-    for group in groups:
-        for item in group:
-            known = merged.get(item.currency)
-            merged[item.currency] = item if known is None else MissingRate(
-                item.currency, min(known.first_day, item.first_day), max(known.last_day, item.last_day)
-            )
-    return [merged[code] for code in sorted(merged)]
-
-
 async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start: dt.date, end: dt.date) -> NetWorth:
     """One point per month end in the range and at `to`; snapshots win where they exist."""
     _check_range(start, end)
@@ -325,7 +314,7 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
             value, lacking = await _derived_on(session, viewer.user_id, opening, currency, day)
             missing += lacking
             points.append(NetWorthPoint(day, value, False))
-        return NetWorth(currency=currency, points=points, missing_rates=_merge(missing))
+        return NetWorth(currency=currency, points=points, missing_rates=totals.merge_missing(missing))
 
     return await _cached(rt, viewer, f"networth:{start}:{end}", NetWorth, compute)
 

@@ -113,6 +113,18 @@ class MissingRate:
     last_day: dt.date
 
 
+def merge_missing(*groups: Iterable[MissingRate]) -> list[MissingRate]:
+    """One range per currency (spanning all of its ranges in `groups`), by currency code."""
+    merged: dict[str, MissingRate] = {}
+    for group in groups:
+        for item in group:
+            seen = merged.get(item.currency)
+            merged[item.currency] = item if seen is None else MissingRate(
+                item.currency, min(seen.first_day, item.first_day), max(seen.last_day, item.last_day)
+            )
+    return [merged[code] for code in sorted(merged)]
+
+
 # Days in :target need no conversion and are summed straight from the totals (most of a
 # ledger): whole months from the monthly totals, the days before and after them from the daily
 # ones. Days in other currencies are converted one by one, before grouping, at the rate in force

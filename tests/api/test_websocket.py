@@ -12,8 +12,8 @@ from websockets.protocol import State
 
 from finora_gql.api import websocket
 from tests.flows import login, signed_in_user
-from tests.server import RunningServer
 from tests.notifications.test_notifications import lock_out
+from tests.server import RunningServer
 from tests.ws import graphql_ws, listening
 
 
