@@ -87,11 +87,6 @@ class Context:
             self._viewer = await auth.authenticate(self.session, self.runtime, token, cached=cached)
         return self._viewer
 
-    async def optional_viewer(self) -> Viewer | None:
-        if self._bearer_token() is None:
-            return None
-        return await self.viewer()
-
     async def admin(self) -> Viewer:
         viewer = await self.viewer()
         if not viewer.is_admin:

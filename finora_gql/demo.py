@@ -25,6 +25,7 @@ from finora_gql.auth import service as auth
 from finora_gql.budgets import alerts
 from finora_gql.budgets import service as budgets
 from finora_gql.core import clock
+from finora_gql.core.calendar import add_months
 from finora_gql.core.db import atomic
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
@@ -137,15 +138,11 @@ def _money(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    return budgets.add_months(day, months)
-
-
 def _months(start: dt.date, end: dt.date) -> Iterator[dt.date]:
     current = start.replace(day=1)
     while current <= end:
         yield current
-        current = _add_months(current, 1)
+        current = add_months(current, 1)
 
 
 def _workday_before(day: dt.date) -> dt.date:
@@ -162,7 +159,7 @@ def _rate_on(rates: list[tuple[dt.date, Decimal]], day: dt.date) -> Decimal:
 def plan_demo(today: dt.date, *, months: int = 24, seed: int = SEED) -> Plan:
     """Everything the demo person did from the first day of the month `months` ago up to `today`."""
     rng = random.Random(seed)
-    start = _add_months(today.replace(day=1), -months)
+    start = add_months(today.replace(day=1), -months)
     plan = Plan(start=start, today=today)
 
     # EUR->USD: a weekly rate (Mondays, and the first day), a gentle random walk around 1.08.
@@ -191,10 +188,10 @@ def plan_demo(today: dt.date, *, months: int = 24, seed: int = SEED) -> Plan:
             balance[source] -= amount
             balance[target] += received if received is not None else amount
 
-    trip_months = {_add_months(start, offset) for offset in range(months + 1) if offset % 12 in (5, 10)}
+    trip_months = {add_months(start, offset) for offset in range(months + 1) if offset % 12 in (5, 10)}
     trips = iter(EURO_TRIPS * (months // 12 + 2))
     for index, month in enumerate(_months(start, today)):
-        days = [month + dt.timedelta(days=n) for n in range((_add_months(month, 1) - month).days)]
+        days = [month + dt.timedelta(days=n) for n in range((add_months(month, 1) - month).days)]
         year = index // 12
         salary = Decimal("4000.00") * (Decimal("1.04") ** year)  # a raise every year
         rent = Decimal("2150.00") * (Decimal("1.03") ** year)  # lease renewal
@@ -277,12 +274,12 @@ def plan_demo(today: dt.date, *, months: int = 24, seed: int = SEED) -> Plan:
             add("card", month.replace(day=22), -rng.uniform(180, 420), "Travel", "Airbnb", "Weekend away")
 
         # Money moves: pay last month's card statement, save, earn interest, convert euros once a year.
-        statement = -card_spend.get(_add_months(month, -1), Decimal(0))
+        statement = -card_spend.get(add_months(month, -1), Decimal(0))
         transfer("checking", "card", month.replace(day=25), _money(statement), "Card payment")
         saving = SAVING + (Decimal("500.00") if month.month in (3, 9) else Decimal(0))
         transfer("checking", "savings", _workday_before(month.replace(day=16)), saving, "Monthly saving")
         interest = _money(balance["savings"] * Decimal("0.04") / 12)
-        add("savings", _add_months(month, 1) - dt.timedelta(days=1), interest, "Interest & Dividends",
+        add("savings", add_months(month, 1) - dt.timedelta(days=1), interest, "Interest & Dividends",
             "High-Yield Savings", "Interest")
         if index % 12 == 8 and balance["euro"] > Decimal("3500"):
             eur = Decimal("2000.00")
@@ -298,11 +295,11 @@ def plan_demo(today: dt.date, *, months: int = 24, seed: int = SEED) -> Plan:
         for name, limit in BUDGETS.items():
             plan.budgets.append((month, name, Decimal(limit), name == "Groceries"))
 
-    monthly = [_add_months(this_month, -back).replace(day=16) for back in range(months, -1, -1)]
+    monthly = [add_months(this_month, -back).replace(day=16) for back in range(months, -1, -1)]
     plan.goals = [
-        GoalPlan("Emergency fund", Decimal("45000"), _add_months(this_month, 18), "savings",
+        GoalPlan("Emergency fund", Decimal("45000"), add_months(this_month, 18), "savings",
                  [(t.date, t.amount) for t in plan.transfers if t.target == "savings" and t.source == "checking"]),
-        GoalPlan("Japan trip", Decimal("6000"), _add_months(this_month, 11).replace(day=1), None,
+        GoalPlan("Japan trip", Decimal("6000"), add_months(this_month, 11).replace(day=1), None,
                  [(day, Decimal("350")) for day in monthly[-10:] if start <= day <= today]),
         GoalPlan("New laptop", Decimal("2200"), None, None,
                  [(day, Decimal("300")) for day in monthly[-16:-8] if start <= day <= today]),

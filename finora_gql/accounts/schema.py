@@ -13,8 +13,6 @@ from finora_gql.accounts.types import AccountNode, AccountTypeEnum
 from finora_gql.api.errors import UserError, perform
 from finora_gql.api.ids import decode_id
 from finora_gql.context import Context
-from finora_gql.transactions import service as ledger
-from finora_gql.wallet.service import wallet_changed
 
 
 @strawberry.input(description="A new account.")
@@ -78,16 +76,13 @@ class AccountsMutation:
         context = info.context
         viewer = await context.viewer()
 
-        async def work(session):
-            account = await service.update_account(
-                session, viewer, decode_id(input.id, AccountNode, "id"), name=input.name, type=input.type,
-                opening_balance=input.opening_balance, archived=input.archived,
-            )
-            if input.opening_balance is not None:
-                wallet_changed(session, context.runtime, viewer.user_id)
-            return account
-
-        account, errors = await perform(context, work)
+        account, errors = await perform(
+            context,
+            lambda session: service.update_account(
+                session, context.runtime, viewer, decode_id(input.id, AccountNode, "id"), name=input.name,
+                type=input.type, opening_balance=input.opening_balance, archived=input.archived,
+            ),
+        )
         return _payload(account, errors)
 
     @strawberry.mutation(description="Delete an account and all its transactions (transfers lose both legs).")
@@ -95,6 +90,6 @@ class AccountsMutation:
         context = info.context
         viewer = await context.viewer()
         account, errors = await perform(
-            context, lambda session: ledger.delete_account(session, context.runtime, viewer, decode_id(id, AccountNode, "id"))
+            context, lambda session: service.delete_account(session, context.runtime, viewer, decode_id(id, AccountNode, "id"))
         )
         return DeleteAccountPayload(deleted_id=id if account else None, errors=errors)

@@ -1,4 +1,5 @@
-"""Accounts of the viewer. Every read starts from `readable`, the one place ownership is decided."""
+"""Accounts of the viewer. Every read goes through `accounts` (the ownership kit), the one place
+ownership is decided."""
 
 from __future__ import annotations
 
@@ -9,28 +10,26 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import func, update
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts.models import Account, AccountType
-from finora_gql.core.db import fetch, owned_rows_by_id
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.db import fetch
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
+from finora_gql.core.owned import Actor, Owned
+from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency, clean_text
 from finora_gql.core.viewer import Viewer
+from finora_gql.wallet.events import wallet_changed
+
+accounts = Owned(Account, "account")
 
 
 def readable(viewer: Viewer) -> SelectOfScalar[Account]:
-    return select(Account).where(owned_by(viewer.user_id))
-
-
-def owned_by(user_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bool]:
-    """The ownership rule of every read of accounts (a bind parameter for compiled reads)."""
-    return col(Account.user_id) == user_id
+    return accounts.readable(viewer)
 
 
 class AccountRow(NamedTuple):
@@ -48,7 +47,7 @@ class AccountRow(NamedTuple):
     updated_at: datetime
 
 
-_BY_IDS = owned_rows_by_id(Account, AccountRow._fields, owned_by)
+_BY_IDS = accounts.compiled_by_ids(AccountRow._fields)
 
 
 async def list_accounts(session: AsyncSession, viewer: Viewer, *, include_archived: bool = False) -> Sequence[Account]:
@@ -66,13 +65,7 @@ async def get_accounts(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid
 
 async def get_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, *, field: str = "accountId",
                       for_update: bool = False) -> Account:
-    statement = readable(viewer).where(col(Account.id) == account_id)
-    if for_update:
-        statement = statement.with_for_update()
-    account = (await session.exec(statement)).first()
-    if account is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No account of yours has this id.", field)
-    return account
+    return await accounts.get(session, viewer, account_id, field=field, for_update=for_update)
 
 
 async def create_account(
@@ -101,6 +94,7 @@ async def create_account(
 
 async def update_account(
     session: AsyncSession,
+    rt: Runtime,
     viewer: Viewer,
     account_id: uuid.UUID,
     *,
@@ -120,6 +114,7 @@ async def update_account(
             account.current_balance += opening - account.opening_balance
             account.opening_balance = opening
             balances_moved(session, viewer, [account.id])
+            wallet_changed(session, rt, viewer.user_id)  # balances and net worth moved
     if archived is not None:
         account.archived = archived
     touched(account)
@@ -127,9 +122,15 @@ async def update_account(
     return account
 
 
-async def delete_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID) -> Account:
-    """Delete an account with its transactions. Callers must first take them out of the totals."""
+async def delete_account(session: AsyncSession, rt: Runtime, viewer: Viewer, account_id: uuid.UUID) -> Account:
+    """Delete an account and its transactions; a transfer's other leg goes with it. Its rows
+    leave the balances and daily totals first (through the ledger, in this transaction), so
+    nothing is left counting money that no longer exists."""
+    # The ledger writes move account balances (it imports this module): imported when called.
+    from finora_gql.transactions import ledger
+
     account = await get_account(session, viewer, account_id, field="id", for_update=True)
+    await ledger.remove_account_transactions(session, rt, viewer, account.id)
     await session.delete(account)
     return account
 
@@ -140,7 +141,7 @@ async def add_to_balances(session: AsyncSession, viewer: Viewer, deltas: dict[uu
     moved = sorted((account_id for account_id, delta in deltas.items() if delta), key=str)
     for account_id in moved:
         await session.exec(
-            update(Account).where(col(Account.user_id) == viewer.user_id, col(Account.id) == account_id)
+            accounts.where_visible(update(Account), viewer).where(col(Account.id) == account_id)
             .values(current_balance=Account.current_balance + deltas[account_id])
         )
     balances_moved(session, viewer, moved)
@@ -153,19 +154,17 @@ def balances_moved(session: AsyncSession, viewer: Viewer, account_ids: Sequence[
         enqueue_after_commit(session, "linked_goals", str(viewer.user_id), ids)
 
 
-async def opening_balances_by_currency(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Decimal]:
-    result = await session.exec(
-        select(Account.currency, func.sum(Account.opening_balance))
-        .where(col(Account.user_id) == user_id)
-        .group_by(col(Account.currency))
-    )
-    return {currency: Decimal(total) for currency, total in result.all()}
+async def opening_balances_by_currency(session: AsyncSession, actor: Actor) -> dict[str, Decimal]:
+    """The sum of the opening balances of `actor`'s accounts, per currency."""
+    return await _sum_by_currency(session, actor, Account.opening_balance)
 
 
-async def balances_by_currency(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Decimal]:
-    result = await session.exec(
-        select(Account.currency, func.sum(Account.current_balance))
-        .where(col(Account.user_id) == user_id)
-        .group_by(col(Account.currency))
-    )
+async def balances_by_currency(session: AsyncSession, actor: Actor) -> dict[str, Decimal]:
+    """The sum of the current balances of `actor`'s accounts, per currency."""
+    return await _sum_by_currency(session, actor, Account.current_balance)
+
+
+async def _sum_by_currency(session: AsyncSession, actor: Actor, column: object) -> dict[str, Decimal]:
+    statement = accounts.where_visible(select(Account.currency, func.sum(column)), actor)
+    result = await session.exec(statement.group_by(col(Account.currency)))
     return {currency: Decimal(total) for currency, total in result.all()}

@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from finora_gql.admin.models import AuditLog
+from finora_gql.admin import audit
 from finora_gql.auth import service as auth
-from finora_gql.core.errors import ErrorCode, Forbidden, ServiceError
+from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_text
-from finora_gql.core.viewer import Viewer
+from finora_gql.core.viewer import Viewer, require_admin
 from finora_gql.notifications import service as notifications
 from finora_gql.notifications.models import NotificationKind
 from finora_gql.users import service as users
 from finora_gql.users.models import User
 
 
-def require_admin(viewer: Viewer) -> None:
-    if not viewer.is_admin:
-        raise Forbidden("Only administrators can do this.")
-
-
-def _audit(session: AsyncSession, viewer: Viewer, action: str, target: uuid.UUID, **details: Any) -> None:
-    session.add(AuditLog(actor_id=viewer.user_id, action=action, target_id=target, details=details))
-
-
 async def _tell(session: AsyncSession, rt: Runtime, user: User, title: str, body: str) -> None:
     """Admin actions that affect someone are told to them (in the app and by email)."""
     await notifications.notify(
-        session, rt, user.id, kind=NotificationKind.ADMIN_ACTION, title=title, body=body, email_to=user.email
+        session, rt, Viewer.acting_for(user.id), kind=NotificationKind.ADMIN_ACTION, title=title, body=body, email_to=user.email
     )
 
 
@@ -50,7 +40,7 @@ async def ban_user(session: AsyncSession, rt: Runtime, viewer: Viewer, user_id: 
     user = await _target(session, viewer, user_id)
     await users.set_banned(session, user, banned=True, reason=reason)
     await auth.revoke_all_sessions(session, rt, user.id, reason="banned")
-    _audit(session, viewer, "user.ban", user.id, reason=reason)
+    audit.record(session, viewer, "user.ban", user.id, {"reason": reason})
     await _tell(session, rt, user, "Your Finora account was suspended", f"Reason: {reason}")
     return user
 
@@ -59,7 +49,7 @@ async def unban_user(session: AsyncSession, rt: Runtime, viewer: Viewer, user_id
     require_admin(viewer)
     user = await _target(session, viewer, user_id)
     await users.set_banned(session, user, banned=False)
-    _audit(session, viewer, "user.unban", user.id)
+    audit.record(session, viewer, "user.unban", user.id)
     await _tell(session, rt, user, "Your Finora account is active again", "You can sign in again.")
     return user
 
@@ -68,6 +58,6 @@ async def unlock_user(session: AsyncSession, rt: Runtime, viewer: Viewer, user_i
     require_admin(viewer)
     user = await _target(session, viewer, user_id)
     await auth.unlock(session, user.id)
-    _audit(session, viewer, "user.unlock", user.id)
+    audit.record(session, viewer, "user.unlock", user.id)
     await _tell(session, rt, user, "Your Finora account was unlocked", "An administrator lifted the sign-in lock.")
     return user

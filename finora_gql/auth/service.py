@@ -168,7 +168,7 @@ async def login(
             queue_email(session, emails.account_locked(
                 to=user.email, name=user.name, until=credential.locked_until, attempts=attempts), user_id=user.id)
             await notifications.notify(
-                session, rt, user.id, kind=NotificationKind.ACCOUNT_LOCKED, title="Your account was locked",
+                session, rt, Viewer.acting_for(user.id), kind=NotificationKind.ACCOUNT_LOCKED, title="Your account was locked",
                 body=f"After {attempts} failed sign-in attempts, sign-in is blocked until "
                 f"{credential.locked_until:%Y-%m-%d %H:%M} UTC.",
                 data={"lockedUntil": credential.locked_until.isoformat()},

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.budgets import service as budgets
+from finora_gql.core.calendar import month_start
 from finora_gql.core.db import atomic
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
@@ -34,8 +35,7 @@ async def check_thresholds(session: AsyncSession, rt: Runtime, user_id: uuid.UUI
 
 async def _check(session: AsyncSession, rt: Runtime, user: User, viewer: Viewer, months: list[dt.date]) -> int:
     sent = 0
-    user_id = user.id
-    for month in sorted({budgets.month_start(m) for m in months}):
+    for month in sorted({month_start(m) for m in months}):
         status = await budgets.budget_status(session, viewer, month=month)
         for line in status.lines:
             for threshold in THRESHOLDS:
@@ -43,7 +43,7 @@ async def _check(session: AsyncSession, rt: Runtime, user: User, viewer: Viewer,
                     continue
                 over = threshold >= 100
                 created = await notifications.notify(
-                    session, rt, user_id,
+                    session, rt, viewer,
                     kind=NotificationKind.BUDGET_THRESHOLD,
                     title=f"Budget {'exceeded' if over else 'at ' + str(threshold) + '%'} for {month:%B %Y}",
                     body=f"You have spent {line.spent} {status.currency} of {line.available} {status.currency} "

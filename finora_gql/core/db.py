@@ -27,7 +27,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import any_, bindparam, literal, select, text
+from sqlalchemy import any_, literal, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -113,16 +113,6 @@ class CompiledRead:
 
 # Literals of a compiled read's SQL (`amount < 0`, `to_tsquery('simple', ...)`).
 _CONSTANT_TYPES = (bool, int, str, Decimal)
-
-
-def owned_rows_by_id(model: Any, fields: Sequence[str], owned_by: Callable[[Any], Any]) -> CompiledRead:
-    """A compiled read of `fields` of `model`'s rows whose ids are bound as `ids`, kept to those
-    `owned_by` the user bound as `user_id` (a request's by-ids loader)."""
-    id_column = model.__table__.c.id
-    return CompiledRead(
-        select(*(getattr(model, name) for name in fields))
-        .where(owned_by(bindparam("user_id")), any_of(id_column, bindparam("ids", type_=array_of(id_column.type))))
-    )
 
 
 async def fetch(session: AsyncSession, read: CompiledRead, values: Mapping[str, Any]) -> Sequence[Any]:
@@ -219,10 +209,6 @@ def alembic_config(url: str) -> AlembicConfig:
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the schema. Synchronous: Alembic's async env runs its own event loop."""
     command.upgrade(alembic_config(url), revision)
-
-
-async def migrate_async(url: str, revision: str = "head") -> None:
-    await asyncio.to_thread(migrate, url, revision)
 
 
 async def ping(engine: AsyncEngine) -> None:

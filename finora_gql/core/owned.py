@@ -54,16 +54,34 @@ def user_filter(user_column: Any, user_id: uuid.UUID | BindParameter[Any]) -> Co
     return user_column == user_id
 
 
+def user_sql(column: str = "user_id", parameter: str = "user_id") -> str:
+    """The rule as a fragment of hand-written SQL (`text()` statements over aggregate tables):
+    `column = :parameter`, the person's id bound by name at execution time."""
+    if not (column.replace("_", "").replace(".", "").isalnum() and parameter.replace("_", "").isalnum()):
+        raise ValueError(f"not an identifier: {column!r} / {parameter!r}")
+    return f"{column} = :{parameter}"
+
+
+def owner_id(actor: Viewer) -> uuid.UUID:
+    """The id a per-person computation binds as its owner (the totals' raw SQL). A person's
+    figures are always someone's: the system actor has none to give."""
+    if isinstance(actor, SystemActor):  # pragma: no cover - a programming error
+        raise TypeError("per-person figures need a person's viewer, not the system actor")
+    return actor.user_id
+
+
 class Owned(Generic[M]):
     """Ownership and the common reads of one model of user data.
 
     `noun` names the model in errors ("No budget of yours has this id.").
     """
 
-    def __init__(self, model: type[M], noun: str, *, owner: str = "user_id") -> None:
+    def __init__(self, model: type[M], noun: str, *, owner: str = "user_id", options: Sequence[Any] = ()) -> None:
         self.model = model
         self.noun = noun
         self._owner = owner
+        # Loader options every read of whole rows takes (e.g. deferring a column nobody reads).
+        self._options = tuple(options)
 
     @property
     def owner_column(self) -> Any:
@@ -85,7 +103,10 @@ class Owned(Generic[M]):
 
     def readable(self, actor: Actor) -> SelectOfScalar[M]:
         """`SELECT model` of the rows `actor` may read: start every read from here."""
-        return self.where_visible(select(self.model), actor)
+        statement = select(self.model)
+        if self._options:
+            statement = statement.options(*self._options)
+        return self.where_visible(statement, actor)
 
     def where_visible(self, statement: Any, actor: Actor) -> Any:
         """`statement` (any select touching this model) kept to the rows `actor` may read."""

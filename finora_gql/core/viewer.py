@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from finora_gql.core.errors import Forbidden
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -16,6 +18,13 @@ class Viewer:
     def acting_for(cls, user_id: uuid.UUID) -> Viewer:
         """A background job working on one user's data: sees exactly what that user sees."""
         return cls(user_id=user_id, session_id=uuid.UUID(int=0))
+
+
+def require_admin(viewer: Viewer) -> None:
+    """Refuse (a top-level FORBIDDEN) unless `viewer` is an administrator: checked by the service
+    that does the work, so a worker or the assistant is held to it exactly as the API is."""
+    if not viewer.is_admin:
+        raise Forbidden("Only administrators can do this.")
 
 
 def user_channel(user_id: uuid.UUID) -> str:

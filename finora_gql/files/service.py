@@ -1,4 +1,5 @@
-"""Files of the viewer. Every read starts from `readable`, the one place ownership is decided.
+"""Files of the viewer. Every read goes through `files` (the ownership kit), the one place
+ownership is decided.
 
 The bytes never pass through the API: createUpload records a PENDING file and hands out a
 presigned PUT URL; completeUpload checks what storage holds against what was declared and marks
@@ -18,13 +19,14 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit, any_of
+from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.owned import SYSTEM, Owned
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.storage import PresignedUpload
@@ -51,8 +53,11 @@ MAX_KEY_NAME = 100
 CURSOR_KIND = "file"
 
 
+files = Owned(File, "file")
+
+
 def readable(viewer: Viewer) -> SelectOfScalar[File]:
-    return select(File).where(col(File.user_id) == viewer.user_id)
+    return files.readable(viewer)
 
 
 def _shortened(name: str, limit: int) -> str:
@@ -106,21 +111,14 @@ def clean_size(value: int, limit: int) -> int:
 
 
 async def get_files(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, File]:
-    rows = (await session.exec(readable(viewer).where(any_of(col(File.id), ids)))).all()
-    return {row.id: row for row in rows}
+    return await files.by_ids(session, viewer, ids)
 
 
 async def get_file(
     session: AsyncSession, viewer: Viewer, file_id: uuid.UUID, *, field: str = "fileId", for_update: bool = False
 ) -> File:
     """One of the viewer's files; NOT_FOUND (on `field`) for a missing file or someone else's."""
-    statement = readable(viewer).where(col(File.id) == file_id)
-    if for_update:
-        statement = statement.with_for_update()
-    file = (await session.exec(statement)).first()
-    if file is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No file of yours has this id.", field)
-    return file
+    return await files.get(session, viewer, file_id, field=field, for_update=for_update)
 
 
 async def create_upload(
@@ -178,7 +176,7 @@ async def remove_abandoned(session: AsyncSession, rt: Runtime, *, older_than: dt
     gave up mid-upload leaves a PENDING row and maybe part of an object behind. A system job: it
     reads across owners, and touches nothing but uploads that never became anyone's file."""
     statement = (
-        select(File)
+        files.readable(SYSTEM)
         .where(col(File.status) == FileStatus.PENDING, col(File.created_at) < clock.now() - older_than)
         .order_by(col(File.created_at)).limit(limit).with_for_update(skip_locked=True)
     )

@@ -29,6 +29,7 @@ from finora_gql.core.db import after_commit, any_of, atomic
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.money import clean_amount
+from finora_gql.core.owned import Owned
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer, user_channel
@@ -59,8 +60,11 @@ IMPORT_PROGRESS = "import_progress"
 CURSOR_KIND = "import"
 
 
+imports = Owned(Import, "import")
+
+
 def readable(viewer: Viewer) -> SelectOfScalar[Import]:
-    return select(Import).where(col(Import.user_id) == viewer.user_id)
+    return imports.readable(viewer)
 
 
 # --- starting, confirming, undoing -------------------------------------------------------------
@@ -142,17 +146,11 @@ def _options_of(job: Import) -> Options:
 
 async def get_import(session: AsyncSession, viewer: Viewer, import_id: uuid.UUID, *, field: str = "id",
                      for_update: bool = False) -> Import:
-    statement = readable(viewer).where(col(Import.id) == import_id)
-    if for_update:
-        statement = statement.with_for_update()
-    job = (await session.exec(statement)).first()
-    if job is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No import of yours has this id.", field)
-    return job
+    return await imports.get(session, viewer, import_id, field=field, for_update=for_update)
 
 
 async def get_imports(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Import]:
-    return {job.id: job for job in (await session.exec(readable(viewer).where(any_of(col(Import.id), ids)))).all()}
+    return await imports.by_ids(session, viewer, ids)
 
 
 async def list_imports(session: AsyncSession, viewer: Viewer, *, page: PageRequest) -> Page[Import]:
@@ -171,10 +169,9 @@ async def count_imports(session: AsyncSession, viewer: Viewer) -> int:
 async def list_issues(
     session: AsyncSession, viewer: Viewer, import_id: uuid.UUID, *, kind: IssueKind | None = None, limit: int = 100
 ) -> Sequence[ImportIssue]:
-    statement = (
-        select(ImportIssue).join(Import, col(Import.id) == col(ImportIssue.import_id))
-        .where(col(Import.user_id) == viewer.user_id, col(ImportIssue.import_id) == import_id)
-    )
+    statement = imports.where_visible(
+        select(ImportIssue).join(Import, col(Import.id) == col(ImportIssue.import_id)), viewer
+    ).where(col(ImportIssue.import_id) == import_id)
     if kind is not None:
         statement = statement.where(col(ImportIssue.kind) == kind)
     return (await session.exec(statement.order_by(col(ImportIssue.line), col(ImportIssue.kind)).limit(limit))).all()
@@ -318,7 +315,7 @@ async def _notify_finished(session: AsyncSession, rt: Runtime, job: Import) -> N
     else:
         title, body = f"Import of {job.source_name} failed", job.message or "Nothing was imported."
     await notifications.notify(
-        session, rt, job.user_id, kind=NotificationKind.IMPORT_FINISHED, title=title, body=body,
+        session, rt, Viewer.acting_for(job.user_id), kind=NotificationKind.IMPORT_FINISHED, title=title, body=body,
         email_to=user.email if user else None, data={"importId": str(job.id), "status": job.status.value},
         dedup_key=f"import:{job.id}:{job.attempts}:{job.status.value}",
     )

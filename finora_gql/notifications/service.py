@@ -20,6 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit, any_of
 from finora_gql.core.mail import EmailMessage
+from finora_gql.core.owned import Owned
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer, user_channel
@@ -44,17 +45,21 @@ class Event:
     UNREAD_CHANGED = "UNREAD_CHANGED"
 
 
+notifications = Owned(Notification, "notification")
+# Keyed by (user, kind, channel), no id of its own: read through `readable`, never by id.
+notification_preferences = Owned(NotificationPreference, "notification preference")
+
+
 def readable(viewer: Viewer) -> SelectOfScalar[Notification]:
-    return select(Notification).where(col(Notification.user_id) == viewer.user_id)
+    return notifications.readable(viewer)
 
 
-async def channels_for(session: AsyncSession, user_id: uuid.UUID, kind: NotificationKind) -> set[Channel]:
+async def channels_for(session: AsyncSession, recipient: Viewer, kind: NotificationKind) -> set[Channel]:
+    """The channels one kind reaches `recipient` on: the defaults, then their explicit choices."""
     chosen = set(DEFAULT_CHANNELS[kind])
     rows = (
         await session.exec(
-            select(NotificationPreference).where(
-                col(NotificationPreference.user_id) == user_id, col(NotificationPreference.kind) == kind
-            )
+            notification_preferences.readable(recipient).where(col(NotificationPreference.kind) == kind)
         )
     ).all()
     for row in rows:
@@ -65,7 +70,7 @@ async def channels_for(session: AsyncSession, user_id: uuid.UUID, kind: Notifica
 async def notify(
     session: AsyncSession,
     rt: Runtime,
-    user_id: uuid.UUID,
+    recipient: Viewer,
     *,
     kind: NotificationKind,
     title: str,
@@ -74,8 +79,10 @@ async def notify(
     data: dict[str, Any] | None = None,
     dedup_key: str | None = None,
 ) -> Notification | None:
-    """Record and deliver a notification; with a `dedup_key`, only the first of its kind counts."""
-    channels = await channels_for(session, user_id, kind)
+    """Record and deliver a notification to `recipient` (a request's viewer, or a job's
+    `Viewer.acting_for` the person told); with a `dedup_key`, only the first of its kind counts."""
+    user_id = recipient.user_id
+    channels = await channels_for(session, recipient, kind)
     if not channels:
         return None
     values = {
@@ -121,29 +128,27 @@ def cursor_of(row: Notification) -> str:
 
 
 async def get_notifications(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Notification]:
-    rows = (await session.exec(readable(viewer).where(any_of(col(Notification.id), ids)))).all()
-    return {row.id: row for row in rows}
+    return await notifications.by_ids(session, viewer, ids)
 
 
 async def count_notifications(session: AsyncSession, viewer: Viewer) -> int:
-    statement = select(func.count()).select_from(Notification).where(col(Notification.user_id) == viewer.user_id)
+    statement = notifications.where_visible(select(func.count()).select_from(Notification), viewer)
     return (await session.exec(statement)).one()
 
 
 async def unread_count(session: AsyncSession, viewer: Viewer) -> int:
-    statement = (
-        select(func.count()).select_from(Notification)
-        .where(col(Notification.user_id) == viewer.user_id, col(Notification.read_at).is_(None))
+    statement = notifications.where_visible(select(func.count()).select_from(Notification), viewer).where(
+        col(Notification.read_at).is_(None)
     )
     return (await session.exec(statement)).one()
 
 
 async def mark_read(session: AsyncSession, rt: Runtime, viewer: Viewer, ids: Sequence[uuid.UUID] | None) -> int:
     """Mark these (or, with None, all) of the viewer's notifications read; returns how many changed."""
-    conditions = [col(Notification.user_id) == viewer.user_id, col(Notification.read_at).is_(None)]
+    statement = notifications.where_visible(update(Notification), viewer).where(col(Notification.read_at).is_(None))
     if ids is not None:
-        conditions.append(any_of(col(Notification.id), ids))
-    result = await session.exec(update(Notification).where(*conditions).values(read_at=clock.now()))
+        statement = statement.where(any_of(col(Notification.id), ids))
+    result = await session.exec(statement.values(read_at=clock.now()))
     if result.rowcount:
         message = {"kind": Event.UNREAD_CHANGED}
         after_commit(session, lambda: rt.pubsub.publish(user_channel(viewer.user_id), message))
@@ -154,7 +159,7 @@ async def preferences(session: AsyncSession, viewer: Viewer) -> dict[tuple[Notif
     chosen = {
         (kind, channel): channel in channels for kind, channels in DEFAULT_CHANNELS.items() for channel in Channel
     }
-    rows = (await session.exec(select(NotificationPreference).where(col(NotificationPreference.user_id) == viewer.user_id))).all()
+    rows = (await session.exec(notification_preferences.readable(viewer))).all()
     chosen.update({(row.kind, row.channel): row.enabled for row in rows})
     return chosen
 

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from finora_gql.core.db import fetch, owned_rows_by_id
+from finora_gql.core.db import fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.owned import Owned
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
 from finora_gql.transactions.models import Category, CategoryKind
@@ -30,13 +30,11 @@ DEFAULTS: dict[CategoryKind, tuple[str, ...]] = {
 }
 
 
+categories = Owned(Category, "category")
+
+
 def readable(viewer: Viewer) -> SelectOfScalar[Category]:
-    return select(Category).where(owned_by(viewer.user_id))
-
-
-def owned_by(user_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bool]:
-    """The ownership rule of every read of categories (a bind parameter for compiled reads)."""
-    return col(Category.user_id) == user_id
+    return categories.readable(viewer)
 
 
 class CategoryRow(NamedTuple):
@@ -50,7 +48,7 @@ class CategoryRow(NamedTuple):
     created_at: dt.datetime
 
 
-_BY_IDS = owned_rows_by_id(Category, CategoryRow._fields, owned_by)
+_BY_IDS = categories.compiled_by_ids(CategoryRow._fields)
 
 
 async def create_defaults(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -73,10 +71,7 @@ async def get_categories(session: AsyncSession, viewer: Viewer, ids: Sequence[uu
 
 
 async def get_category(session: AsyncSession, viewer: Viewer, category_id: uuid.UUID, *, field: str = "categoryId") -> Category:
-    category = (await session.exec(readable(viewer).where(col(Category.id) == category_id))).first()
-    if category is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No category of yours has this id.", field)
-    return category
+    return await categories.get(session, viewer, category_id, field=field)
 
 
 async def create_category(
@@ -110,7 +105,7 @@ async def update_category(
 
 async def parents(session: AsyncSession, viewer: Viewer) -> dict[uuid.UUID, uuid.UUID | None]:
     """Each of the viewer's categories' parent (None at the top)."""
-    rows = await session.exec(select(Category.id, Category.parent_id).where(owned_by(viewer.user_id)))
+    rows = await session.exec(categories.where_visible(select(Category.id, Category.parent_id), viewer))
     return dict(rows.all())
 
 

@@ -8,15 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.owned import Owned
 from finora_gql.core.viewer import Viewer
 from finora_gql.transactions import categories
 from finora_gql.transactions.models import CategoryRule, RuleField, RuleMatch
 
 MAX_RULES = 500
+rules = Owned(CategoryRule, "rule")
 
 
 @lru_cache(maxsize=1024)
@@ -62,8 +64,7 @@ class Matcher:
 async def list_rules(session: AsyncSession, viewer: Viewer) -> Sequence[CategoryRule]:
     return (
         await session.exec(
-            select(CategoryRule)
-            .where(col(CategoryRule.user_id) == viewer.user_id)
+            rules.readable(viewer)
             .order_by(col(CategoryRule.priority), col(CategoryRule.created_at), col(CategoryRule.id))
         )
     ).all()
@@ -74,14 +75,7 @@ async def matcher(session: AsyncSession, viewer: Viewer) -> Matcher:
 
 
 async def get_rule(session: AsyncSession, viewer: Viewer, rule_id: uuid.UUID) -> CategoryRule:
-    rule = (
-        await session.exec(
-            select(CategoryRule).where(col(CategoryRule.user_id) == viewer.user_id, col(CategoryRule.id) == rule_id)
-        )
-    ).first()
-    if rule is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No rule of yours has this id.", "id")
-    return rule
+    return await rules.get(session, viewer, rule_id, field="id")
 
 
 async def create_rule(

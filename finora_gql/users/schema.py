@@ -6,11 +6,9 @@ import strawberry
 from strawberry.types import Info
 
 from finora_gql.api.errors import UserError, perform
-from finora_gql.budgets import service as budgets
 from finora_gql.core.errors import Unauthenticated
-from finora_gql.users import service
+from finora_gql.users import profile, service
 from finora_gql.users.types import UserType
-from finora_gql.wallet.service import wallet_changed
 
 
 @strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
@@ -50,17 +48,11 @@ class UsersMutation:
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
         viewer = await info.context.viewer()
 
-        async def work(session):
-            user = await service.get_user(session, viewer.user_id)
-            before = user.base_currency
-            user = await service.update_profile(
-                session, user, name=input.name, base_currency=input.base_currency, timezone=input.timezone
-            )
-            if user.base_currency != before:
-                # Budget limits are in the base currency; summaries computed in the old one are stale.
-                await budgets.convert_limits(session, viewer, source=before, target=user.base_currency)
-                wallet_changed(session, info.context.runtime, viewer.user_id)
-            return user
-
-        user, errors = await perform(info.context, work)
+        user, errors = await perform(
+            info.context,
+            lambda session: profile.update_profile(
+                session, info.context.runtime, viewer, name=input.name, base_currency=input.base_currency,
+                timezone=input.timezone,
+            ),
+        )
         return UpdateProfilePayload(user=UserType.of(user) if user else None, errors=errors)

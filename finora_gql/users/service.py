@@ -12,13 +12,24 @@ from finora_gql.core import clock
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.validation import clean_currency, clean_text, clean_timezone
+from finora_gql.core.viewer import Viewer
 from finora_gql.users.models import Role, User
 
 NAME_MAX = 120
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The user by id, whoever asks: for the system (sign-in, jobs) and for a person's own row.
+    A lookup on behalf of a viewer goes through `visible_user`."""
     return await session.get(User, user_id)
+
+
+async def visible_user(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID) -> User | None:
+    """The user if `viewer` may see them (themselves; administrators see everyone), else None:
+    another person's id and a missing one are the same answer."""
+    if not (viewer.is_admin or user_id == viewer.user_id):  # owned: allow-listed in test_ownership_kit
+        return None
+    return await get_user(session, user_id)
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:

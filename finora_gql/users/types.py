@@ -46,7 +46,6 @@ class UserType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UserType | None]:
-        # People can look up themselves; administrators can look up anyone.
         viewer = await info.context.viewer()
         found: list[UserType | None] = []
         for node_id in node_ids:
@@ -55,8 +54,6 @@ class UserType(relay.Node):
             except ValueError:
                 found.append(None)
                 continue
-            user = None
-            if viewer.is_admin or user_id == viewer.user_id:
-                user = await service.get_user(info.context.session, user_id)
+            user = await service.visible_user(info.context.session, viewer, user_id)
             found.append(cls.of(user) if user else None)
         return found

@@ -16,6 +16,7 @@ from finora_gql.context import Context
 from finora_gql.core import clock
 from finora_gql.core.errors import BadUserInput, ServiceError
 from finora_gql.wallet import service
+from finora_gql.wallet.events import WALLET_CHANGED
 from finora_gql.wallet.types import (
     CashflowNode,
     FxRateNode,
@@ -98,11 +99,11 @@ class WalletMutation:
     @strawberry.mutation(description="Set an exchange rate (administrators: rates are shared market data).")
     async def set_fx_rate(self, info: Info[Context, None], input: FxRateInput) -> FxRatePayload:
         context = info.context
-        await context.admin()
+        viewer = await context.viewer()
         rate, errors = await perform(
             context,
             lambda session: service.set_fx_rate(
-                session, context.runtime, base=input.base, quote=input.quote, date=input.date, rate=input.rate
+                session, context.runtime, viewer, base=input.base, quote=input.quote, date=input.date, rate=input.rate
             ),
         )
         node = FxRateNode(base=rate.base, quote=rate.quote, date=rate.date, rate=rate.rate) if rate else None
@@ -123,5 +124,5 @@ class WalletMutation:
 class WalletSubscription:
     @strawberry.subscription(description="Fires after any write that changes the viewer's balances or summaries.")
     async def wallet_changed(self, info: Info[Context, None]) -> AsyncGenerator[WalletChangeNode, None]:
-        async for _ in viewer_messages(info.context, {service.WALLET_CHANGED}):
+        async for _ in viewer_messages(info.context, {WALLET_CHANGED}):
             yield WalletChangeNode(at=clock.now())

@@ -20,39 +20,27 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.accounts import service as accounts
+from finora_gql.admin import audit
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.money import round_money
+from finora_gql.core.owned import Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency
-from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.core.viewer import Viewer, require_admin
 from finora_gql.transactions import categories
 from finora_gql.users import service as users
 from finora_gql.wallet import totals
+from finora_gql.wallet.events import user_version_key, wallet_changed
 from finora_gql.wallet.models import FxRate, NetWorthSnapshot
 from finora_gql.wallet.totals import Bucket, MissingRate
 
 CACHE_TTL = 600
 RATES_VERSION = "wallet:rates"
-WALLET_CHANGED = "WALLET_CHANGED"
 MAX_RANGE_DAYS = 366 * 10
 TOP_CATEGORIES = 5
-
-
-def _user_version_key(user_id: uuid.UUID) -> str:
-    return f"wallet:user:{user_id}"
-
-
-def wallet_changed(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> None:
-    """Every ledger write calls this: after commit the user's cached summaries are stale and
-    their live `walletChanged` subscriptions hear about it."""
-
-    async def notify() -> None:
-        await rt.cache.bump(_user_version_key(user_id))
-        await rt.pubsub.publish(user_channel(user_id), {"kind": WALLET_CHANGED})
-
-    after_commit(session, notify)
+net_worth_snapshots = Owned(NetWorthSnapshot, "net worth snapshot")
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -149,7 +137,7 @@ def _rebuild(kind: type, data: dict[str, Any]) -> Any:
 
 
 async def _cached(rt: Runtime, viewer: Viewer, operation: str, kind: type, compute) -> Any:
-    versions = f"v{await rt.cache.version(_user_version_key(viewer.user_id))}.r{await rt.cache.version(RATES_VERSION)}"
+    versions = f"v{await rt.cache.version(user_version_key(viewer.user_id))}.r{await rt.cache.version(RATES_VERSION)}"
     key = f"wallet:{viewer.user_id}:{versions}:{operation}"
     if (hit := await rt.cache.get(key)) is not None:
         return _rebuild(kind, _decode(orjson.loads(hit)))
@@ -192,7 +180,7 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
     async def compute() -> Summary:
         currency = await _base_currency(session, viewer)
         grouped, missing = await totals.converted_totals(
-            session, viewer.user_id, start=start, end=end, currency=currency, bucket=Bucket.MONTH, by_category=True,
+            session, viewer, start=start, end=end, currency=currency, bucket=Bucket.MONTH, by_category=True,
             separately=True,
         )
         monthly = [row for row in grouped if row.bucket is not None]
@@ -208,7 +196,7 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
         top = top[:TOP_CATEGORIES]
         names = await categories.get_categories(session, viewer, [c for c, _ in top if c is not None])
         trend = _flows(monthly, currency)
-        balances = await accounts.balances_by_currency(session, viewer.user_id)
+        balances = await accounts.balances_by_currency(session, viewer)
         balance, balance_missing = await _convert(session, balances, currency, end)
         return Summary(
             currency=currency,
@@ -258,7 +246,7 @@ async def cashflow(
     async def compute() -> Cashflow:
         currency = await _base_currency(session, viewer)
         rows, missing = await totals.converted_totals(
-            session, viewer.user_id, start=start, end=end, currency=currency, bucket=granularity
+            session, viewer, start=start, end=end, currency=currency, bucket=granularity
         )
         flows = _flows(rows, currency)
         zero = (round_money(Decimal(0), currency),) * 2
@@ -294,8 +282,7 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
             row.date: row
             for row in (
                 await session.exec(
-                    select(NetWorthSnapshot).where(
-                        col(NetWorthSnapshot.user_id) == viewer.user_id,
+                    net_worth_snapshots.readable(viewer).where(
                         col(NetWorthSnapshot.date) >= start,
                         col(NetWorthSnapshot.date) <= end,
                         col(NetWorthSnapshot.currency) == currency,
@@ -305,13 +292,13 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
         }
         days = sorted({p - dt.timedelta(days=1) for p in _periods(start, end, Bucket.MONTH)[1:]} | {end} | set(snapshots))
         days = [d for d in days if start <= d <= end]
-        opening = await accounts.opening_balances_by_currency(session, viewer.user_id)
+        opening = await accounts.opening_balances_by_currency(session, viewer)
         points, missing = [], []
         for day in days:
             if day in snapshots:
                 points.append(NetWorthPoint(day, round_money(snapshots[day].value, currency), True))
                 continue
-            value, lacking = await _derived_on(session, viewer.user_id, opening, currency, day)
+            value, lacking = await _derived_on(session, viewer, opening, currency, day)
             missing += lacking
             points.append(NetWorthPoint(day, value, False))
         return NetWorth(currency=currency, points=points, missing_rates=totals.merge_missing(missing))
@@ -320,9 +307,9 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
 
 
 async def _derived_on(
-    session: AsyncSession, user_id: uuid.UUID, opening: dict[str, Decimal], currency: str, day: dt.date
+    session: AsyncSession, viewer: Viewer, opening: dict[str, Decimal], currency: str, day: dt.date
 ) -> tuple[Decimal, list[MissingRate]]:
-    flows = await totals.net_flow_by_currency(session, user_id, through=day)
+    flows = await totals.net_flow_by_currency(session, viewer, through=day)
     held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
     return await _convert(session, held, currency, day)
 
@@ -331,8 +318,8 @@ async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: 
     """Store today's net worth (used by a daily job; also available to the viewer)."""
     currency = await _base_currency(session, viewer)
     today = clock.now().date()
-    opening = await accounts.opening_balances_by_currency(session, viewer.user_id)
-    value, missing = await _derived_on(session, viewer.user_id, opening, currency, today)
+    opening = await accounts.opening_balances_by_currency(session, viewer)
+    value, missing = await _derived_on(session, viewer, opening, currency, today)
     if missing:
         codes = ", ".join(m.currency for m in missing)
         raise ServiceError(ErrorCode.INVALID, f"No exchange rate to {currency} for {codes} yet.", None)
@@ -350,19 +337,28 @@ async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: 
 
 
 async def set_fx_rate(
-    session: AsyncSession, rt: Runtime, *, base: str, quote: str, date: dt.date, rate: Decimal
+    session: AsyncSession, rt: Runtime, viewer: Viewer, *, base: str, quote: str, date: dt.date, rate: Decimal
 ) -> FxRate:
-    """Store 1 `base` = `rate` `quote` from `date` on (callers check the viewer is an admin)."""
+    """Store 1 `base` = `rate` `quote` from `date` on. Rates are shared market data: administrators
+    only, and each change is audited (with the rate it replaced) in the same transaction."""
+    require_admin(viewer)
     base, quote = clean_currency(base, field="base"), clean_currency(quote, field="quote")
     if base == quote:
         raise ServiceError(ErrorCode.INVALID, "Base and quote must differ.", "quote")
     if not rate.is_finite() or rate <= 0 or rate != rate.quantize(Decimal("1e-10")) or rate >= Decimal("1e13"):
         raise ServiceError(ErrorCode.INVALID, "Rate must be positive with at most 10 decimal places.", "rate")
+    previous = (await session.exec(
+        select(FxRate.rate).where(col(FxRate.base) == base, col(FxRate.quote) == quote, col(FxRate.date) == date)
+    )).first()
     await session.exec(
         insert(FxRate)
         .values(id=uuid.uuid4(), base=base, quote=quote, date=date, rate=rate, created_at=clock.now())
         .on_conflict_do_update(constraint="uq_fx_rate_pair_date", set_={"rate": rate})
     )
+    audit.record(session, viewer, "fx_rate.set", None, {
+        "base": base, "quote": quote, "date": date.isoformat(), "rate": str(rate),
+        "previous": str(previous) if previous is not None else None,
+    })
     after_commit(session, lambda: rt.cache.bump(RATES_VERSION))
     return FxRate(base=base, quote=quote, date=date, rate=rate)
 

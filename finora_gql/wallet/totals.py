@@ -22,7 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from finora_gql.core import calendar
 from finora_gql.core.db import CompiledRead, fetch
+from finora_gql.core.owned import owner_id, user_sql
+from finora_gql.core.viewer import Viewer
 from finora_gql.wallet.models import UNCATEGORIZED, DailyTotal, MonthlyTotal
 
 
@@ -134,7 +137,7 @@ def merge_missing(*groups: Iterable[MissingRate]) -> list[MissingRate]:
 _CONVERTED = """
 WITH foreign_days AS (
   SELECT day, currency, category_key, is_transfer, inflow, outflow, count FROM daily_total
-  WHERE user_id = :user_id AND day BETWEEN :start AND :end AND currency <> :target
+  WHERE {owned} AND day BETWEEN :start AND :end AND currency <> :target
 ), points AS (
   SELECT currency, day, 1 AS kind, NULL::numeric AS rate, category_key, is_transfer, inflow, outflow, count
   FROM foreign_days
@@ -162,24 +165,20 @@ FROM converted WHERE kind = 1 AND rate IS NULL GROUP BY currency
 """
 _DAYS_IN_TARGET = """
 SELECT day, category_key, is_transfer, inflow, outflow, count FROM daily_total
-WHERE user_id = :user_id AND currency = :target AND day BETWEEN :start AND :end"""
+WHERE {owned} AND currency = :target AND day BETWEEN :start AND :end"""
 # A month's row stands for its first day: right wherever rows are grouped by month or not at all.
 _MONTHS_IN_TARGET = """
 SELECT month AS day, category_key, is_transfer, inflow, outflow, count FROM monthly_total
-WHERE user_id = :user_id AND currency = :target AND month >= :months_from AND month < :months_until
+WHERE {owned} AND currency = :target AND month >= :months_from AND month < :months_until
 UNION ALL
 SELECT day, category_key, is_transfer, inflow, outflow, count FROM daily_total
-WHERE user_id = :user_id AND currency = :target AND day >= :start AND day < :months_from
+WHERE {owned} AND currency = :target AND day >= :start AND day < :months_from
 UNION ALL
 SELECT day, category_key, is_transfer, inflow, outflow, count FROM daily_total
-WHERE user_id = :user_id AND currency = :target AND day >= :months_until AND day <= :end"""
+WHERE {owned} AND currency = :target AND day >= :months_until AND day <= :end"""
 
 
-def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
-    """[first day of the first whole month, first day after the last) within start..end, if any."""
-    first = start if start.day == 1 else (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    until = (end + dt.timedelta(days=1)).replace(day=1)
-    return (first, until) if first < until else None
+whole_months = calendar.whole_months  # re-exported: the totals' callers split ranges by it
 
 
 @functools.lru_cache(maxsize=64)
@@ -189,13 +188,15 @@ def _converted_read(bucket: Bucket | None, by_category: bool, separately: bool, 
     category_sql = "category_key" if by_category else "NULL::uuid"
     grouping = "GROUPING SETS ((bucket, is_transfer), (category, is_transfer))" if separately else "1, 2, 3"
     in_target = _MONTHS_IN_TARGET if whole_months else _DAYS_IN_TARGET
+    # Every daily and monthly total read is kept to the person bound as :user_id.
+    in_target = in_target.replace("{owned}", user_sql())
     return CompiledRead(text(_CONVERTED.format(bucket=bucket_sql, category=category_sql, grouping=grouping,
-                                               in_target=in_target)))
+                                               in_target=in_target, owned=user_sql())))
 
 
 async def converted_totals(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    viewer: Viewer,
     *,
     start: dt.date,
     end: dt.date,
@@ -210,7 +211,7 @@ async def converted_totals(
     instead of by the pair. Each Total then has a bucket (and no category) or no bucket (and its
     category): a summary's trend and top categories from a few dozen rows instead of hundreds.
     """
-    params: dict[str, object] = {"user_id": user_id, "start": start, "end": end, "target": currency}
+    params: dict[str, object] = {"user_id": owner_id(viewer), "start": start, "end": end, "target": currency}
     months = whole_months(start, end) if bucket in (None, Bucket.MONTH) else None
     if months is not None:
         params["months_from"], params["months_until"] = months
@@ -227,13 +228,13 @@ async def converted_totals(
     return totals, sorted(missing, key=lambda m: m.currency)
 
 
-async def net_flow_by_currency(session: AsyncSession, user_id: uuid.UUID, *, through: dt.date) -> dict[str, Decimal]:
+async def net_flow_by_currency(session: AsyncSession, viewer: Viewer, *, through: dt.date) -> dict[str, Decimal]:
     """Every flow up to and including `through`, transfers included, per original currency."""
     result = await session.exec(
         text(
             "SELECT currency, sum(inflow + outflow) FROM daily_total "
-            "WHERE user_id = :user_id AND day <= :through GROUP BY currency"
-        ).bindparams(user_id=user_id, through=through)
+            f"WHERE {user_sql()} AND day <= :through GROUP BY currency"
+        ).bindparams(user_id=owner_id(viewer), through=through)
     )
     return {currency: Decimal(total) for currency, total in result.all()}
 

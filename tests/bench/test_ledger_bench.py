@@ -19,6 +19,7 @@ the in-process test server with a `before_cursor_execute` hook, the server's pea
 
 from __future__ import annotations
 
+import dataclasses
 import asyncio
 import datetime as dt
 import itertools
@@ -191,7 +192,7 @@ async def load(rt: Runtime, today: dt.date) -> Loaded:
         day = today - dt.timedelta(days=735)
         while day <= today:  # a weekly SEK->USD rate over the two years
             if day not in known:
-                await wallet.set_fx_rate(session, rt, base=FOREIGN, quote="USD", date=day,
+                await wallet.set_fx_rate(session, rt, dataclasses.replace(viewer, is_admin=True), base=FOREIGN, quote="USD", date=day,
                                          rate=Decimal("0.0950") + Decimal(day.toordinal() % 13) / 10000)
             day += dt.timedelta(days=7)
         expense = await categories.list_categories(session, viewer, kind=CategoryKind.EXPENSE)

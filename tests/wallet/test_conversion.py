@@ -3,6 +3,7 @@ before it; days before the first rate are reported missing, never converted at 1
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -33,13 +34,13 @@ async def test_days_convert_at_the_rate_in_force_that_day(server: RunningServer)
         kroner = await accounts.create_account(session, viewer, name="Kroner", type=AccountType.CHECKING, currency="NOK")
         for day, amount in spent.items():
             await ledger.create_transaction(session, rt, viewer, account_id=kroner.id, date=day, amount=amount)
-        await wallet.set_fx_rate(session, rt, base="NOK", quote="USD", date=DAY + dt.timedelta(days=9), rate=Decimal("0.09"))
-        await wallet.set_fx_rate(session, rt, base="NOK", quote="USD", date=DAY + dt.timedelta(days=19), rate=Decimal("0.1"))
+        await wallet.set_fx_rate(session, rt, dataclasses.replace(viewer, is_admin=True), base="NOK", quote="USD", date=DAY + dt.timedelta(days=9), rate=Decimal("0.09"))
+        await wallet.set_fx_rate(session, rt, dataclasses.replace(viewer, is_admin=True), base="NOK", quote="USD", date=DAY + dt.timedelta(days=19), rate=Decimal("0.1"))
 
     async with rt.sessions() as session:
-        by_day, missing = await totals.converted_totals(session, user.id, start=DAY, end=DAY + dt.timedelta(days=60),
+        by_day, missing = await totals.converted_totals(session, viewer, start=DAY, end=DAY + dt.timedelta(days=60),
                                                         currency="USD", bucket=Bucket.DAY)
-        by_month, _ = await totals.converted_totals(session, user.id, start=DAY, end=DAY + dt.timedelta(days=60),
+        by_month, _ = await totals.converted_totals(session, viewer, start=DAY, end=DAY + dt.timedelta(days=60),
                                                     currency="USD", bucket=Bucket.MONTH)
     assert sorted((t.bucket, t.outflow) for t in by_day) == [
         (DAY + dt.timedelta(days=9), Decimal("-90")),  # the rate set that very day

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -62,7 +63,7 @@ async def test_summary_and_cashflow_match_an_independent_computation(
             for offset in days:
                 day = START + dt.timedelta(days=offset)
                 rate = Decimal("1.2345") + Decimal(offset) / 1000
-                await wallet.set_fx_rate(session, rt, base=currency, quote="USD", date=day, rate=rate)
+                await wallet.set_fx_rate(session, rt, dataclasses.replace(viewer, is_admin=True), base=currency, quote="USD", date=day, rate=rate)
                 quote_rates[currency][day] = rate
         for account, offset, amount, category in rows:
             await ledger.create_transaction(session, rt, viewer, account_id=made[account].id,
