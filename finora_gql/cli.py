@@ -1,4 +1,4 @@
-"""`finora-gql`: serve, migrate, check-config, export-schema."""
+"""`finora-gql`: serve, worker, scheduler, migrate, seed, set-role, check-config, export-schema."""
 
 from __future__ import annotations
 

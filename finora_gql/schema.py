@@ -23,15 +23,15 @@ from strawberry.types import ExecutionContext, Info
 
 from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation, AdminQuery
+from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, install_fast_paths
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
-from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, install_fast_paths
 from finora_gql.config import Settings
-from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.core.errors import is_public
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.files.schema import FilesMutation, FilesQuery
 from finora_gql.imports.schema import ImportsMutation, ImportsQuery, ImportsSubscription
+from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
 from finora_gql.wallet.schema import WalletMutation, WalletQuery, WalletSubscription

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+
 import dramatiq
 from periodiq import cron
 

@@ -10,8 +10,7 @@ from finora_gql.context import Context
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
 
-
-SUBSCRIBED = "subscribed"
+SUBSCRIBED = "SUBSCRIBED"
 
 
 async def viewer_messages(

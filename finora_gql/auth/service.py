@@ -19,12 +19,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from finora_gql.auth import emails
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken, TokenPurpose
 from finora_gql.auth.password_policy import check_password
-from finora_gql.core.session_cache import REVOCATIONS
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError, Unauthenticated
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.security import InvalidToken, new_opaque_token, token_digest
+from finora_gql.core.session_cache import REVOCATIONS
 from finora_gql.core.validation import clean_email
 from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
 from finora_gql.notifications import service as notifications

@@ -82,13 +82,13 @@ def budget_nodes(rows: Sequence[Budget], currency: str) -> list[BudgetNode]:
     name="BudgetMissingRate",
     description="Flows in a currency with no exchange rate into the base currency yet: left out of the amounts.",
 )
-class MissingRateNode:
+class MissingRateType:
     currency: str = strawberry.field(description="The ISO 4217 currency without a rate.")
     first_day: dt.date = strawberry.field(description="The first day with such flows.")
     last_day: dt.date = strawberry.field(description="The last day with such flows.")
 
     @classmethod
-    def of(cls, missing: MissingRate) -> MissingRateNode:
+    def of(cls, missing: MissingRate) -> MissingRateType:
         return cls(currency=missing.currency, first_day=missing.first_day, last_day=missing.last_day)
 
 
@@ -134,7 +134,7 @@ class BudgetStatus:
     total_rolled_over: Decimal = strawberry.field(description="The sum of the rolled-over amounts.")
     total_spent: Decimal = strawberry.field(description="The sum of spent over the budgeted categories.")
     total_remaining: Decimal = strawberry.field(description="The sum of remaining.")
-    missing_rates: list[MissingRateNode] = strawberry.field(
+    missing_rates: list[MissingRateType] = strawberry.field(
         description="Currencies whose flows this month (and last month, when a rollover needed it) have no exchange "
         "rate yet; those flows are left out until a rate exists."
     )
@@ -145,7 +145,7 @@ class BudgetStatus:
             month=status.month, currency=status.currency,
             lines=[BudgetStatusLine.of(line, status.currency) for line in status.lines],
             total_limit=status.total_limit, total_rolled_over=status.total_rolled_over, total_spent=status.total_spent,
-            total_remaining=status.total_remaining, missing_rates=[MissingRateNode.of(m) for m in status.missing_rates],
+            total_remaining=status.total_remaining, missing_rates=[MissingRateType.of(m) for m in status.missing_rates],
         )
 
 
@@ -321,7 +321,7 @@ class BudgetSimulation:
     goals: list[GoalProjection] = strawberry.field(
         description="Each goal not yet reached, with its completion date now and under the scenario."
     )
-    missing_rates: list[MissingRateNode] = strawberry.field(
+    missing_rates: list[MissingRateType] = strawberry.field(
         description="Currencies without an exchange rate in the 3 months of history; their flows are left out."
     )
 
@@ -336,5 +336,5 @@ class BudgetSimulation:
             original_projected_spending=simulation.original_projected_spending,
             projected_spending=simulation.projected_spending, surplus=simulation.surplus,
             freed_per_month=simulation.freed_per_month, goals=[GoalProjection.of(g) for g in simulation.goals],
-            missing_rates=[MissingRateNode.of(m) for m in simulation.missing_rates],
+            missing_rates=[MissingRateType.of(m) for m in simulation.missing_rates],
         )

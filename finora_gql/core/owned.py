@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, select as sa_select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession

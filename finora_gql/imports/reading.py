@@ -9,8 +9,17 @@ from decimal import Decimal
 
 from finora_gql.imports.mapping import Columns, Mapping, MappingError, Options, SignConvention, resolve_columns
 from finora_gql.imports.parsing import (
-    AmountParser, CellError, DateFormat, DateParser, Encoding, Record, decode, detect_date_format,
-    detect_decimal_separator, detect_delimiter, read_records,
+    AmountParser,
+    CellError,
+    DateFormat,
+    DateParser,
+    Encoding,
+    Record,
+    decode,
+    detect_date_format,
+    detect_decimal_separator,
+    detect_delimiter,
+    read_records,
 )
 
 MAX_DESCRIPTION = 500

@@ -131,8 +131,8 @@ class ImportPreviewRow:
         )
 
 
-@strawberry.type(description="A row refused, skipped as a duplicate, or flagged as a likely duplicate.")
-class ImportIssueNode:
+@strawberry.type(name="ImportIssue", description="A row refused, skipped as a duplicate, or flagged as a likely duplicate.")
+class ImportIssueType:
     line: int = strawberry.field(description="Line in the file where the row starts (1 is the first line).")
     kind: IssueKindEnum
     field: str | None = strawberry.field(description="The column at fault, for errors.")
@@ -141,7 +141,7 @@ class ImportIssueNode:
     transaction_id: relay.GlobalID | None = strawberry.field(description="The transaction it duplicates, if any.")
 
     @classmethod
-    def of(cls, row: ImportIssue) -> ImportIssueNode:
+    def of(cls, row: ImportIssue) -> ImportIssueType:
         return cls(line=row.line, kind=row.kind, field=row.field, reason=row.reason, score=row.score,
                    transaction_id=relay.GlobalID("Transaction", str(row.transaction_id)) if row.transaction_id else None)
 
@@ -169,10 +169,10 @@ class ImportNode(relay.Node):
         return AccountNode.of(await account_loader(info).load(self._account_id))
 
     @strawberry.field(description="Refused, skipped and flagged rows, in file order (at most 1,000 are kept).")
-    async def issues(self, info: Info, kind: IssueKindEnum | None = None, first: int = 100) -> list[ImportIssueNode]:
+    async def issues(self, info: Info, kind: IssueKindEnum | None = None, first: int = 100) -> list[ImportIssueType]:
         rows = await service.list_issues(info.context.session, await info.context.viewer(), uuid.UUID(self.id),
                                          kind=kind, limit=max(0, min(first, 1000)))
-        return [ImportIssueNode.of(row) for row in rows]
+        return [ImportIssueType.of(row) for row in rows]
 
     @classmethod
     def of(cls, job: Import) -> ImportNode:

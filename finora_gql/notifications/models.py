@@ -76,7 +76,8 @@ class Notification(SQLModel, table=True):
 
 
 class NotificationPreference(SQLModel, table=True):
-    """An explicit choice; without a row, a kind is delivered on every channel."""
+    """An explicit choice; without a row, a kind reaches its default channels
+    (`notifications.service.DEFAULT_CHANNELS`)."""
 
     __tablename__ = "notification_preference"
 

@@ -21,7 +21,7 @@ from finora_gql.notifications.types import (
     ChannelEnum,
     NotificationKindEnum,
     NotificationNode,
-    NotificationPreferenceNode,
+    NotificationPreferenceType,
 )
 
 
@@ -34,13 +34,13 @@ class MarkReadPayload:
 
 @strawberry.type(description="The result of setNotificationPreference.")
 class PreferencesPayload:
-    preferences: list[NotificationPreferenceNode]
+    preferences: list[NotificationPreferenceType]
     errors: list[UserError]
 
 
-async def _preferences(info: Info[Context, None]) -> list[NotificationPreferenceNode]:
+async def _preferences(info: Info[Context, None]) -> list[NotificationPreferenceType]:
     chosen = await service.preferences(info.context.session, await info.context.viewer())
-    return [NotificationPreferenceNode(kind=k, channel=c, enabled=v) for (k, c), v in sorted(chosen.items())]
+    return [NotificationPreferenceType(kind=k, channel=c, enabled=v) for (k, c), v in sorted(chosen.items())]
 
 
 @strawberry.type
@@ -72,7 +72,7 @@ class NotificationsQuery:
         return await service.unread_count(info.context.session, await info.context.viewer())
 
     @strawberry.field(description="Which notifications reach the viewer where.")
-    async def notification_preferences(self, info: Info[Context, None]) -> list[NotificationPreferenceNode]:
+    async def notification_preferences(self, info: Info[Context, None]) -> list[NotificationPreferenceType]:
         return await _preferences(info)
 
 

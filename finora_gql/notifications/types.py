@@ -49,7 +49,7 @@ class NotificationNode(relay.Node):
 
 
 @strawberry.type(name="NotificationPreference", description="Whether one kind of notification reaches one channel.")
-class NotificationPreferenceNode:
+class NotificationPreferenceType:
     kind: NotificationKindEnum
     channel: ChannelEnum
     enabled: bool

@@ -4,6 +4,8 @@ the daily totals by the same rows in the same database transaction.
 Every write goes through `_apply`, which moves the balances and totals, then tells the wallet
 its summaries changed and queues the budget check of the months it touched. Listing lives in
 `listing`, recategorisation (and category deletion) in `recategorization`.
+
+Over 400 lines: every write path (bulk, transfer, COPY) shares `_apply` and the row snapshots.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class CategoryNode(relay.Node):
 
 
 @strawberry.type(name="CategoryRule", description="Categorises new transactions whose text matches; lower priority wins.")
-class CategoryRuleNode:
+class CategoryRuleType:
     id: relay.GlobalID
     category_id: relay.GlobalID = strawberry.field(description="The category matching transactions get.")
     field: RuleFieldEnum = strawberry.field(description="MERCHANT, DESCRIPTION or ANY of them.")
@@ -62,7 +62,7 @@ class CategoryRuleNode:
     priority: int = strawberry.field(description="Rules are tried from the lowest number up.")
 
     @classmethod
-    def of(cls, rule: CategoryRule) -> CategoryRuleNode:
+    def of(cls, rule: CategoryRule) -> CategoryRuleType:
         return cls(
             id=relay.GlobalID("CategoryRule", str(rule.id)), category_id=relay.GlobalID("Category", str(rule.category_id)),
             field=rule.field, match=rule.match, pattern=rule.pattern, priority=rule.priority,
@@ -125,7 +125,7 @@ async def transaction_nodes(
 
 
 @strawberry.type(name="Recategorization", description="A transaction whose category a rule would change (or changed).")
-class RecategorizationNode:
+class RecategorizationType:
     transaction_id: relay.GlobalID
     from_category_id: relay.GlobalID | None
     to_category_id: relay.GlobalID

@@ -18,17 +18,16 @@ from finora_gql.core.errors import BadUserInput, ServiceError
 from finora_gql.wallet import service
 from finora_gql.wallet.events import WALLET_CHANGED
 from finora_gql.wallet.types import (
-    CashflowNode,
-    FxRateNode,
+    CashflowType,
+    FxRateType,
     GranularityEnum,
-    MissingRateNode,
-    NetWorthNode,
-    NetWorthPointNode,
-    PeriodFlowNode,
-    WalletChangeNode,
-    WalletSummaryNode,
+    MissingRateType,
+    NetWorthPointType,
+    NetWorthType,
+    PeriodFlowType,
+    WalletChangeType,
+    WalletSummaryType,
 )
-
 
 # `from` is a Python keyword: the argument is named here.
 From = Annotated[dt.date, strawberry.argument(name="from", description="First day of the range (inclusive).")]
@@ -44,13 +43,13 @@ class FxRateInput:
 
 @strawberry.type(description="The result of setFxRate.")
 class FxRatePayload:
-    rate: FxRateNode | None
+    rate: FxRateType | None
     errors: list[UserError]
 
 
 @strawberry.type(description="The result of recordNetWorthSnapshot.")
 class NetWorthSnapshotPayload:
-    point: NetWorthPointNode | None
+    point: NetWorthPointType | None
     errors: list[UserError]
 
 
@@ -66,32 +65,32 @@ async def _query(info: Info[Context, None], work):
 @strawberry.type
 class WalletQuery:
     @strawberry.field(name="walletSummary", description="Balance, income, spending and trends between two days.")
-    async def wallet_summary(self, info: Info[Context, None], from_: From, to: dt.date) -> WalletSummaryNode:
+    async def wallet_summary(self, info: Info[Context, None], from_: From, to: dt.date) -> WalletSummaryType:
         row = await _query(info, lambda s, rt, v: service.wallet_summary(s, rt, v, start=from_, end=to))
-        return WalletSummaryNode.of(row)
+        return WalletSummaryType.of(row)
 
     @strawberry.field(description="Income, expenses and net per day, week or month between two days.")
     async def cashflow(self, info: Info[Context, None], from_: From, to: dt.date, granularity: GranularityEnum = GranularityEnum.MONTH
-                       ) -> CashflowNode:
+                       ) -> CashflowType:
         row = await _query(info, lambda s, rt, v: service.cashflow(s, rt, v, start=from_, end=to, granularity=granularity))
-        return CashflowNode(currency=row.currency, buckets=[PeriodFlowNode.of(b) for b in row.buckets],
-                            missing_rates=[MissingRateNode.of(m) for m in row.missing_rates],
+        return CashflowType(currency=row.currency, buckets=[PeriodFlowType.of(b) for b in row.buckets],
+                            missing_rates=[MissingRateType.of(m) for m in row.missing_rates],
                             complete=not row.missing_rates)
 
     @strawberry.field(name="netWorth", description="Net worth history: snapshots where recorded, derived elsewhere.")
-    async def net_worth(self, info: Info[Context, None], from_: From, to: dt.date) -> NetWorthNode:
+    async def net_worth(self, info: Info[Context, None], from_: From, to: dt.date) -> NetWorthType:
         row = await _query(info, lambda s, rt, v: service.net_worth(s, rt, v, start=from_, end=to))
-        return NetWorthNode(
+        return NetWorthType(
             currency=row.currency,
-            points=[NetWorthPointNode(date=p.date, value=p.value, from_snapshot=p.from_snapshot) for p in row.points],
-            missing_rates=[MissingRateNode.of(m) for m in row.missing_rates], complete=not row.missing_rates,
+            points=[NetWorthPointType(date=p.date, value=p.value, from_snapshot=p.from_snapshot) for p in row.points],
+            missing_rates=[MissingRateType.of(m) for m in row.missing_rates], complete=not row.missing_rates,
         )
 
     @strawberry.field(description="Exchange rates of one pair, newest first (at most 100).")
-    async def fx_rates(self, info: Info[Context, None], base: str, quote: str) -> list[FxRateNode]:
+    async def fx_rates(self, info: Info[Context, None], base: str, quote: str) -> list[FxRateType]:
         await info.context.viewer()
         rows = await service.list_fx_rates(info.context.session, base=base, quote=quote)
-        return [FxRateNode(base=r.base, quote=r.quote, date=r.date, rate=r.rate) for r in rows]
+        return [FxRateType(base=r.base, quote=r.quote, date=r.date, rate=r.rate) for r in rows]
 
 
 @strawberry.type
@@ -106,7 +105,7 @@ class WalletMutation:
                 session, context.runtime, viewer, base=input.base, quote=input.quote, date=input.date, rate=input.rate
             ),
         )
-        node = FxRateNode(base=rate.base, quote=rate.quote, date=rate.date, rate=rate.rate) if rate else None
+        node = FxRateType(base=rate.base, quote=rate.quote, date=rate.date, rate=rate.rate) if rate else None
         return FxRatePayload(rate=node, errors=errors)
 
     @strawberry.mutation(description="Record today's net worth as a snapshot in the history.")
@@ -116,13 +115,13 @@ class WalletMutation:
         point, errors = await perform(
             context, lambda session: service.record_net_worth_snapshot(session, context.runtime, viewer)
         )
-        node = NetWorthPointNode(date=point.date, value=point.value, from_snapshot=True) if point else None
+        node = NetWorthPointType(date=point.date, value=point.value, from_snapshot=True) if point else None
         return NetWorthSnapshotPayload(point=node, errors=errors)
 
 
 @strawberry.type
 class WalletSubscription:
     @strawberry.subscription(description="Fires after any write that changes the viewer's balances or summaries.")
-    async def wallet_changed(self, info: Info[Context, None]) -> AsyncGenerator[WalletChangeNode, None]:
+    async def wallet_changed(self, info: Info[Context, None]) -> AsyncGenerator[WalletChangeType, None]:
         async for _ in viewer_messages(info.context, {WALLET_CHANGED}):
-            yield WalletChangeNode(at=clock.now())
+            yield WalletChangeType(at=clock.now())

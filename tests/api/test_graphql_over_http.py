@@ -184,9 +184,9 @@ async def test_metrics_count_operations_by_route_and_outcome(server: RunningServ
 
 
 async def test_metrics_token_is_enforced(settings) -> None:
-    from tests.server import running_server
-
     from pydantic import SecretStr
+
+    from tests.server import running_server
 
     async with running_server(settings.model_copy(update={"metrics_token": SecretStr("m" * 32)})) as server:
         async with server.client() as client:

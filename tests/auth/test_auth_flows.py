@@ -9,7 +9,6 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from finora_gql.admin.models import AuditLog
-
 from finora_gql.core import clock
 from finora_gql.users.models import Role, User
 from tests.flows import (

@@ -19,8 +19,8 @@ the in-process test server with a `before_cursor_execute` hook, the server's pea
 
 from __future__ import annotations
 
-import dataclasses
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -314,11 +314,11 @@ def operations(today: dt.date) -> list[Operation]:
     page_filter = {"dateFrom": year_ago.isoformat(), "direction": "EXPENSE"}
     return [
         Operation("walletSummary, uncached", "walletSummary",
-                  lambda i: {"query": SUMMARY, "variables": dict(zip(("from", "to"), shifted(i)))}),
+                  lambda i: {"query": SUMMARY, "variables": dict(zip(("from", "to"), shifted(i), strict=True))}),
         Operation("walletSummary, cached", "walletSummary",
                   lambda i: {"query": SUMMARY, "variables": {"from": year_ago.isoformat(), "to": today.isoformat()}}),
         Operation("cashflow, a year by DAY, uncached", "cashflow",
-                  lambda i: {"query": CASHFLOW, "variables": dict(zip(("from", "to"), shifted(i)))}),
+                  lambda i: {"query": CASHFLOW, "variables": dict(zip(("from", "to"), shifted(i), strict=True))}),
         Operation("transactions, filtered page of 50", "transactions",
                   lambda i: {"query": PAGE, "variables": {"f": page_filter}}),
         Operation("budgetStatus, this month", "budgetStatus",

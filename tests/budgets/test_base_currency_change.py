@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.budgets.budget_flows import BUDGETS, UPDATE_PROFILE, create_budget, errors_of, mutate, query, set_base_currency, set_rate
+from tests.budgets.budget_flows import (
+    BUDGETS,
+    UPDATE_PROFILE,
+    create_budget,
+    errors_of,
+    mutate,
+    query,
+    set_base_currency,
+    set_rate,
+)
 from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import category_ids, create_account, create_txn
 from tests.server import RunningServer

@@ -6,7 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from tests.budgets.budget_flows import BUDGET_STATUS, categorised_transfer, create_budget, query, set_base_currency, set_rate
+from tests.budgets.budget_flows import (
+    BUDGET_STATUS,
+    categorised_transfer,
+    create_budget,
+    query,
+    set_base_currency,
+    set_rate,
+)
 from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import CREATE_TRANSFER, category_ids, create_account, create_txn
 from tests.server import RunningServer

@@ -29,6 +29,7 @@ from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import UPDATE_ACCOUNT, UPDATE_TXN, create_account, create_txn
 from tests.server import RunningServer
 
+
 async def contribute(server: RunningServer, token: str, goal_id: str, amount: str, day: str | None = None,
                      note: str | None = None) -> dict:
     payload = await mutate(server, token, ADD_CONTRIBUTION,
@@ -141,8 +142,8 @@ async def test_goal_validation_writes_nothing(server: RunningServer) -> None:
         token = user.access_token
         euros = await create_account(server, token, name="Euros", currency="EUR")
         archived = await create_account(server, token, name="Old", currency="USD")
-        await server.gql(f"""mutation($id: ID!) {{ updateAccount(input: {{id: $id, archived: true}}) {{
-            errors {{ code }} }} }}""", {"id": archived["id"]}, token=token)
+        await server.gql("""mutation($id: ID!) { updateAccount(input: {id: $id, archived: true}) {
+            errors { code } } }""", {"id": archived["id"]}, token=token)
         base = {"name": "Fund", "targetAmount": "1000"}
         cases = [
             ({"name": "   "}, ("REQUIRED", "name")),

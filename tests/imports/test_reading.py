@@ -21,13 +21,13 @@ def read(data: bytes, mapping: Mapping = Mapping(), options: Options = Options()
 
 def test_seed_format_with_bom_quotes_commas_newlines_and_blank_lines() -> None:
     data = codecs.BOM_UTF8 + (
-        'date,amount,category,merchant\r\n'
-        '2026-01-05,-12.50,Groceries,"Fresh, Market"\r\n'
-        '\r\n'
-        '2026-01-06,"-1,234.56",Rent,"Landlord\r\nLtd"\r\n'
-        '   \r\n'
-        '2026-01-07,2500,Salary,ACME\r\n'
-    ).encode()
+        b'date,amount,category,merchant\r\n'
+        b'2026-01-05,-12.50,Groceries,"Fresh, Market"\r\n'
+        b'\r\n'
+        b'2026-01-06,"-1,234.56",Rent,"Landlord\r\nLtd"\r\n'
+        b'   \r\n'
+        b'2026-01-07,2500,Salary,ACME\r\n'
+    )
     rows, errors = read(data, options=PRESET_OPTIONS[Preset.FINORA])
     assert errors == []
     assert [(r.line, r.date, r.amount, r.category, r.merchant) for r in rows] == [
@@ -58,7 +58,7 @@ def test_european_export_in_latin_1_detected_without_options() -> None:
 
 
 def test_european_preset_reads_thousands_and_decimal_commas() -> None:
-    data = "Datum;Betrag;Beschreibung\n01.03.2026;-1.234.567,89;Haus\n02.03.2026;0,5;Zins\n".encode()
+    data = b"Datum;Betrag;Beschreibung\n01.03.2026;-1.234.567,89;Haus\n02.03.2026;0,5;Zins\n"
     rows, errors = read(data, options=PRESET_OPTIONS[Preset.EUROPEAN])
     assert errors == []
     assert [r.amount for r in rows] == [Decimal("-1234567.89"), Decimal("0.5")]
@@ -66,12 +66,12 @@ def test_european_preset_reads_thousands_and_decimal_commas() -> None:
 
 def test_debit_credit_columns_parentheses_and_trailing_minus() -> None:
     data = (
-        "Date,Description,Debit,Credit,Balance\n"
-        "01/15/2026,Coffee,4.50,,100\n"
-        "01/16/2026,Refund,,\"1,020.00\",1000\n"
-        "01/17/2026,Card fee,(2.00),,998\n"
-        "01/18/2026,Both empty,,,998\n"
-    ).encode()
+        b"Date,Description,Debit,Credit,Balance\n"
+        b"01/15/2026,Coffee,4.50,,100\n"
+        b"01/16/2026,Refund,,\"1,020.00\",1000\n"
+        b"01/17/2026,Card fee,(2.00),,998\n"
+        b"01/18/2026,Both empty,,,998\n"
+    )
     rows, errors = read(data)
     assert [(r.date, r.amount) for r in rows] == [
         (dt.date(2026, 1, 15), Decimal("-4.50")),
@@ -108,14 +108,14 @@ def test_positive_is_outflow_flips_the_sign() -> None:
 
 def test_bad_rows_become_errors_with_line_numbers() -> None:
     data = (
-        "date,amount,description\n"
-        "2026-01-02,10.00,ok\n"
-        "2026-02-30,1.00,no such day\n"
-        "yesterday,1.00,not a date\n"
-        "2026-01-03,ten,not an amount\n"
-        "2026-01-04\n"
-        "2026-01-05,-3.00,fine again\n"
-    ).encode()
+        b"date,amount,description\n"
+        b"2026-01-02,10.00,ok\n"
+        b"2026-02-30,1.00,no such day\n"
+        b"yesterday,1.00,not a date\n"
+        b"2026-01-03,ten,not an amount\n"
+        b"2026-01-04\n"
+        b"2026-01-05,-3.00,fine again\n"
+    )
     rows, errors = read(data)
     assert [r.line for r in rows] == [2, 7]
     assert [(e.line, e.field) for e in errors] == [(3, "date"), (4, "date"), (5, "amount"), (6, "amount")]
