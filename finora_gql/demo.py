@@ -27,6 +27,7 @@ from finora_gql.budgets import service as budgets
 from finora_gql.core import clock
 from finora_gql.core.calendar import add_months
 from finora_gql.core.db import atomic
+from finora_gql.core.owned import SystemActor
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
 from finora_gql.transactions import categories
@@ -37,6 +38,8 @@ from finora_gql.wallet import service as wallet
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "finora sample 2026"
 DEMO_NAME = "Dana Rivera"
+# Sets the shared EUR->USD history the demo needs (audited under this name, as any rate change).
+DEMO_SEED = SystemActor("demo seed")
 SEED = 2026
 CHUNK = 100  # create_transactions takes at most 100 at once; one atomic session per chunk
 
@@ -375,7 +378,7 @@ async def create_demo(
         known = {rate.date for rate in await wallet.list_fx_rates(session, base="EUR", quote="USD", limit=100_000)}
         for day, rate in plan.fx_rates:
             if day not in known:
-                await wallet.set_fx_rate(session, rt, base="EUR", quote="USD", date=day, rate=rate)
+                await wallet.set_fx_rate(session, rt, DEMO_SEED, base="EUR", quote="USD", date=day, rate=rate)
     step(len(plan.fx_rates), "Writing transactions")
 
     drafts = [ledger.Draft(account_id=opened[e.account], date=e.date, amount=e.amount, category_id=category[e.category],

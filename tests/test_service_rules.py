@@ -18,7 +18,7 @@ from finora_gql.admin.models import AuditLog
 from finora_gql.budgets import service as budgets
 from finora_gql.core.db import atomic
 from finora_gql.core.errors import Forbidden, ServiceError
-from finora_gql.core.owned import SYSTEM
+from finora_gql.core.owned import SYSTEM, SystemActor
 from finora_gql.core.viewer import Viewer
 from finora_gql.transactions import categories
 from finora_gql.transactions import service as ledger
@@ -70,6 +70,15 @@ async def test_set_fx_rate_checks_admin_itself_and_is_audited(server: RunningSer
                 await wallet.set_fx_rate(session, rt, admin, base="ISK", quote="ISK", date=DAY, rate=Decimal(1))
         count = len((await session.exec(select(AuditLog).where(col(AuditLog.actor_id) == admin.user_id))).all())
     assert count == 2
+
+    # A named system actor (the demo seed, a price feed) may set rates too, audited under its name.
+    async with rt.sessions() as session, atomic(session):
+        await wallet.set_fx_rate(session, rt, SystemActor("price feed"), base="ISK", quote="USD",
+                                 date=DAY + dt.timedelta(days=1), rate=Decimal("0.0071"))
+    async with rt.sessions() as session:
+        fed = (await session.exec(select(AuditLog).where(col(AuditLog.action) == "fx_rate.set",
+                                                         col(AuditLog.actor_id).is_(None)))).all()
+    assert [row.details["system"] for row in fed if row.details["base"] == "ISK"] == ["price feed"]
 
 
 async def test_a_user_is_loaded_by_id_only_for_themselves_or_an_administrator(server: RunningServer) -> None:

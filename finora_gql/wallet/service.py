@@ -25,7 +25,7 @@ from finora_gql.core import clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.money import round_money
-from finora_gql.core.owned import Owned
+from finora_gql.core.owned import Actor, Owned, SystemActor
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency
 from finora_gql.core.viewer import Viewer, require_admin
@@ -337,11 +337,13 @@ async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: 
 
 
 async def set_fx_rate(
-    session: AsyncSession, rt: Runtime, viewer: Viewer, *, base: str, quote: str, date: dt.date, rate: Decimal
+    session: AsyncSession, rt: Runtime, actor: Actor, *, base: str, quote: str, date: dt.date, rate: Decimal
 ) -> FxRate:
     """Store 1 `base` = `rate` `quote` from `date` on. Rates are shared market data: administrators
-    only, and each change is audited (with the rate it replaced) in the same transaction."""
-    require_admin(viewer)
+    (or a named system actor: the demo seed, a price feed) only, and each change is audited (with
+    the rate it replaced) in the same transaction."""
+    if not isinstance(actor, SystemActor):
+        require_admin(actor)
     base, quote = clean_currency(base, field="base"), clean_currency(quote, field="quote")
     if base == quote:
         raise ServiceError(ErrorCode.INVALID, "Base and quote must differ.", "quote")
@@ -355,7 +357,7 @@ async def set_fx_rate(
         .values(id=uuid.uuid4(), base=base, quote=quote, date=date, rate=rate, created_at=clock.now())
         .on_conflict_do_update(constraint="uq_fx_rate_pair_date", set_={"rate": rate})
     )
-    audit.record(session, viewer, "fx_rate.set", None, {
+    audit.record(session, actor, "fx_rate.set", None, {
         "base": base, "quote": quote, "date": date.isoformat(), "rate": str(rate),
         "previous": str(previous) if previous is not None else None,
     })
