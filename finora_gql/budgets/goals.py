@@ -13,6 +13,7 @@ from decimal import ROUND_CEILING, Decimal
 from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts import service as accounts
 from finora_gql.budgets.common import EARLIEST, HISTORY_MONTHS, LATEST, current_user, money, percent_of, today_of
@@ -39,11 +40,11 @@ goals = Owned(Goal, "goal")
 contributions = Owned(GoalContribution, "goal contribution")
 
 
-def readable_goals(viewer: Viewer):
+def readable_goals(viewer: Viewer) -> SelectOfScalar[Goal]:
     return goals.readable(viewer)
 
 
-def readable_contributions(viewer: Viewer):
+def readable_contributions(viewer: Viewer) -> SelectOfScalar[GoalContribution]:
     return contributions.readable(viewer)
 
 

@@ -56,6 +56,7 @@ async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
         # One run at a time per import, even when a presumed-dead worker is still alive.
         await session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                            params={"key": f"import:{import_id}"})
+        # A system read by the job's own id; from here on it acts as the import's owner.
         job = await session.get(Import, import_id, populate_existing=True)
         if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
             return
@@ -88,7 +89,7 @@ async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
 async def give_up(rt: Runtime, import_id: uuid.UUID) -> None:
     """Retries are exhausted: say so on the import instead of leaving it running forever."""
     async with rt.sessions() as session, atomic(session):
-        job = await session.get(Import, import_id, with_for_update=True)
+        job = await session.get(Import, import_id, with_for_update=True)  # a system read by the job's id
         if job is None or job.status.finished:
             return
         job.status, job.finished_at = ImportStatus.FAILED, clock.now()

@@ -103,13 +103,13 @@ async def create_transactions(
     for index, draft in enumerate(drafts):
         account = account_map.get(draft.account_id)
         if account is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "No account of yours has this id.", at(index, "accountId"))
+            raise accounts.accounts.not_found(at(index, "accountId"))
         if account.archived:
             raise ServiceError(ErrorCode.INVALID, "This account is archived; unarchive it first.", at(index, "accountId"))
         if draft.category_id is not None:
             category = category_map.get(draft.category_id)
             if category is None:
-                raise ServiceError(ErrorCode.NOT_FOUND, "No category of yours has this id.", at(index, "categoryId"))
+                raise categories.categories.not_found(at(index, "categoryId"))
             if category.kind is CategoryKind.TRANSFER:
                 raise ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId"))
         merchant = optional_text(draft.merchant, field=at(index, "merchant"), max_length=200)

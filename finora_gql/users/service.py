@@ -56,6 +56,8 @@ async def update_profile(
     base_currency: str | None = None,
     timezone: str | None = None,
 ) -> User:
+    """Write the fields only. A person's change goes through `users.profile.update_profile`, which
+    also converts their budget limits to a new base currency and tells the wallet."""
     if name is not None:
         user.name = clean_text(name, field="name", max_length=NAME_MAX)
     if base_currency is not None:
