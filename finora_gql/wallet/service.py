@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.accounts import service as accounts
 from finora_gql.admin import audit
-from finora_gql.core import clock
+from finora_gql.core import calendar, clock
 from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.money import round_money
@@ -224,7 +224,7 @@ def _periods(start: dt.date, end: dt.date, bucket: Bucket) -> list[dt.date]:
     elif bucket is Bucket.WEEK:
         first = start - dt.timedelta(days=start.weekday())
     else:
-        first = start.replace(day=1)
+        first = calendar.month_start(start)
     periods, current = [], first
     while current <= end:
         periods.append(current)
@@ -233,7 +233,7 @@ def _periods(start: dt.date, end: dt.date, bucket: Bucket) -> list[dt.date]:
         elif bucket is Bucket.WEEK:
             current += dt.timedelta(days=7)
         else:
-            current = (current.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            current = calendar.next_month(current)
     return periods
 
 

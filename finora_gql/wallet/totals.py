@@ -178,9 +178,6 @@ SELECT day, category_key, is_transfer, inflow, outflow, count FROM daily_total
 WHERE {owned} AND currency = :target AND day >= :months_until AND day <= :end"""
 
 
-whole_months = calendar.whole_months  # re-exported: the totals' callers split ranges by it
-
-
 @functools.lru_cache(maxsize=64)
 def _converted_read(bucket: Bucket | None, by_category: bool, separately: bool, whole_months: bool) -> CompiledRead:
     # On a timestamp without time zone: the calendar's week and month, whatever the session's zone.
@@ -212,7 +209,7 @@ async def converted_totals(
     category): a summary's trend and top categories from a few dozen rows instead of hundreds.
     """
     params: dict[str, object] = {"user_id": owner_id(viewer), "start": start, "end": end, "target": currency}
-    months = whole_months(start, end) if bucket in (None, Bucket.MONTH) else None
+    months = calendar.whole_months(start, end) if bucket in (None, Bucket.MONTH) else None
     if months is not None:
         params["months_from"], params["months_until"] = months
     read = _converted_read(bucket, by_category, separately and bucket is not None and by_category, months is not None)
