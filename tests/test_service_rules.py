@@ -27,6 +27,7 @@ from finora_gql.users import profile
 from finora_gql.users import service as users
 from finora_gql.wallet import service as wallet
 from finora_gql.wallet import totals
+from finora_gql.wallet.events import user_version_key
 from finora_gql.wallet.models import FxRate
 from tests.server import RunningServer, unique_email
 
@@ -150,3 +151,18 @@ async def test_the_system_actor_reads_across_owners_and_a_viewer_only_their_own(
         own = await categories.categories.by_ids(session, ann, list(everyone))
     assert {row.user_id for row in everyone.values()} == {ann.user_id, bob.user_id}
     assert {row.user_id for row in own.values()} == {ann.user_id}
+
+
+async def test_an_opening_balance_change_tells_the_wallet_from_the_service(server: RunningServer) -> None:
+    rt = server.runtime
+    viewer = await _person(server, "opening")
+    async with rt.sessions() as session, atomic(session):
+        account = await accounts.create_account(session, viewer, name="Cash", type=AccountType.CASH, currency="USD")
+    key = user_version_key(viewer.user_id)
+    before = await rt.cache.version(key)
+    async with rt.sessions() as session, atomic(session):
+        await accounts.update_account(session, rt, viewer, account.id, name="Wallet")  # balances unchanged
+    assert await rt.cache.version(key) == before
+    async with rt.sessions() as session, atomic(session):
+        await accounts.update_account(session, rt, viewer, account.id, opening_balance=Decimal(50))
+    assert await rt.cache.version(key) == before + 1
