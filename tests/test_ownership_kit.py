@@ -102,3 +102,11 @@ def test_the_grep_leaves_ordinary_uses_of_user_id_alone(line: str, tmp_path: Pat
 def test_the_kit_itself_is_where_the_rule_lives() -> None:
     text = KIT.read_text(encoding="utf-8")
     assert "def user_filter(" in text and "class Owned(" in text and "SYSTEM = " in text
+
+
+@pytest.mark.parametrize("domain", [
+    "accounts", "transactions", "budgets", "files", "imports", "notifications", "wallet",
+])
+def test_every_domain_of_user_data_reads_through_the_kit(domain: str) -> None:
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in (PACKAGE / domain).glob("*.py"))
+    assert re.search(r"^\w+ = Owned\(", sources, re.MULTILINE), f"{domain} declares no Owned(...)"
