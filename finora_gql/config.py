@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Base URL people open; links in emails point here.",
     )
+    frontend_url: str | None = Field(
+        None,
+        description="Your own front end: email links open <FRONTEND_URL>/verify-email?token=... and "
+        "/reset-password?token=... there instead of on the server's built-in pages.",
+    )
 
     # Backends: unset means embedded.
     database_url: str | None = None
@@ -134,6 +139,11 @@ class Settings(BaseSettings):
         if self.field_suggestions is None:
             return not self.is_production
         return self.field_suggestions
+
+    @property
+    def links_base_url(self) -> str:
+        """Where the links in emails (verify-email, reset-password) open."""
+        return self.frontend_url or self.public_url
 
     @property
     def outbox_dir(self) -> Path:

@@ -9,7 +9,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 CSP_HEADER = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "font-src 'self' data:; img-src 'self' data:; connect-src 'self' ws: wss:; "
+    "font-src 'self' data:; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 

@@ -8,7 +8,9 @@ live channel, so `importProgress` subscribers see it move.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import logging
 import datetime as dt
 import time
 import uuid
@@ -18,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, text, update
+from sqlalchemy.exc import DataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -56,6 +59,7 @@ MAX_SKIP_ROWS = 1000
 PROGRESS_EVERY_ROWS = 5000
 PROGRESS_EVERY_SECONDS = 0.5
 IMPORT_PROGRESS = "import_progress"
+log = logging.getLogger("finora.imports")
 CURSOR_KIND = "import"
 
 
@@ -260,9 +264,24 @@ class _Progress:
 # --- the run ---------------------------------------------------------------------------------
 
 
+# Errors that come back on every attempt: the input itself is at fault (a value Postgres
+# refuses, text the csv module or a codec cannot read). Retrying them only keeps the import
+# RUNNING for minutes; the import fails at once with the reason instead.
+_REPEATING = (csv.Error, UnicodeError, ValueError, DataError)
+
+
 async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
     """The job: do the import once. A rerun after a crash starts over; a rerun after success
-    finds the import finished and does nothing."""
+    finds the import finished and does nothing. An error that would repeat is not retried."""
+    try:
+        await _run_import(rt, import_id)
+    except _REPEATING as exc:
+        log.exception("import %s failed on its input; not retried", import_id)
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        await give_up(rt, import_id, message=f"The file could not be imported: {reason}. Nothing was imported.")
+
+
+async def _run_import(rt: Runtime, import_id: uuid.UUID) -> None:
     async with rt.sessions() as session, atomic(session):
         # One run at a time per import, even when a presumed-dead worker is still alive.
         await session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -296,14 +315,14 @@ async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
         _publish_later(session, rt, job)
 
 
-async def give_up(rt: Runtime, import_id: uuid.UUID) -> None:
-    """Retries are exhausted: say so on the import instead of leaving it running forever."""
+async def give_up(rt: Runtime, import_id: uuid.UUID, *, message: str | None = None) -> None:
+    """Retries are exhausted (or pointless): say so on the import instead of leaving it running."""
     async with rt.sessions() as session, atomic(session):
         job = await session.get(Import, import_id, with_for_update=True)
         if job is None or job.status.finished:
             return
         job.status, job.finished_at = ImportStatus.FAILED, clock.now()
-        job.message = "The import stopped on an internal error after several attempts; nothing was imported."
+        job.message = message or "The import stopped on an internal error after several attempts; nothing was imported."
         session.add(job)
         await _notify_finished(session, rt, job)
         _publish_later(session, rt, job)
