@@ -6,7 +6,8 @@ checked here once, before any resolver runs, so a bad value is a coded error and
 - `Decimal`: a plain decimal string or number (`-12.50`); no exponent, no `Infinity`/`NaN`,
   no Python-only syntax (`1_000`), at most 16 digits before the point (NUMERIC(20, 4)) and 10
   after; `-0` becomes `0`.
-- `Date`: years 1900 to 2199, so a range ending on 9999-12-31 cannot overflow date arithmetic.
+- `Date`: years 1000 to 8999, so a range ending on 9999-12-31 cannot overflow date arithmetic
+  (domains check their own, narrower ranges).
 - Global ids: one that does not decode becomes a `GlobalID` of no type (`MALFORMED`): `node`
   answers null for it, and `decode_id` reports NOT_FOUND on the argument's field, in the payload.
 
@@ -27,8 +28,10 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.types.scalar import ScalarDefinition
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
-MIN_DATE = dt.date(1900, 1, 1)
-MAX_DATE = dt.date(2199, 12, 31)
+# Wide on purpose: domains keep their own, narrower rules (and say so in the payload); this bound
+# only keeps date arithmetic (a range ending on 9999-12-31 plus a bucket) from overflowing.
+MIN_DATE = dt.date(1000, 1, 1)
+MAX_DATE = dt.date(8999, 12, 31)
 MAX_INTEGER_DIGITS = 16
 MAX_FRACTION_DIGITS = 10
 _DECIMAL = re.compile(r"[+-]?(\d+)(?:\.(\d+))?|[+-]?\.(\d+)", re.ASCII)
