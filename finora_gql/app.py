@@ -31,7 +31,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from finora_gql import graphiql
+from finora_gql import graphiql, pages
 from finora_gql.api.websocket import FanoutTransportWSHandler, KeepServerSend, TextWebSocketAdapter
 from finora_gql.config import Settings
 from finora_gql.context import Context
@@ -174,6 +174,14 @@ class FinoraGraphQL(GraphQL):
         response.headers["content-type"] = sub_response.media_type or APPLICATION_JSON
         response.headers.update(NO_STORE)  # answers are per viewer: no shared or browser cache
         return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A browser gets GraphiQL, also for a `?query=` link (the page opens with that query);
+        other clients asking `*/*` get it only without a query."""
+        if request.method != "GET":
+            return False
+        accept = request.headers.get("accept", "")
+        return "text/html" in accept or ("*/*" in accept and request.query_params.get("query") is None)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         page = graphiql.graphiql_page(
@@ -383,7 +391,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/ready", ready),
             Route("/metrics", metrics_endpoint),
             Route(LOCAL_FILES_PATH + "/{key:path}", local_files_endpoint, methods=["GET", "PUT"]),
-            Mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR), name="graphiql-static"),
+            Route(GRAPHIQL_STATIC_PREFIX + "/{name:path}", graphiql.static_asset),
+            Route("/verify-email", pages.page),
+            Route("/reset-password", pages.page),
+            Mount(pages.STATIC_PREFIX, StaticFiles(directory=pages.STATIC_DIR), name="pages-static"),
         ],
         middleware=middleware,
         lifespan=lifespan,

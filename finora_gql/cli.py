@@ -127,7 +127,6 @@ def _print_summary(settings: Settings, url: str, host: str, port: int, workers: 
     database = make_url(url)
     embedded = not settings.database_url
     rows = [
-        ("GraphiQL", f"http://{host}:{port}/graphql"),
         ("data folder", str(settings.data_dir.resolve())),
         ("database", (f"embedded PostgreSQL in {(settings.data_dir / 'pg').resolve()}" if embedded
                       else f"{database.host}:{database.port or 5432}/{database.database}")),
@@ -138,7 +137,7 @@ def _print_summary(settings: Settings, url: str, host: str, port: int, workers: 
          else f"written to {settings.outbox_dir.resolve()}"),
         ("environment", f"{settings.env.value}, {workers} worker process{'es' if workers > 1 else ''}"),
     ]
-    typer.secho("Finora GraphQL", fg="green", bold=True)
+    typer.secho(f"Finora GraphQL: GraphiQL at http://{host}:{port}/graphql", fg="green", bold=True)
     for label, value in rows:
         typer.echo(f"  {label + ':':<24}{value}")
 

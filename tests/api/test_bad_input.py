@@ -238,7 +238,7 @@ async def test_register_answers_the_same_for_a_known_email_and_tells_its_owner(
     assert again["errors"] == fresh["errors"] == []
     assert set(again["user"]) == set(fresh["user"])
     assert again["user"]["emailVerified"] is False and again["user"]["name"] == "Mallory"
-    warning = await smtp_sink.wait_for(lambda m: m["To"] == user.email and "tried to register" in m["Subject"])
+    warning = await smtp_sink.wait_for(lambda m: m["To"] == user.email and "tried to register" in m["Subject"], timeout=30)
     assert "reset-password" in warning.get_body(("plain",)).get_content()
     # Nothing changed: the first password still signs in.
     assert (await login(server, user.email))["errors"] == []
