@@ -350,3 +350,96 @@ class socket_port:
     def __exit__(self, *exc: object) -> None:
         self._socket.close()
 
+
+
+# --- every id argument, fuzzed ----------------------------------------------------------------
+
+
+def _id_only_fields() -> list[tuple[str, str, str]]:
+    """(operation, field, document) for every root field whose required arguments are all ids."""
+    from graphql import GraphQLList, GraphQLNonNull, Undefined, get_named_type, is_leaf_type
+
+    from finora_gql.schema import build_schema
+
+    schema = build_schema()._schema
+    found = []
+    for operation, root in (("query", schema.query_type), ("mutation", schema.mutation_type)):
+        for name, field in root.fields.items():
+            params, args = [], []
+            for arg_name, arg in field.args.items():
+                named = get_named_type(arg.type)
+                if named.name == "ID":
+                    listed = isinstance(arg.type, GraphQLList) or (
+                        isinstance(arg.type, GraphQLNonNull) and isinstance(arg.type.of_type, GraphQLList))
+                    params.append(f"${arg_name}: {arg.type}")
+                    args.append((arg_name, listed))
+                elif isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined:
+                    break  # needs a value of another kind
+            else:
+                if not args:
+                    continue
+                selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
+                call = ", ".join(f"{a}: ${a}" for a, _ in args)
+                document = f"{operation}({', '.join(params)}) {{ {name}({call}){selection} }}"
+                found.append((operation, name, document, args))
+    return found
+
+
+async def test_every_id_argument_answers_garbage_with_a_code_or_null(server: RunningServer) -> None:
+    user = await signed_in_user(server)
+    checked = 0
+    for _operation, name, document, args in _id_only_fields():
+        for garbage in ("garbage", "QWNjb3VudDpub3QtYS11dWlk", "Tm9wZTox"):
+            variables = {arg: [garbage] if listed else garbage for arg, listed in args}
+            body = await server.gql(document, variables, token=user.access_token)
+            for error in body.get("errors", []):
+                assert error["message"] != "Unexpected error.", (name, garbage, body)
+                assert error.get("extensions", {}).get("code") in ("BAD_USER_INPUT", "NOT_FOUND", "FORBIDDEN"), (name, body)
+            checked += 1
+    assert checked >= 30
+    await still_up(server)
+
+
+async def test_an_import_error_that_would_repeat_fails_at_once(server: RunningServer, monkeypatch) -> None:
+    import csv as csv_module
+
+    from finora_gql.imports import service as imports
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise csv_module.Error("line 1: something the csv module cannot read")
+
+    user = await signed_in_user(server)
+    account = await create_account(server, user.access_token)
+    monkeypatch.setattr(imports, "_process", broken)
+    started = await start_import(server, user.access_token, accountId=account["id"], csv="date,amount\n2026-01-02,-1\n")
+    done = await wait_for_import(server, user.access_token, started["import"]["id"], timeout=30)
+    assert done["status"] == "FAILED"
+    assert done["progress"]["message"].startswith("The file could not be imported: line 1: something")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"notes": "a\x00b"}, "input.notes"),
+        ({"merchant": "Caf\x00e"}, "input.merchant"),
+        ({"description": "\x00"}, "input.description"),
+        ({"tags": ["ok", "t\x00"]}, "input.tags[1]"),
+    ],
+)
+async def test_nul_in_any_stored_string_is_refused_with_its_path(server: RunningServer, overrides, field) -> None:
+    user = await signed_in_user(server)
+    account = await create_account(server, user.access_token)
+    body = await server.gql(CREATE_TXN, {"input": {"accountId": account["id"], "date": "2026-01-05", "amount": "-1",
+                                                   **overrides}}, token=user.access_token)
+    assert top_error(body)["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+
+
+async def test_nul_in_import_options_and_mapping_is_refused(server: RunningServer) -> None:
+    user = await signed_in_user(server)
+    account = await create_account(server, user.access_token)
+    document = "mutation($input: StartImportInput!) { startImport(input: $input) { import { id } errors { code } } }"
+    for extra, field in (({"options": {"delimiter": "\x00"}}, "input.options.delimiter"),
+                         ({"mapping": {"date": "Da\x00te"}}, "input.mapping.date")):
+        body = await server.gql(document, {"input": {"accountId": account["id"], "csv": "date,amount\n", **extra}},
+                                token=user.access_token)
+        assert top_error(body)["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
