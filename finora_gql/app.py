@@ -239,7 +239,8 @@ class BodySizeLimit:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(
-            {"errors": [{"message": f"Request body is larger than {self.max_bytes} bytes."}]}, status_code=413
+            {"errors": [{"message": f"Request body is larger than {self.max_bytes} bytes."}]}, status_code=413,
+            headers=NO_STORE,
         )
         await response(scope, receive, send)
 

@@ -79,7 +79,12 @@ async def register(session: AsyncSession, rt: Runtime, *, email: str, password: 
         queue_email(session, emails.registration_attempt(
             to=owner.email, name=owner.name, base_url=rt.settings.links_base_url), user_id=owner.id)
         return stranger
-    user = await users.create_user(session, email=email, name=name)
+    try:
+        user = await users.create_user(session, email=email, name=name)
+    except ServiceError as error:
+        if error.code is not ErrorCode.ALREADY_EXISTS:
+            raise
+        return users.unsaved_user(email=email, name=name)  # a concurrent sign-up with this address won
     session.add(Credential(user_id=user.id, password_hash=await rt.hasher.hash(password)))
     await categories.create_defaults(session, user.id)
     await _issue_email_token(session, rt, user, TokenPurpose.VERIFY_EMAIL)

@@ -66,6 +66,17 @@ async def test_bodies_that_are_not_a_json_object_are_400(server: RunningServer, 
     await still_up(server)
 
 
+async def test_deep_values_within_the_json_limit_are_refused_by_graphql(server: RunningServer) -> None:
+    deep = "[" * 1000 + '"x"' + "]" * 1000
+    for variables in ('{"v": ' + deep + "}", '{"f": {"tags": ' + deep + "}}"):
+        body = ('{"query": "query($v: String, $f: TransactionFilter) { __typename }", "variables": ' + variables + "}")
+        async with server.client() as client:
+            response = await client.post("/graphql", content=body.encode(), headers=JSON)
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["message"] != "Unexpected error."
+    await still_up(server)
+
+
 async def test_accept_any_or_none_gets_application_json_and_no_store(server: RunningServer) -> None:
     async with server.client() as client:
         any_type = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"accept": "*/*"})
