@@ -183,3 +183,16 @@ async def test_graphiql_script_is_gzipped_and_cached(server: RunningServer) -> N
         assert again.status_code == 304
         missing = await client.get("/graphiql-static/../app.py")
         assert missing.status_code == 404
+
+
+def test_frontend_url_sends_the_links_to_your_own_front_end() -> None:
+    from finora_gql.auth import emails
+    from finora_gql.config import Settings
+
+    own = Settings(_env_file=None, public_url="https://api.example.com", frontend_url="https://app.example.com/")
+    builtin = Settings(_env_file=None, public_url="https://api.example.com")
+    assert own.links_base_url == "https://app.example.com/" and builtin.links_base_url == "https://api.example.com"
+    message = emails.verification(to="a@example.com", name="Ann", base_url=own.links_base_url, token="t0k")
+    assert "https://app.example.com/verify-email?token=t0k" in message.text
+    reset = emails.password_reset(to="a@example.com", name="Ann", base_url=builtin.links_base_url, token="t0k")
+    assert "https://api.example.com/reset-password?token=t0k" in reset.text
