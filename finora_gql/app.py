@@ -101,8 +101,15 @@ class FinoraGraphQL(GraphQL):
         if isinstance(value, list):
             return value  # a batch: refused later with its own message (batching is off)
         if not isinstance(value, dict):
-            raise HTTPException(400, f"The request body must be a JSON object, not {type(value).__name__}.")
+            kind = "null" if value is None else type(value).__name__
+            raise HTTPException(400, f"The request body (and its variables and extensions) must be a JSON object, not {kind}.")
         return value
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        # A GET's `variables=null` (or `extensions=null`) means none, as in a POST body.
+        params = {name: value for name, value in dict(params).items()
+                  if not (name in ("variables", "extensions") and value.strip() == "null")}
+        return super().parse_query_params(params)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -66,6 +66,16 @@ async def test_bodies_that_are_not_a_json_object_are_400(server: RunningServer, 
     await still_up(server)
 
 
+async def test_get_variables_must_be_an_object_or_null(server: RunningServer) -> None:
+    async with server.client() as client:
+        none = await client.get("/graphql", params={"query": "{ __typename }", "variables": "null"},
+                                headers={"accept": GRAPHQL_RESPONSE_JSON})
+        number = await client.get("/graphql", params={"query": "{ __typename }", "variables": "42"},
+                                  headers={"accept": GRAPHQL_RESPONSE_JSON})
+    assert none.json() == {"data": {"__typename": "Query"}}
+    assert number.status_code == 400 and "JSON object" in number.json()["errors"][0]["message"]
+
+
 async def test_deep_values_within_the_json_limit_are_refused_by_graphql(server: RunningServer) -> None:
     deep = "[" * 1000 + '"x"' + "]" * 1000
     for variables in ('{"v": ' + deep + "}", '{"f": {"tags": ' + deep + "}}"):
