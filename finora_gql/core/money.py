@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from babel.numbers import format_currency
+
 from finora_gql.core.currency import minor_units
 from finora_gql.core.errors import ErrorCode, ServiceError
 
@@ -35,3 +37,23 @@ def round_money(value: Decimal, currency: str) -> Decimal:
     NUMERIC(20, 4) reads back as 12.5000, the API shows 12.50.
     """
     return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
+
+
+# Until people choose a locale (there is no such setting on the user yet), messages use this one.
+DEFAULT_LOCALE = "en_US"
+
+
+def format_money(amount: Decimal, currency: str, locale: str = DEFAULT_LOCALE) -> str:
+    """Money for people, in messages: "$500.00", "500,00 €" (de_DE), "¥1,200" (JPY has no minor units).
+
+    Babel's CLDR data decides the symbol, its place and the separators; the amount is rounded to
+    the currency's minor units first, so "500.0000" as stored reads "$500.00".
+    """
+    try:
+        rounded = round_money(amount, currency)
+    except Exception:  # noqa: BLE001 - an unknown code still prints, as "500.00 XYZ"
+        rounded = amount
+    try:
+        return format_currency(rounded, currency, locale=locale, currency_digits=True)
+    except Exception:  # noqa: BLE001
+        return f"{rounded} {currency}"

@@ -21,6 +21,8 @@ from enum import Enum
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_LINES = 30
 SAMPLE_VALUES = 2000
+SNIFF_LINE_CHARS = 65_536
+MAX_CELL_KIB = csv.field_size_limit() // 1024
 
 
 class CellError(ValueError):
@@ -63,10 +65,14 @@ def decode(data: bytes, encoding: Encoding | None = None) -> tuple[str, Encoding
 
 def detect_delimiter(text: str) -> str:
     """The candidate that splits the first lines into the most consistent number (>1) of columns."""
-    lines = [line for line in text.splitlines()[: SNIFF_LINES * 2] if line.strip()][:SNIFF_LINES]
+    # Lines cut to a sane length: a first line of megabytes must not stop the guess (csv's field limit).
+    lines = [line[:SNIFF_LINE_CHARS] for line in text.splitlines()[: SNIFF_LINES * 2] if line.strip()][:SNIFF_LINES]
     best, best_score = ",", (0, 0)
     for candidate in DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=candidate)]
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=candidate, strict=False)]
+        except csv.Error:
+            continue
         if not widths:
             continue
         width, rows = Counter(widths).most_common(1)[0]
@@ -79,15 +85,35 @@ def detect_delimiter(text: str) -> str:
 class Record:
     line: int  # the physical line the record starts on, 1-based, as an editor shows it
     cells: list[str]
+    problem: str | None = None  # why the record cannot be read (it then has no cells)
 
 
 def read_records(text: str, *, delimiter: str, skip_rows: int = 0) -> Iterator[Record]:
-    """Every non-blank record after the first `skip_rows` lines; quoted fields may hold newlines."""
+    """Every non-blank record after the first `skip_rows` lines; quoted fields may hold newlines.
+
+    A record that cannot be read (a cell over csv's 128 KiB limit, a NUL byte, which Postgres
+    cannot store) comes with its `problem` instead of cells: one row error, not a crash of the job.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    may_hold_nul = "\x00" in text
     last_line = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start, last_line = last_line + 1, reader.line_num
+            if start > skip_rows:
+                reason = (f"A cell is longer than {MAX_CELL_KIB} KiB." if "field limit" in str(exc)
+                          else f"The line cannot be read as CSV ({exc}).")
+                yield Record(start, [], reason)
+            continue
         start, last_line = last_line + 1, reader.line_num
         if start <= skip_rows or not any(cell.strip() for cell in cells):
+            continue
+        if may_hold_nul and any("\x00" in cell for cell in cells):
+            yield Record(start, [], "The row contains a NUL byte (\\0); is this a text CSV file?")
             continue
         yield Record(start, cells)
 

@@ -84,6 +84,8 @@ def open_table(data: bytes, mapping: Mapping, options: Options) -> Table:
     del text
     if not records:
         raise FileError("The file has no rows.")
+    if options.has_header and records[0].problem:
+        raise FileError(f"The header line (line {records[0].line}) cannot be read: {records[0].problem}")
     header = records.pop(0).cells if options.has_header else None
     width = len(header) if header is not None else max(len(r.cells) for r in records[:50])
     try:
@@ -124,6 +126,8 @@ def open_table(data: bytes, mapping: Mapping, options: Options) -> Table:
         return into - out
 
     def read_row(record: Record) -> Row | RowError:
+        if record.problem is not None:
+            return RowError(record.line, "line", record.problem)
         cells = record.cells
         if c.date >= len(cells):
             return RowError(record.line, "date", f"The row has {len(cells)} columns; the date is in column {c.date + 1}.")

@@ -4,13 +4,16 @@ leaves nothing behind and the rerun starts clean."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +41,12 @@ from finora_gql.users import service as users
 
 PREVIEW_ROWS = 20
 MAX_STORED_ISSUES = 1000
+log = logging.getLogger("finora.imports")
+
+# Errors that come back on every attempt: the input itself is at fault (a value Postgres
+# refuses, text the csv module or a codec cannot read). Retrying them only keeps the import
+# RUNNING for minutes; the import fails at once with the reason instead.
+_REPEATING = (csv.Error, UnicodeError, ValueError, DataError)
 
 
 def options_of(job: Import) -> Options:
@@ -51,7 +60,16 @@ def options_of(job: Import) -> Options:
 
 async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
     """The job: do the import once. A rerun after a crash starts over; a rerun after success
-    finds the import finished and does nothing."""
+    finds the import finished and does nothing. An error that would repeat is not retried."""
+    try:
+        await _run_import(rt, import_id)
+    except _REPEATING as exc:
+        log.exception("import %s failed on its input; not retried", import_id)
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        await give_up(rt, import_id, message=f"The file could not be imported: {reason}. Nothing was imported.")
+
+
+async def _run_import(rt: Runtime, import_id: uuid.UUID) -> None:
     async with rt.sessions() as session, atomic(session):
         # One run at a time per import, even when a presumed-dead worker is still alive.
         await session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -86,14 +104,14 @@ async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
         publish_later(session, rt, job)
 
 
-async def give_up(rt: Runtime, import_id: uuid.UUID) -> None:
-    """Retries are exhausted: say so on the import instead of leaving it running forever."""
+async def give_up(rt: Runtime, import_id: uuid.UUID, *, message: str | None = None) -> None:
+    """Retries are exhausted (or pointless): say so on the import instead of leaving it running."""
     async with rt.sessions() as session, atomic(session):
         job = await session.get(Import, import_id, with_for_update=True)  # a system read by the job's id
         if job is None or job.status.finished:
             return
         job.status, job.finished_at = ImportStatus.FAILED, clock.now()
-        job.message = "The import stopped on an internal error after several attempts; nothing was imported."
+        job.message = message or "The import stopped on an internal error after several attempts; nothing was imported."
         session.add(job)
         await _notify_finished(session, rt, job)
         publish_later(session, rt, job)

@@ -32,7 +32,7 @@ from finora_gql.core.db import any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
-from finora_gql.core.money import clean_amount
+from finora_gql.core.money import clean_amount, format_money
 from finora_gql.core.owned import Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_text
@@ -384,7 +384,7 @@ async def create_transfer(
         received = sent
     elif received_amount is None:
         raise ServiceError(
-            ErrorCode.REQUIRED, f"Say how many {target.currency} arrived for {sent} {source.currency}.", "receivedAmount"
+            ErrorCode.REQUIRED, f"Say how many {target.currency} arrived for {format_money(sent, source.currency)}.", "receivedAmount"
         )
     else:
         received = clean_amount(received_amount, currency=target.currency, field="receivedAmount", positive=True)

@@ -20,6 +20,7 @@ from finora_gql.api.selection import selects
 from finora_gql.context import Context
 from finora_gql.core.errors import BadUserInput, ServiceError
 from finora_gql.core.pagination import PageRequest
+from finora_gql.core.validation import clean_search
 from finora_gql.transactions import categories, rules, service
 from finora_gql.transactions.types import (
     CategoryKindEnum,
@@ -182,7 +183,7 @@ def _filter_spec(spec: TransactionFilter | None) -> service.Filter:
         direction=spec.direction,
         include_transfers=spec.include_transfers,
         tags=spec.tags,
-        search=spec.search,
+        search=clean_search(spec.search, field="filter.search") if spec.search is not None else None,
     )
 
 

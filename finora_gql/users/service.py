@@ -37,6 +37,11 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.exec(select(User).where(User.email == email))).first()
 
 
+def unsaved_user(*, email: str, name: str) -> User:
+    """A user as `create_user` would make it, never stored (register's answer for a known email)."""
+    return User(email=email, name=clean_text(name, field="name", max_length=NAME_MAX), role=Role.USER)
+
+
 async def create_user(session: AsyncSession, *, email: str, name: str, role: Role = Role.USER) -> User:
     user = User(email=email, name=clean_text(name, field="name", max_length=NAME_MAX), role=role)
     session.add(user)

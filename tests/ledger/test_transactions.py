@@ -70,7 +70,7 @@ async def test_transaction_validation_writes_nothing(server: RunningServer) -> N
     cases = [
         ({"amount": "1.234"}, ("INVALID", "amount")),
         ({"amount": "0"}, ("INVALID", "amount")),
-        ({"amount": "NaN"}, ("INVALID", "amount")),
+        ({"amount": "1000000000000"}, ("INVALID", "amount")),  # NaN never gets here: tests/api/test_bad_input.py
         ({"date": "1850-01-01"}, ("INVALID", "date")),
         ({"merchant": "m" * 201}, ("INVALID", "merchant")),
         ({"tags": [f"t{i}" for i in range(21)]}, ("INVALID", "tags")),

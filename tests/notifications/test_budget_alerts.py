@@ -14,7 +14,7 @@ from tests.ledger.ledger_flows import category_ids, create_account, create_txn
 from tests.server import RunningServer
 from tests.smtp_sink import SmtpSink
 
-ALERTS = "{ notifications(first: 10) { edges { node { kind title data } } } }"
+ALERTS = "{ notifications(first: 10) { edges { node { kind title body data } } } }"
 
 
 async def alerts(server: RunningServer, token: str) -> list[dict]:
@@ -48,6 +48,7 @@ async def test_thresholds_fire_once_each(server: RunningServer, smtp_sink: SmtpS
     await create_txn(server, token, **spend, amount="-35.00")  # 85%
     first = await wait_alerts(server, token, 1)
     assert [a["data"]["threshold"] for a in first] == [80]
+    assert first[0]["body"].startswith("You have spent $85.00 of $100.00 ("), first[0]["body"]  # for people
     await create_txn(server, token, **spend, amount="-1.00")  # still past 80%: no second 80% alert
     await create_txn(server, token, **spend, amount="-20.00")  # 106%
     both = await wait_alerts(server, token, 2)
