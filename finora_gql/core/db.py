@@ -27,10 +27,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import any_, bindparam, literal, select, text
+from sqlalchemy import any_, bindparam, exc, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import TypeEngine
@@ -81,7 +81,9 @@ class CompiledRead:
     layer and its result rows cost ~4x what asyncpg itself does: most of a transactions page's
     database time. Build the statement from the same `readable`/filter rules as every other
     read, with a named `bindparam()` (no value) for everything a caller varies, compile it once
-    per shape (its builder's arguments are the cache key), and `fetch` rows as plain tuples.
+    per shape (its builder's arguments are the cache key), and `fetch` its rows: the SQL goes
+    to SQLAlchemy's driver-level execution (`exec_driver_sql`), in the session's transaction and
+    with SQLAlchemy's errors; only the statement building and the ORM are skipped.
     """
 
     def __init__(self, statement: Select[Any] | TextClause) -> None:
@@ -126,20 +128,63 @@ def owned_rows_by_id(model: Any, fields: Sequence[str], owned_by: Callable[[Any]
 
 
 async def fetch(session: AsyncSession, read: CompiledRead, values: Mapping[str, Any]) -> Sequence[Any]:
-    """The rows of `read` (asyncpg records: tuples of the selected columns), on `session`'s
-    connection and in its transaction, if one is open."""
-    arguments = read.arguments(values)
+    """The rows of `read` (tuples of the selected columns), on `session`'s connection and in its
+    transaction: SQLAlchemy's driver-level execution, so a compiled read that is a session's
+    first statement begins the transaction as any other would, statement events see it, and its
+    errors are SQLAlchemy's (`sqlalchemy.exc.DBAPIError` subclasses). What it skips is the
+    statement building, cache key and ORM layer, not the connection's guarantees."""
+    arguments = tuple(read.arguments(values))
     if session.autoflush and (session.new or session.dirty or session.deleted):
         await session.flush()  # as the ORM would before a query: the read sees the session's own writes
     lock = session._lock if isinstance(session, RequestSession) else contextlib.nullcontext()
     async with lock:
         connection = await session.connection()
-        sync = connection.sync_connection
-        if sync is not None and (sync._has_events or sync.engine._has_events):  # statement counters see it too
-            sync.dispatch.before_cursor_execute(sync, None, read.sql, arguments, None, False)
-        driver = (await connection.get_raw_connection()).driver_connection
+        result = await connection.exec_driver_sql(read.sql, arguments)
+        return result.all()
+
+
+async def copy_records(
+    session: AsyncSession, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+) -> None:
+    """COPY `records` (tuples in the order of `columns`) into `table`, on `session`'s connection
+    and inside its transaction: rolled back with the rest of it, and its errors are SQLAlchemy's.
+
+    asyncpg's COPY has no SQLAlchemy equivalent, so it runs on the driver connection; a cheap
+    statement through SQLAlchemy first makes sure the transaction has begun on the server (the
+    asyncpg adapter begins it lazily, with the first statement it executes)."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        await session.flush()
+    lock = session._lock if isinstance(session, RequestSession) else contextlib.nullcontext()
+    async with lock:
+        connection = await session.connection()
+        await connection.exec_driver_sql("SELECT 1")
+        raw = await connection.get_raw_connection()
+        adapted, driver = raw.dbapi_connection, raw.driver_connection
         assert driver is not None
-        return await driver.fetch(read.sql, *arguments)
+        mutex = getattr(adapted, "_execute_mutex", None) or contextlib.nullcontext()
+        async with mutex:
+            try:
+                await driver.copy_records_to_table(table, columns=list(columns), records=records)
+            except Exception as error:
+                raise await _sqlalchemy_error(connection, adapted, f"COPY {table}", error) from error
+
+
+async def _sqlalchemy_error(connection: AsyncConnection, adapted: Any, statement: str, error: Exception) -> Exception:
+    """`error` as SQLAlchemy raises it from a statement: the asyncpg adapter's DB-API translation
+    (UniqueViolationError -> IntegrityError ...), wrapped in the matching `sqlalchemy.exc` class;
+    a lost connection is invalidated, as SQLAlchemy does."""
+    dialect = connection.dialect
+    try:
+        adapted._handle_exception(error)  # raises the DB-API error the adapter's cursor would
+    except Exception as dbapi_error:  # noqa: BLE001 - translated below
+        translated: Exception = dbapi_error
+    else:  # pragma: no cover - _handle_exception always raises
+        translated = error
+    invalidated = isinstance(translated, dialect.loaded_dbapi.Error) and dialect.is_disconnect(translated, adapted, None)
+    if invalidated:
+        await connection.invalidate(translated)
+    return exc.DBAPIError.instance(statement, None, translated, dialect.loaded_dbapi.Error,
+                                   connection_invalidated=invalidated, dialect=dialect)
 
 
 class RequestSession(AsyncSession):
