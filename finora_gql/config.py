@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # at Dramatiq's default of 0.1%. The sweep costs next to nothing while no worker is dead.
     worker_maintenance_chance: int = 10_000
     worker_threads: int = 4
+    # Job outbox: the sweep relays jobs committed this long ago and still not relayed (the broker
+    # refused them, or the process died after the commit); relayed rows are kept this many days.
+    job_outbox_relay_after_seconds: float = Field(60.0, ge=0)
+    job_outbox_keep_days: int = Field(7, ge=1)
 
     # Files: S3 (or any S3-compatible server) when s3_bucket is set, else <data_dir>/files served by
     # the app through signed URLs. Unset keys mean boto's own chain (env, instance role).
