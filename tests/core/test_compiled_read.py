@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account, AccountType
+from finora_gql.core import db
 from finora_gql.core.db import CompiledRead, atomic, copy_records, fetch
 from finora_gql.core.viewer import Viewer
 from finora_gql.users.models import User
@@ -46,9 +47,26 @@ async def test_reads_the_sessions_unflushed_writes_and_only_the_owners_rows(serv
 
 
 # --- inside the session's transaction, with SQLAlchemy's errors ----------------------------------
+# Both ways a compiled read runs: the direct one on SQLAlchemy's asyncpg adapter, and
+# exec_driver_sql, taken where the adapter is not as core.db knows it.
 
 
-async def test_a_first_statement_compiled_read_is_inside_the_sessions_transaction(server: RunningServer) -> None:
+@pytest.fixture(params=["direct", "exec_driver_sql"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "exec_driver_sql":
+        monkeypatch.setattr(db, "_direct_adapter", lambda adapted: None)
+    return request.param
+
+
+async def test_the_direct_path_is_used_with_this_sqlalchemy(server: RunningServer) -> None:
+    # Fails when an upgrade changes the adapter: every read would silently take the slower path.
+    async with server.runtime.sessions() as session:
+        raw = await (await session.connection()).get_raw_connection()
+        assert db._direct_adapter(raw.dbapi_connection) is raw.dbapi_connection
+        await session.rollback()
+
+
+async def test_a_first_statement_compiled_read_is_inside_the_sessions_transaction(server: RunningServer, path: str) -> None:
     read = CompiledRead(text("SELECT pg_current_xact_id()::text"))
     async with server.runtime.sessions() as session:
         (first,), = await fetch(session, read, {})  # the session's very first statement
@@ -74,7 +92,7 @@ def account_row(account_id: uuid.UUID, user_id: uuid.UUID, name: str) -> tuple:
     return (account_id, user_id, "CASH", name, "EUR", Decimal(0), Decimal(0), False, now, now)
 
 
-async def test_a_compiled_read_then_a_failing_write_roll_back_together(server: RunningServer) -> None:
+async def test_a_compiled_read_then_a_failing_write_roll_back_together(server: RunningServer, path: str) -> None:
     user = await owner(server)
     # A read with a side effect, so what the rollback undoes can be seen: were the read outside
     # the transaction (asyncpg's autocommit), its account would stay.
@@ -94,7 +112,7 @@ async def test_a_compiled_read_then_a_failing_write_roll_back_together(server: R
         assert (await session.exec(select(Account.id).where(col(Account.id) == account_id))).first() is None
 
 
-async def test_an_error_from_a_compiled_read_is_sqlalchemys(server: RunningServer) -> None:
+async def test_an_error_from_a_compiled_read_is_sqlalchemys(server: RunningServer, path: str) -> None:
     read = CompiledRead(text("SELECT 1 / :n").bindparams(bindparam("n", type_=Integer())))
     async with server.runtime.sessions() as session:
         with pytest.raises(DBAPIError) as raised:
@@ -104,7 +122,7 @@ async def test_an_error_from_a_compiled_read_is_sqlalchemys(server: RunningServe
         assert [tuple(row) for row in await fetch(session, read, {"n": 1})] == [(1,)]  # the session goes on
 
 
-async def test_copy_records_runs_in_the_transaction_with_sqlalchemys_errors(server: RunningServer) -> None:
+async def test_copy_records_runs_in_the_transaction_with_sqlalchemys_errors(server: RunningServer, path: str) -> None:
     user = await owner(server)
     first, second = uuid.uuid4(), uuid.uuid4()
     async with server.runtime.sessions() as session:
