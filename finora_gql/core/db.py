@@ -142,11 +142,12 @@ async def fetch(session: AsyncSession, read: CompiledRead, values: Mapping[str, 
     lock = session._lock if isinstance(session, RequestSession) else contextlib.nullcontext()
     async with lock:
         connection = await session.connection()
-        raw = await connection.get_raw_connection()
+        sync = connection.sync_connection
+        # The checked-out connection, without a greenlet hop when it is valid (it is, once begun).
+        raw = sync.connection if sync is not None and not sync.invalidated else await connection.get_raw_connection()
         adapted = _direct_adapter(raw.dbapi_connection)
         if adapted is None:
             return (await connection.exec_driver_sql(read.sql, tuple(arguments))).all()
-        sync = connection.sync_connection
         if sync is not None and (sync._has_events or sync.engine._has_events):  # statement counters see it too
             sync.dispatch.before_cursor_execute(sync, None, read.sql, arguments, None, False)
         driver = raw.driver_connection

@@ -42,7 +42,7 @@ async def through_exec_driver_sql(session, read: CompiledRead, values: dict) -> 
 
 
 async def through_the_orm(session, read: CompiledRead, values: dict) -> None:
-    (await session.execute(STATEMENT, values)).all()
+    (await session.exec(STATEMENT, params=values)).all()
 
 
 @pytest.mark.bench
