@@ -430,10 +430,14 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def execute_operation(self, serially: bool | None = None):  # type: ignore[no-untyped-def]
         try:
             shared = _by_event.get(id(self.root_value)) if self.operation.operation is OperationType.SUBSCRIPTION else None
-            if shared is None or shared.event is not self.root_value or self._hooks_resolve() or not self.selects_pure():
-                return super().execute_operation(serially)
-            key = (id(self.operation), orjson.dumps(self.variable_values.coerced, option=orjson.OPT_SORT_KEYS))
+            if shared is not None and (shared.event is not self.root_value or self._hooks_resolve()
+                                       or not self.selects_pure()):
+                shared = None
+            if shared is not None:
+                key = (id(self.operation), orjson.dumps(self.variable_values.coerced, option=orjson.OPT_SORT_KEYS))
         except Exception:  # noqa: BLE001 - not shareable (or graphql-core changed): executed on its own
+            shared = None
+        if shared is None:
             return super().execute_operation(serially)
         hit = shared.results.get(key)
         if hit is not None and hit[0] is self.operation:
