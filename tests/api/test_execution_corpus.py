@@ -7,6 +7,7 @@ exception while planning falls back to graphql-core instead of failing the query
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -83,18 +84,22 @@ async def test_every_operation_answers_the_same_with_and_without_the_fast_path(
 ) -> None:
     token, ids = corpus_user
     used = STATS.snapshot()
-    differences = []
+    differences, answers = [], []
     for operation in CORPUS:
         before = STATS.snapshot()
         plain = await answer(plain_server, operation, token, ids)
         assert STATS.snapshot() == before, f"{operation.name}: the fast path ran with EXECUTION_FAST_PATH=false"
         fast = await answer(server, operation, token, ids)
+        answers.append(fast)
         if fast != plain:
             differences.append((operation.name, fast, plain))
     assert differences == []
-    # Not vacuous: the corpus's answers have data and errors of every kind.
-    statuses = {(await answer(server, operation, token, ids))[0] for operation in CORPUS[:1] + CORPUS[-5:]}
-    assert statuses >= {200, 400}
+    # Not vacuous: most answers are data without errors, some are payload errors, some top-level.
+    clean = [body for status, body in answers if status == 200 and body.get("data") and "errors" not in body]
+    assert len(clean) >= 40, len(clean)
+    assert sum('"code": "NOT_FOUND"' in json.dumps(body) for body in clean) >= 2
+    assert {status for status, _ in answers} >= {200, 400}
+    assert sum("errors" in body for _, body in answers) >= 8
     after = STATS.snapshot()
     assert after["plans"] - used["plans"] >= 40 and after["fields"] - used["fields"] >= 20, (used, after)
     assert after["planning_failed"] == used["planning_failed"]
