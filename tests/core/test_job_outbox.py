@@ -135,3 +135,21 @@ async def test_a_crash_between_commit_and_relay_is_run_by_the_sweep_exactly_once
     assert row is not None and row.relayed_at is not None and row.completed_at is not None
     count = await server.gql("{ transactions(first: 1) { totalCount } }", token=token)
     assert count["data"]["transactions"]["totalCount"] == rows
+
+
+async def test_the_sweep_leaves_young_rows_to_their_own_relay(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def crashed(engine, job_id) -> None:  # type: ignore[no-untyped-def]
+        """No relay after this commit."""
+
+    monkeypatch.setattr(jobs, "_relay_after_commit", crashed)
+    async with server.runtime.sessions() as session, atomic(session):
+        enqueue_after_commit(session, "deliver_email", str(uuid.uuid4()))
+        job_id = next(row.id for row in session.new if isinstance(row, JobOutbox))
+    engine = server.runtime.engine
+    await jobs.relay_stale(engine, older_than_seconds=3600)  # younger than an hour: not the sweep's yet
+    row = await outbox_row(server, job_id)
+    assert row is not None and row.relayed_at is None
+    assert await jobs.relay(engine, [job_id]) == 1
+    assert await jobs.relay(engine, [job_id]) == 0  # relayed once: a second relay sends nothing
+    row = await outbox_row(server, job_id)
+    assert row is not None and row.relayed_at is not None
