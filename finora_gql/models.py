@@ -6,6 +6,7 @@ from finora_gql.accounts.models import Account
 from finora_gql.admin.models import AuditLog
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
+from finora_gql.core.jobs import JobOutbox
 from finora_gql.files.models import File
 from finora_gql.imports.models import Import, ImportIssue
 from finora_gql.notifications.models import Notification, NotificationPreference, OutgoingEmail
@@ -17,7 +18,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
-    "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "MonthlyTotal", "NetWorthSnapshot",
+    "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "JobOutbox", "MonthlyTotal", "NetWorthSnapshot",
     "Notification",
     "NotificationPreference", "OutgoingEmail", "RefreshToken", "Transaction",
     "User", "metadata",

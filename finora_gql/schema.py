@@ -112,7 +112,9 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        execution_context_class=FastExecutionContext,
+        # The fast path (api/execution.py) overrides private graphql-core methods: EXECUTION_FAST_PATH=false
+        # leaves execution entirely to strawberry and graphql-core.
+        execution_context_class=FastExecutionContext if settings.execution_fast_path else None,
         scalar_overrides=scalars.SCALAR_OVERRIDES,
         config=StrawberryConfig(
             disable_field_suggestions=not settings.field_suggestions_enabled,
@@ -122,7 +124,8 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
             # receive "DATE_DESC" instead of Order.DATE_DESC (seen with strawberry 0.341).
         ),
     )
-    install_fast_paths(schema._schema)  # plain leaf fields and relay ids skip the resolver machinery
+    if settings.execution_fast_path:
+        install_fast_paths(schema._schema)  # plain leaf fields and relay ids skip the resolver machinery
     return schema
 
 

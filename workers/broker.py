@@ -13,11 +13,12 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
 from periodiq import PeriodiqMiddleware
 
 from finora_gql.config import Settings
+from workers.middleware import OutboxMiddleware
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
     middleware = [factory() for factory in default_middleware]
-    middleware += [AsyncIO(), CurrentMessage(), PeriodiqMiddleware(skip_delay=60)]
+    middleware += [AsyncIO(), CurrentMessage(), PeriodiqMiddleware(skip_delay=60), OutboxMiddleware()]
     if settings.redis_url:
         return RedisBroker(
             url=settings.redis_url,

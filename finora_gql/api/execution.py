@@ -40,10 +40,19 @@ time (the transactions filter alone cost ~7% of the page's CPU).
 Anything unusual (a null where the type forbids it, a value the scalar refuses, an exception,
 a schema extension that hooks `resolve`, a field with arguments) falls back to graphql-core's
 own `execute_field`, so errors, paths and masking are exactly as before.
+
+Fenced, because it overrides graphql-core methods marked private: planning and running a plan
+happen inside the fallback (an exception in either leaves the work to graphql-core), the
+`EXECUTION_FAST_PATH=false` setting builds the schema without it, `STATS` counts its use (a
+test fails when it is silently no longer used), and tests/api/test_execution_corpus.py runs
+real operations of this schema with and without it and requires identical responses. The
+upper bounds on strawberry-graphql and graphql-core in pyproject.toml are where that test
+must be rerun.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from operator import attrgetter
@@ -69,6 +78,8 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
+
+log = logging.getLogger("finora.execution")
 
 FAST = "finora.fast"
 PLAIN = "finora.plain"  # on non-leaf fields that are a plain attribute read: the attribute getter
@@ -264,6 +275,25 @@ def shared_event(message: object, build: Callable[[Any], E]) -> E:
     return event
 
 
+class FastPathStats:
+    """How often the fast paths ran, process-wide: a test fails when they silently stop being used
+    (a graphql-core or strawberry upgrade that leaves every field to the fallback)."""
+
+    __slots__ = ("abandoned", "fields", "planning_failed", "plans")
+
+    def __init__(self) -> None:
+        self.plans = 0  # selection sets completed by a compiled plan
+        self.abandoned = 0  # plans given up on an object (a null, a refused value): graphql-core did it
+        self.planning_failed = 0  # plans that could not be made (an exception): graphql-core did it
+        self.fields = 0  # leaf fields resolved directly by execute_field
+
+    def snapshot(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+STATS = FastPathStats()
+
+
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -273,18 +303,33 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):  # type: ignore[no-untyped-def]
         if position_context is None:
-            known = self._request_plans.get(id(grouped_field_set))
-            if known is not None and known[0] is grouped_field_set:
-                plan = known[1]
-            else:
-                plan = self._plan(parent_type, grouped_field_set)
-                self._request_plans[id(grouped_field_set)] = (grouped_field_set, plan)
+            plan = self._request_plan(parent_type, grouped_field_set)
             if plan is not None:
                 try:
-                    return _run_plan(plan, source_value)
+                    data = _run_plan(plan, source_value)
                 except Exception:  # noqa: BLE001 - graphql-core redoes it and reports what went wrong
-                    pass
+                    STATS.abandoned += 1
+                else:
+                    STATS.plans += 1
+                    return data
         return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+
+    def _request_plan(self, parent_type: GraphQLObjectType, grouped_field_set: Mapping) -> Plan | None:
+        """The plan of this selection set for this request, or None. Planning reads graphql-core's
+        internals (collected fields, private helpers): should any of it fail, as after an upgrade
+        that changed them, the selection set is executed by graphql-core, never the query failed."""
+        known = self._request_plans.get(id(grouped_field_set))
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        try:
+            plan = self._plan(parent_type, grouped_field_set)
+        except Exception:  # noqa: BLE001 - see the docstring
+            STATS.planning_failed += 1
+            if STATS.planning_failed == 1:
+                log.warning("execution fast path: planning failed, graphql-core executes instead", exc_info=True)
+            plan = None
+        self._request_plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Mapping) -> Plan | None:
         """The compiled plan of this selection set, or None where graphql-core must execute it."""
@@ -377,17 +422,22 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             coerced = leaf_type.coerce_output_value(value)
             if coerced is None or coerced is Undefined:
                 raise TypeError
-            return coerced
         except Exception:
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        STATS.fields += 1
+        return coerced
 
     def execute_operation(self, serially: bool | None = None):  # type: ignore[no-untyped-def]
-        shared = _by_event.get(id(self.root_value)) if self.operation.operation is OperationType.SUBSCRIPTION else None
-        if shared is None or shared.event is not self.root_value or self._hooks_resolve() or not self.selects_pure():
-            return super().execute_operation(serially)
         try:
-            key = (id(self.operation), orjson.dumps(self.variable_values.coerced, option=orjson.OPT_SORT_KEYS))
-        except TypeError:
+            shared = _by_event.get(id(self.root_value)) if self.operation.operation is OperationType.SUBSCRIPTION else None
+            if shared is not None and (shared.event is not self.root_value or self._hooks_resolve()
+                                       or not self.selects_pure()):
+                shared = None
+            if shared is not None:
+                key = (id(self.operation), orjson.dumps(self.variable_values.coerced, option=orjson.OPT_SORT_KEYS))
+        except Exception:  # noqa: BLE001 - not shareable (or graphql-core changed): executed on its own
+            shared = None
+        if shared is None:
             return super().execute_operation(serially)
         hit = shared.results.get(key)
         if hit is not None and hit[0] is self.operation:
@@ -415,7 +465,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _hooks_resolve(self) -> bool:
         manager = self.middleware_manager
-        return manager is not None and bool(manager._middleware_resolvers)
+        if manager is None:
+            return False
+        # A private attribute: if graphql-core renames it, assume hooks, and the fast paths step aside.
+        return bool(getattr(manager, "_middleware_resolvers", True))
 
 
 class CachedNameConverter(NameConverter):

@@ -28,7 +28,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
-from finora_gql.core.db import any_of
+from finora_gql.core.db import any_of, copy_records
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
@@ -227,10 +227,9 @@ async def add_imported(
     if not rows:
         return
     now = clock.now()
-    connection = (await (await session.connection()).get_raw_connection()).driver_connection
     # In chunks, so the COPY tuples of a large file never all exist at once.
     for start in range(0, len(rows), COPY_CHUNK):
-        await connection.copy_records_to_table("transaction", columns=_COPY_COLUMNS, records=[
+        await copy_records(session, "transaction", _COPY_COLUMNS, [
             (uuid.uuid4(), viewer.user_id, account.id, row.date, row.amount, account.currency, row.category_id,
              row.merchant, row.description, [], row.external_id, import_id, row.import_hash, now, now)
             for row in rows[start:start + COPY_CHUNK]

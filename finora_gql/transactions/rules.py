@@ -1,13 +1,19 @@
-"""Categorisation rules: the viewer's own patterns, tried in priority order."""
+"""Categorisation rules: the viewer's own patterns, tried in priority order.
+
+Regular expressions run on RE2 (google-re2): matching takes time linear in the text, so no
+pattern a user writes can stall the process; patterns RE2 cannot take are refused on `pattern`.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import re2
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,13 +23,44 @@ from finora_gql.core.viewer import Viewer
 from finora_gql.transactions import categories
 from finora_gql.transactions.models import CategoryRule, RuleField, RuleMatch
 
+log = logging.getLogger("finora.rules")
 MAX_RULES = 500
 rules = Owned(CategoryRule, "rule")
 
 
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.max_mem = RE2_MAX_MEM
+    options.log_errors = False  # a refused pattern is the user's error, reported to them, not logged
+    return options
+
+
+RE2_MAX_MEM = 8 << 20  # bytes a compiled pattern may use (RE2's default); 200-character patterns stay far below
+_OPTIONS = _options()
+
+
 @lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _compiled(pattern: str) -> re2._Regexp:
+    """The pattern as RE2 runs it: in time linear in the text, whatever the pattern (no
+    backtracking, so `(a+)+$` cannot freeze the process). Raises `re2.error` for what RE2
+    does not support (backreferences, lookaround)."""
+    return re2.compile(pattern, _OPTIONS)
+
+
+def _runnable(pattern: str) -> re2._Regexp | None:
+    """The compiled pattern, or None for one stored before patterns were checked with RE2: such a
+    rule matches nothing rather than failing every write."""
+    try:
+        return _compiled(pattern)
+    except re2.error:
+        log.warning("a stored rule pattern RE2 cannot run is skipped: %r", pattern)
+        return None
+
+
+def _reason(error: re2.error) -> str:
+    reason = error.args[0] if error.args else error
+    return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
 
 
 def clean_pattern(pattern: str, match: RuleMatch) -> str:
@@ -35,8 +72,18 @@ def clean_pattern(pattern: str, match: RuleMatch) -> str:
     if match is RuleMatch.REGEX:
         try:
             _compiled(pattern)
-        except re.error as exc:
-            raise ServiceError(ErrorCode.INVALID, f"Not a valid regular expression: {exc}.", "pattern") from None
+        except re2.error as exc:
+            try:
+                re.compile(pattern)
+            except re.error as python_error:
+                raise ServiceError(ErrorCode.INVALID, f"Not a valid regular expression: {python_error}.",
+                                   "pattern") from None
+            raise ServiceError(
+                ErrorCode.INVALID,
+                "Rule patterns run in linear time, so backreferences (\\1), lookahead and lookbehind "
+                f"((?=, (?!, (?<=, (?<!) and possessive or atomic groups are not supported: {_reason(exc)}.",
+                "pattern",
+            ) from None
     return pattern
 
 
@@ -56,8 +103,10 @@ class Matcher:
             for value in texts:
                 if rule.match is RuleMatch.CONTAINS and rule.pattern.lower() in value.lower():
                     return rule.category_id
-                if rule.match is RuleMatch.REGEX and _compiled(rule.pattern).search(value):
-                    return rule.category_id
+                if rule.match is RuleMatch.REGEX:
+                    compiled = _runnable(rule.pattern)
+                    if compiled is not None and compiled.search(value):
+                        return rule.category_id
         return None
 
 
