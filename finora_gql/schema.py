@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -24,6 +25,7 @@ from strawberry.types import ExecutionContext, Info
 from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation, AdminQuery
 from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, install_fast_paths
+from finora_gql.api.scalars import SCALAR_MAP, SCALAR_OVERRIDES
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
 from finora_gql.config import Settings
@@ -45,7 +47,10 @@ class Query(
     AdminQuery,
 ):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+    async def node(
+        self, info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="A global id, as every object's `id` field gives.")],
+    ) -> relay.Node | None:
         try:
             return await id.resolve_node(info, required=False)
         except (GlobalIDValueError, KeyError):
@@ -109,9 +114,11 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=FastExecutionContext,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(
             disable_field_suggestions=not settings.field_suggestions_enabled,
             relay_max_results=100,
+            scalar_map=SCALAR_MAP,
             name_converter=CachedNameConverter(),
             # Not sort_schema: it rebuilds enums with their names as values, so resolvers would
             # receive "DATE_DESC" instead of Order.DATE_DESC (seen with strawberry 0.341).

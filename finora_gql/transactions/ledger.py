@@ -277,6 +277,19 @@ async def get_transactions(session: AsyncSession, viewer: Viewer, ids: Sequence[
     return await transactions.by_ids(session, viewer, ids)
 
 
+async def transfer_legs(
+    session: AsyncSession, viewer: Viewer, transfer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Transaction]]:
+    """Both legs of each of the viewer's transfers among `transfer_ids`, in one query."""
+    if not transfer_ids:
+        return {}
+    rows = (await session.exec(readable(viewer).where(any_of(col(Transaction.transfer_id), list(transfer_ids))))).all()
+    legs: dict[uuid.UUID, list[Transaction]] = {}
+    for row in rows:
+        legs.setdefault(row.transfer_id, []).append(row)  # type: ignore[arg-type]
+    return legs
+
+
 async def update_transactions(
     session: AsyncSession, rt: Runtime, viewer: Viewer, changes: Sequence[tuple[uuid.UUID, Changes]],
     *, field_prefix: str = "",

@@ -50,7 +50,7 @@ async def test_create_read_update_delete(server: RunningServer) -> None:
     assert (moved["budget"]["month"], moved["budget"]["category"]["name"]) == ("2031-05-01", "Travel")
 
     deleted = await mutate(server, token, DELETE_BUDGET, {"id": budget["id"]}, "deleteBudget")
-    assert deleted == {"deletedId": budget["id"], "errors": []}
+    assert deleted == {"deletedIds": [budget["id"]], "errors": []}
     again = await mutate(server, token, DELETE_BUDGET, {"id": budget["id"]}, "deleteBudget")
     assert errors_of(again) == [("NOT_FOUND", "id")]
     assert (await query(server, token, NODE, {"id": budget["id"]}))["node"] is None

@@ -39,12 +39,14 @@ async def test_dry_run_previews_then_confirm_imports_once(server: RunningServer)
                                preset="FINORA", dryRun=True)
     assert preview["status"] == "PREVIEWED" and preview["dryRun"] is True
     assert preview["progress"] == {"status": "PREVIEWED", "processed": 5, "total": 5, "inserted": 5,
-                                   "duplicates": 0, "likelyDuplicates": 0, "errors": 0, "message": None}
+                                   "duplicates": 0, "likelyDuplicates": 0, "errorCount": 0, "message": None}
     assert [(r["line"], r["amount"], r["merchant"], r["newCategory"]) for r in preview["preview"]] == [
         (2, "-54.20", "Fresh Market", None), (3, "-54.20", "Fresh Market", None), (4, "3200.00", "ACME Corp", None),
         (5, "-18.00", "Paws, Claws & Co", "Pets"), (6, "-9.99", "Netflix", None),
     ]
-    assert preview["preview"][0]["categoryId"] is not None
+    assert preview["preview"][0]["category"]["name"] == "Groceries"
+    # The settings used are the same enums startImport takes.
+    assert (preview["encoding"], preview["dateFormat"], preview["delimiter"]) == ("UTF_8", "ISO", ",")
     nothing = await server.gql(TXNS, token=user.access_token)
     assert nothing["data"]["transactions"]["totalCount"] == 0
     assert await balance(server, user.access_token, account["id"]) == Decimal("100.00")
@@ -91,7 +93,7 @@ async def test_rules_and_merchant_memory_categorise_rows_without_a_category(serv
     assert made["errors"] == []
     done = await run_import(server, user.access_token, accountId=account["id"],
                             csv="date,amount,merchant\n2026-01-02,-9.99,NETFLIX.COM\n2026-01-03,-12.00,corner shop\n")
-    assert [r["categoryId"] for r in done["preview"]] == [categories["Subscriptions"], categories["Groceries"]]
+    assert [r["category"]["id"] for r in done["preview"]] == [categories["Subscriptions"], categories["Groceries"]]
 
 
 async def test_row_errors_are_reported_and_the_good_rows_imported(server: RunningServer) -> None:
@@ -106,7 +108,7 @@ async def test_row_errors_are_reported_and_the_good_rows_imported(server: Runnin
            "2026-02-05,Train,-300,JPY\n")
     done = await run_import(server, user.access_token, accountId=account["id"], csv=csv)
     assert done["status"] == "COMPLETED"
-    assert (done["progress"]["inserted"], done["progress"]["errors"]) == (2, 4)
+    assert (done["progress"]["inserted"], done["progress"]["errorCount"]) == (2, 4)
     issues = (await server.gql(IMPORT, {"id": done["id"], "kind": "ERROR"}, token=user.access_token))
     found = [(i["line"], i["field"]) for i in issues["data"]["import"]["issues"]]
     assert found == [(3, "date"), (4, "amount"), (5, "currency"), (6, "amount")]
@@ -127,7 +129,7 @@ async def test_likely_duplicates_are_flagged_or_skipped(server: RunningServer) -
     assert [r["likelyDuplicateScore"] is not None for r in flagged["preview"]] == [True, False, False]
     issue = (await server.gql(IMPORT, {"id": flagged["id"], "kind": "LIKELY_DUPLICATE"},
                               token=user.access_token))["data"]["import"]["issues"][0]
-    assert issue["line"] == 2 and issue["transactionId"] == manual["transaction"]["id"]
+    assert issue["line"] == 2 and issue["transaction"]["id"] == manual["transaction"]["id"]
     assert 0.6 <= issue["score"] <= 1 and "1 day apart" in issue["reason"]
     skipped = await run_import(server, user.access_token, accountId=account["id"], csv=csv,
                                options={"likelyDuplicates": "SKIP"})
@@ -188,7 +190,7 @@ async def uploaded(server: RunningServer, token: str, filename: str, mime_type: 
     async with httpx.AsyncClient() as client:
         put = await client.put(url, content=data, headers={h["name"]: h["value"] for h in created["uploadHeaders"]})
     assert put.status_code in (200, 204), put.text
-    completed = await server.gql("mutation($id: ID!) { completeUpload(fileId: $id) { errors { code } } }",
+    completed = await server.gql("mutation($id: ID!) { completeUpload(input: {fileId: $id}) { errors { code } } }",
                                  {"id": created["file"]["id"]}, token=token)
     assert completed["data"]["completeUpload"]["errors"] == []
     return created["file"]["id"]
