@@ -29,7 +29,7 @@ from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
 from finora_gql.core.db import any_of
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
@@ -87,7 +87,8 @@ async def create_transactions(
 ) -> list[Transaction]:
     """Validate and insert up to MAX_BULK transactions, all or nothing.
 
-    Errors name the field as `<prefix><index>.<field>` for bulk input (prefix "" for one).
+    Every problem of every draft is reported (not only the first), each naming its field as
+    `<prefix><index>.<field>` for bulk input (prefix "" for one).
     """
     if len(drafts) > MAX_BULK:
         raise ServiceError(ErrorCode.INVALID, f"At most {MAX_BULK} transactions at once.", field_prefix.rstrip(".") or None)
@@ -100,35 +101,49 @@ async def create_transactions(
     category_map = await categories.get_categories(session, viewer, [d.category_id for d in drafts if d.category_id])
     matcher = await rules.matcher(session, viewer)
     rows: list[Transaction] = []
+    errors = Collector()
     for index, draft in enumerate(drafts):
+        found_before = len(errors.errors)
         account = account_map.get(draft.account_id)
         if account is None:
-            raise accounts.accounts.not_found(at(index, "accountId"))
-        if account.archived:
-            raise ServiceError(ErrorCode.INVALID, "This account is archived; unarchive it first.", at(index, "accountId"))
+            errors.add(accounts.accounts.not_found(at(index, "accountId")))
+        elif account.archived:
+            errors.add(ServiceError(ErrorCode.INVALID, "This account is archived; unarchive it first.", at(index, "accountId")))
         if draft.category_id is not None:
             category = category_map.get(draft.category_id)
             if category is None:
-                raise categories.categories.not_found(at(index, "categoryId"))
-            if category.kind is CategoryKind.TRANSFER:
-                raise ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId"))
-        merchant = optional_text(draft.merchant, field=at(index, "merchant"), max_length=200)
-        description = clean_text(draft.description or "", field=at(index, "description"), max_length=500, required=False)
+                errors.add(categories.categories.not_found(at(index, "categoryId")))
+            elif category.kind is CategoryKind.TRANSFER:
+                errors.add(ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId")))
+        merchant = errors.check(optional_text, draft.merchant, field=at(index, "merchant"), max_length=200)
+        description = errors.check(
+            clean_text, draft.description or "", field=at(index, "description"), max_length=500, required=False
+        )
+        date = errors.check(clean_date, draft.date, at(index, "date"))
+        amount = None if account is None else errors.check(
+            clean_amount, draft.amount, currency=account.currency, field=at(index, "amount"), allow_zero=False
+        )
+        notes = errors.check(optional_text, draft.notes, field=at(index, "notes"), max_length=2000)
+        tags = errors.check(clean_tags, draft.tags, at(index, "tags"))
+        external_id = errors.check(optional_text, draft.external_id, field=at(index, "externalId"), max_length=100)
+        if account is None or len(errors.errors) > found_before:
+            continue
         rows.append(
             Transaction(
                 user_id=viewer.user_id,
                 account_id=account.id,
-                date=clean_date(draft.date, at(index, "date")),
-                amount=clean_amount(draft.amount, currency=account.currency, field=at(index, "amount"), allow_zero=False),
+                date=date,
+                amount=amount,
                 currency=account.currency,
                 category_id=draft.category_id or matcher.category_for(merchant, description),
                 merchant=merchant,
                 description=description,
-                notes=optional_text(draft.notes, field=at(index, "notes"), max_length=2000),
-                tags=clean_tags(draft.tags, at(index, "tags")),
-                external_id=optional_text(draft.external_id, field=at(index, "externalId"), max_length=100),
+                notes=notes,
+                tags=tags,
+                external_id=external_id,
             )
         )
+    errors.raise_any()
     await _check_external_ids(session, rows, at)
     await _remember_merchant_categories(session, viewer, [row for row in rows if row.category_id is None])
     session.add_all(rows)

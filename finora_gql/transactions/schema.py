@@ -19,7 +19,7 @@ from finora_gql.api.errors import DeletePayload, UserError, errors_field, perfor
 from finora_gql.api.ids import decode_id
 from finora_gql.api.selection import selects
 from finora_gql.context import Context
-from finora_gql.core.errors import BadUserInput, ServiceError
+from finora_gql.core.errors import BadUserInput, Collector, ServiceError
 from finora_gql.core.pagination import PageRequest
 from finora_gql.transactions import categories, rules, service
 from finora_gql.transactions.types import (
@@ -237,12 +237,20 @@ def _filter_spec(spec: TransactionFilter | None) -> service.Filter:
     )
 
 
-def _draft(item: CreateTransactionInput, prefix: str) -> service.Draft:
+def _drafts(items: list[CreateTransactionInput], prefix: str) -> list[service.Draft]:
+    """The drafts of the input; every id that does not decode is reported, not only the first."""
+    errors = Collector()
+    drafts = [_draft(item, prefix.format(index=index), errors) for index, item in enumerate(items)]
+    errors.raise_any()
+    return drafts
+
+
+def _draft(item: CreateTransactionInput, prefix: str, errors: Collector) -> service.Draft:
     return service.Draft(
-        account_id=decode_id(item.account_id, AccountNode, f"{prefix}accountId"),
+        account_id=errors.check(decode_id, item.account_id, AccountNode, f"{prefix}accountId"),
         date=item.date,
         amount=item.amount,
-        category_id=decode_id(item.category_id, CategoryNode, f"{prefix}categoryId") if item.category_id else None,
+        category_id=errors.check(decode_id, item.category_id, CategoryNode, f"{prefix}categoryId") if item.category_id else None,
         merchant=item.merchant,
         description=item.description,
         notes=item.notes,
@@ -335,7 +343,7 @@ class TransactionsMutation:
         context = info.context
         viewer = await context.viewer()
         rows, errors = await perform(
-            context, lambda session: service.create_transactions(session, context.runtime, viewer, [_draft(input, "")])
+            context, lambda session: service.create_transactions(session, context.runtime, viewer, _drafts([input], ""))
         )
         nodes = await _nodes(info, rows or [], "transaction")
         return TransactionPayload(transaction=nodes[0] if nodes else None, errors=errors)
@@ -350,7 +358,7 @@ class TransactionsMutation:
             context,
             lambda session: service.create_transactions(
                 session, context.runtime, viewer,
-                [_draft(item, f"transactions.{i}.") for i, item in enumerate(input.transactions)],
+                _drafts(input.transactions, "transactions.{index}."),
                 field_prefix="transactions.",
             ),
         )

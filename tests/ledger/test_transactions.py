@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+from strawberry.relay import GlobalID
+
 from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import (
     ACCOUNTS,
@@ -98,6 +102,27 @@ async def test_bulk_create_is_all_or_nothing(server: RunningServer) -> None:
     failed = (await server.gql(CREATE_TXNS, {"items": items}, token=token))["data"]["createTransactions"]
     assert failed["transactions"] == []
     assert [(e["code"], e["field"]) for e in failed["errors"]] == [("INVALID", "transactions.3.amount")]
+
+    # Every problem of the input comes back at once, in input order, not only the first.
+    broken = [dict(item) for item in items]
+    broken[0].update(date="1800-01-01", tags=["x" * 41])
+    broken[2]["categoryId"] = account["id"]  # an id of another type
+    broken[4]["accountId"] = str(GlobalID("Category", str(uuid.uuid4())))
+    many = (await server.gql(CREATE_TXNS, {"items": broken}, token=token))["data"]["createTransactions"]
+    assert [(e["code"], e["field"]) for e in many["errors"]] == [  # ids first, while decoding them
+        ("NOT_FOUND", "transactions.2.categoryId"), ("NOT_FOUND", "transactions.4.accountId"),
+    ]
+    del broken[2]["categoryId"]
+    broken[4]["accountId"] = str(GlobalID("Account", str(uuid.uuid4())))
+    many = (await server.gql(CREATE_TXNS, {"items": broken}, token=token))["data"]["createTransactions"]
+    assert [(e["code"], e["field"]) for e in many["errors"]] == [
+        ("INVALID", "transactions.0.date"), ("INVALID", "transactions.0.tags"), ("INVALID", "transactions.3.amount"),
+        ("NOT_FOUND", "transactions.4.accountId"),
+    ]
+    bad_account = (await server.gql(CREATE_ACCOUNT, {"input": {"name": " ", "type": "CASH", "currency": "JPY",
+                                                               "openingBalance": "1.5"}}, token=token))
+    assert [(e["code"], e["field"]) for e in bad_account["data"]["createAccount"]["errors"]] == [
+        ("REQUIRED", "name"), ("INVALID", "openingBalance")]
     assert await balances(server, token) == {"Checking": "0.00"}
 
     items[3]["amount"] = "-4.00"
