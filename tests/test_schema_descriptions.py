@@ -18,6 +18,7 @@ from graphql import (
     GraphQLObjectType,
 )
 
+from finora_gql.api.permissions import ADMIN_ONLY, AdminOnly
 from finora_gql.schema import build_schema
 
 # module prefix (e.g. "finora_gql.investments.") -> why it is excused for now. Keep EMPTY.
@@ -99,6 +100,29 @@ def test_the_allow_list_is_explicit_and_holds_only_live_debts() -> None:
 def test_scalars_say_how_they_are_written(type_name: str, words: str) -> None:
     description = build_schema()._schema.type_map[type_name].description or ""
     assert words in description
+
+
+def test_directives_are_described() -> None:
+    schema = build_schema()._schema
+    ours = [d for d in schema.directives if d.name not in ("include", "skip", "deprecated", "specifiedBy", "oneOf")]
+    assert ours, "expected at least @adminOnly"
+    assert [d.name for d in ours if not d.description] == []
+
+
+def test_admin_only_fields_say_so_and_carry_the_directive() -> None:
+    """A field is admin-only in its description exactly when it carries @adminOnly."""
+    schema = build_schema()
+    said, marked = set(), set()
+    for graphql_type in schema._schema.type_map.values():
+        for name, field in (getattr(graphql_type, "fields", None) or {}).items():
+            if (field.description or "").startswith(ADMIN_ONLY):
+                said.add(name)
+            definition = (getattr(field, "extensions", None) or {}).get("strawberry-definition")
+            if any(isinstance(d, AdminOnly) for d in getattr(definition, "directives", ())):
+                marked.add(name)
+    assert said == marked, (said, marked)
+    assert {"banUser", "unbanUser", "unlockUser", "setFxRate", "deadLetteredJobs"} <= said
+    assert schema.as_str().count("@adminOnly") == len(said) + 1  # each field, and the declaration
 
 
 def test_range_ends_are_said_to_be_inclusive() -> None:

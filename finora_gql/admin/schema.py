@@ -11,6 +11,7 @@ from strawberry.types import Info
 from finora_gql.admin import service
 from finora_gql.api.errors import perform
 from finora_gql.api.ids import decode_id
+from finora_gql.api.permissions import admin_only
 from finora_gql.auth.types import BanUserInput, UserActionInput, UserPayload
 from finora_gql.context import Context
 from finora_gql.core.jobs import dead_letter_count
@@ -19,7 +20,7 @@ from finora_gql.users.types import UserType
 
 @strawberry.type
 class AdminQuery:
-    @strawberry.field(description="Admin only. How many background jobs exhausted their retries and wait for an operator.")
+    @strawberry.field(**admin_only("How many background jobs exhausted their retries and wait for an operator."))
     async def dead_lettered_jobs(self, info: Info[Context, None]) -> int:
         await info.context.admin()
         return await asyncio.to_thread(dead_letter_count)
@@ -28,7 +29,7 @@ class AdminQuery:
 @strawberry.type
 class AdminMutation:
     @strawberry.mutation(
-        description="Admin only. Suspend a user: they cannot sign in, and their sessions and live subscriptions end at once."
+        **admin_only("Suspend a user: they cannot sign in, and their sessions and live subscriptions end at once.")
     )
     async def ban_user(
         self, info: Info[Context, None], input: Annotated[BanUserInput, strawberry.argument(description="Who and why.")]
@@ -43,7 +44,7 @@ class AdminMutation:
         )
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
-    @strawberry.mutation(description="Admin only. Lift a suspension.")
+    @strawberry.mutation(**admin_only("Lift a suspension."))
     async def unban_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="Who.")]
     ) -> UserPayload:
@@ -55,7 +56,7 @@ class AdminMutation:
         )
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
-    @strawberry.mutation(description="Admin only. Clear a sign-in lockout before it expires.")
+    @strawberry.mutation(**admin_only("Clear a sign-in lockout before it expires."))
     async def unlock_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="Who.")]
     ) -> UserPayload:
