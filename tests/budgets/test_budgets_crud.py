@@ -78,6 +78,9 @@ async def test_create_validation_writes_nothing(server: RunningServer) -> None:
         payload = await mutate(server, token, CREATE_BUDGET, {"input": {"month": "2031-03-05", **fields}}, "createBudget")
         assert payload["budget"] is None
         assert errors_of(payload) == [expected], (fields, payload)
+    several = await mutate(server, token, CREATE_BUDGET, {"input": {"month": "2300-01-01", "categoryId": cats["Salary"],
+                                                                 "limit": "-5"}}, "createBudget")
+    assert errors_of(several) == [("INVALID", "month"), ("INVALID", "categoryId"), ("INVALID", "limit")]  # all at once
     assert await count_rows(server, Budget, user.user_id) == 1
     bad_month = await server.gql(BUDGETS, {"month": "2300-01-01"}, token=token)
     assert bad_month["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "month"}

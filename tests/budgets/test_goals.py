@@ -160,6 +160,10 @@ async def test_goal_validation_writes_nothing(server: RunningServer) -> None:
         for fields, expected in cases:
             payload = await mutate(server, token, CREATE_GOAL, {"input": {**base, **fields}}, "createGoal")
             assert (errors_of(payload), payload["goal"]) == ([expected], None), fields
+        # Every problem at once, not only the first.
+        several = await mutate(server, token, CREATE_GOAL, {"input": {"name": " ", "targetAmount": "0",
+                                                                      "targetDate": "2031-05-14"}}, "createGoal")
+        assert errors_of(several) == [("REQUIRED", "name"), ("INVALID", "targetAmount"), ("INVALID", "targetDate")]
         bad_currency = await server.gql(CREATE_GOAL, {"input": {**base, "currency": "ZZZ"}}, token=token)
         assert bad_currency["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # not a CurrencyCode
         assert await count_rows(server, Goal, user.user_id) == 0
