@@ -318,45 +318,72 @@ async def update_transactions(
 
     before: list[SimpleNamespace] = []
     rows: list[Transaction] = []
+    errors = Collector()  # every problem of every change, not only the first
+
+    def set_checked(row: Transaction, attribute: str, clean, *args, **kwargs) -> None:  # noqa: ANN001
+        found = len(errors.errors)
+        value = errors.check(clean, *args, **kwargs)
+        if len(errors.errors) == found:
+            setattr(row, attribute, value)
+
     for index, (transaction_id, change) in enumerate(changes):
-        row = await get_transaction(session, viewer, transaction_id, field=at(index, "id"), for_update=True)
+        try:
+            row = await get_transaction(session, viewer, transaction_id, field=at(index, "id"), for_update=True)
+        except ServiceError as error:
+            errors.add(error)
+            continue
         before.append(snapshot(row))
         if row.transfer_id is not None and (change.account_id or change.date or change.amount is not None
                                             or change.category_id or change.clear_category):
-            raise ServiceError(
+            errors.add(ServiceError(
                 ErrorCode.INVALID, "Change a transfer by deleting it and recording it again.", at(index, "id")
-            )
+            ))
+            continue
         if change.account_id is not None and change.account_id != row.account_id:
-            account = await accounts.get_account(session, viewer, change.account_id, field=at(index, "accountId"))
-            if account.archived:
-                raise ServiceError(ErrorCode.INVALID, "This account is archived.", at(index, "accountId"))
-            if account.currency != row.currency and change.amount is None:
-                raise ServiceError(
-                    ErrorCode.INVALID, "Moving to an account in another currency needs the amount too.", at(index, "amount")
-                )
-            row.account_id, row.currency = account.id, account.currency
+            try:
+                account = await accounts.get_account(session, viewer, change.account_id, field=at(index, "accountId"))
+            except ServiceError as error:
+                errors.add(error)
+            else:
+                if account.archived:
+                    errors.add(ServiceError(ErrorCode.INVALID, "This account is archived.", at(index, "accountId")))
+                elif account.currency != row.currency and change.amount is None:
+                    errors.add(ServiceError(
+                        ErrorCode.INVALID, "Moving to an account in another currency needs the amount too.",
+                        at(index, "amount"),
+                    ))
+                else:
+                    row.account_id, row.currency = account.id, account.currency
         if change.date is not None:
-            row.date = clean_date(change.date, at(index, "date"))
+            set_checked(row, "date", clean_date, change.date, at(index, "date"))
         if change.amount is not None:
-            row.amount = clean_amount(change.amount, currency=row.currency, field=at(index, "amount"), allow_zero=False)
+            set_checked(row, "amount", clean_amount, change.amount, currency=row.currency, field=at(index, "amount"),
+                        allow_zero=False)
         if change.clear_category:
             row.category_id = None
         elif change.category_id is not None:
-            category = await categories.get_category(session, viewer, change.category_id, field=at(index, "categoryId"))
-            if category.kind is CategoryKind.TRANSFER:
-                raise ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId"))
-            row.category_id = category.id
+            try:
+                category = await categories.get_category(session, viewer, change.category_id, field=at(index, "categoryId"))
+            except ServiceError as error:
+                errors.add(error)
+            else:
+                if category.kind is CategoryKind.TRANSFER:
+                    errors.add(ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId")))
+                else:
+                    row.category_id = category.id
         if change.merchant is not None:
-            row.merchant = optional_text(change.merchant, field=at(index, "merchant"), max_length=200)
+            set_checked(row, "merchant", optional_text, change.merchant, field=at(index, "merchant"), max_length=200)
         if change.description is not None:
-            row.description = clean_text(change.description, field=at(index, "description"), max_length=500, required=False)
+            set_checked(row, "description", clean_text, change.description, field=at(index, "description"),
+                        max_length=500, required=False)
         if change.notes is not None:
-            row.notes = optional_text(change.notes, field=at(index, "notes"), max_length=2000)
+            set_checked(row, "notes", optional_text, change.notes, field=at(index, "notes"), max_length=2000)
         if change.tags is not None:
-            row.tags = clean_tags(change.tags, at(index, "tags"))
+            set_checked(row, "tags", clean_tags, change.tags, at(index, "tags"))
         touched(row)
         session.add(row)
         rows.append(row)
+    errors.raise_any()
     await session.flush()
     await _apply(session, rt, viewer, added=rows, removed=before)
     return rows

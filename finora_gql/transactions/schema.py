@@ -259,14 +259,22 @@ def _draft(item: CreateTransactionInput, prefix: str, errors: Collector) -> serv
     )
 
 
-def _changes(item: UpdateTransactionInput, prefix: str) -> tuple:
+def _all_changes(items: list[UpdateTransactionInput], prefix: str) -> list[tuple]:
+    """The changes of the input; every id that does not decode is reported, not only the first."""
+    errors = Collector()
+    changes = [_changes(item, prefix.format(index=index), errors) for index, item in enumerate(items)]
+    errors.raise_any()
+    return changes
+
+
+def _changes(item: UpdateTransactionInput, prefix: str, errors: Collector) -> tuple:
     return (
-        decode_id(item.id, TransactionNode, f"{prefix}id"),
+        errors.check(decode_id, item.id, TransactionNode, f"{prefix}id"),
         service.Changes(
-            account_id=decode_id(item.account_id, AccountNode, f"{prefix}accountId") if item.account_id else None,
+            account_id=errors.check(decode_id, item.account_id, AccountNode, f"{prefix}accountId") if item.account_id else None,
             date=item.date,
             amount=item.amount,
-            category_id=decode_id(item.category_id, CategoryNode, f"{prefix}categoryId") if item.category_id else None,
+            category_id=errors.check(decode_id, item.category_id, CategoryNode, f"{prefix}categoryId") if item.category_id else None,
             clear_category=item.clear_category,
             merchant=item.merchant,
             description=item.description,
@@ -371,7 +379,7 @@ class TransactionsMutation:
         context = info.context
         viewer = await context.viewer()
         rows, errors = await perform(
-            context, lambda session: service.update_transactions(session, context.runtime, viewer, [_changes(input, "")])
+            context, lambda session: service.update_transactions(session, context.runtime, viewer, _all_changes([input], ""))
         )
         nodes = await _nodes(info, rows or [], "transaction")
         return TransactionPayload(transaction=nodes[0] if nodes else None, errors=errors)
@@ -386,7 +394,7 @@ class TransactionsMutation:
             context,
             lambda session: service.update_transactions(
                 session, context.runtime, viewer,
-                [_changes(item, f"transactions.{i}.") for i, item in enumerate(input.transactions)],
+                _all_changes(input.transactions, "transactions.{index}."),
                 field_prefix="transactions.",
             ),
         )

@@ -20,6 +20,10 @@ from tests.ledger.ledger_flows import (
 )
 from tests.server import RunningServer
 
+UPDATE_TXNS = """mutation($items: [UpdateTransactionInput!]!) { updateTransactions(input: {transactions: $items}) {
+  transactions { id } errors { code field message } } }"""
+DELETE_TXNS = "mutation($ids: [ID!]!) { deleteTransactions(input: {ids: $ids}) { deletedIds errors { code } } }"
+
 
 async def balances(server: RunningServer, token: str) -> dict[str, str]:
     body = await server.gql(ACCOUNTS, token=token)
@@ -119,6 +123,13 @@ async def test_bulk_create_is_all_or_nothing(server: RunningServer) -> None:
         ("INVALID", "transactions.0.date"), ("INVALID", "transactions.0.tags"), ("INVALID", "transactions.3.amount"),
         ("NOT_FOUND", "transactions.4.accountId"),
     ]
+    done_rows = (await server.gql(CREATE_TXNS, {"items": items[:2]}, token=token))["data"]["createTransactions"]
+    first_id, second_id = (row["id"] for row in done_rows["transactions"])
+    changes = [{"id": first_id, "amount": "-1.001", "tags": ["y" * 41]}, {"id": second_id, "date": "2300-01-01"}]
+    updated = (await server.gql(UPDATE_TXNS, {"items": changes}, token=token))["data"]["updateTransactions"]
+    assert [(e["code"], e["field"]) for e in updated["errors"]] == [
+        ("INVALID", "transactions.0.amount"), ("INVALID", "transactions.0.tags"), ("INVALID", "transactions.1.date")]
+    await server.gql(DELETE_TXNS, {"ids": [first_id, second_id]}, token=token)
     bad_account = (await server.gql(CREATE_ACCOUNT, {"input": {"name": " ", "type": "CASH", "currency": "JPY",
                                                                "openingBalance": "1.5"}}, token=token))
     assert [(e["code"], e["field"]) for e in bad_account["data"]["createAccount"]["errors"]] == [
