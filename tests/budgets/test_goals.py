@@ -27,6 +27,7 @@ from tests.budgets.budget_flows import (
 )
 from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import UPDATE_ACCOUNT, UPDATE_TXN, create_account, create_txn
+from tests.ledger.test_listing import counting_statements
 from tests.server import RunningServer
 
 
@@ -118,6 +119,19 @@ async def test_goal_progress_projection_and_achieved_at(server: RunningServer) -
         assert contribution is None  # deleted
         kept = fetched["contributions"][0]["id"]
         assert (await query(server, token, NODE, {"id": kept}))["node"] == {"__typename": "GoalContribution", "id": kept}
+        # Each contribution links back to its goal through the goal loader: one batch for all of them,
+        # so two more contributions cost no more statements.
+        linked_query = "{ goals { id contributions { id goal { id name progress } } } }"
+        counts = []
+        for extra in ("1.00", "2.00"):
+            with counting_statements(server) as statements:
+                linked = (await server.gql(linked_query, token=token))["data"]["goals"]
+            counts.append(len(statements))
+            backs = [c["goal"] for g in linked for c in g["contributions"]]
+            assert len(backs) >= 2 and all(b["id"] == goal["id"] and b["name"] == "New car" for b in backs)
+            await contribute(server, token, goal["id"], extra)
+            await contribute(server, token, goal["id"], extra)
+        assert counts[0] == counts[1], counts
 
 
 async def test_withdrawals_never_take_a_goal_below_zero(server: RunningServer) -> None:

@@ -10,6 +10,7 @@ import pytest
 from tests.flows import signed_in_user
 from tests.imports.import_flows import CONFIRM, IMPORT, UNDO, run_import, start_import, wait_for_import
 from tests.ledger.ledger_flows import ACCOUNTS, CATEGORIES, create_account, create_txn
+from tests.ledger.test_listing import counting_statements
 from tests.server import RunningServer
 from tests.ws import graphql_ws
 
@@ -78,6 +79,16 @@ async def test_dry_run_previews_then_confirm_imports_once(server: RunningServer)
     assert (await server.gql(TXNS, token=user.access_token))["data"]["transactions"]["totalCount"] == 5
     issues = (await server.gql(IMPORT, {"id": again["id"], "kind": "DUPLICATE"}, token=user.access_token))
     assert [i["line"] for i in issues["data"]["import"]["issues"]] == [2, 3, 4, 5, 6]
+    # Each duplicate links to the transaction it repeats; the five links cost one batch, not a query each.
+    linked_query = """query($id: ID!) { import(id: $id) { issues(kind: DUPLICATE) {
+      line transaction { id amount account { id } category { name } } } } }"""
+    with counting_statements(server) as statements:
+        linked = await server.gql(linked_query, {"id": again["id"]}, token=user.access_token)
+    linked_issues = linked["data"]["import"]["issues"]
+    assert [(i["transaction"]["amount"], (i["transaction"]["category"] or {}).get("name")) for i in linked_issues] == [
+        ("-54.20", "Groceries"), ("-54.20", "Groceries"), ("3200.00", "Salary"), ("-18.00", "Pets"), ("-9.99", None)]
+    assert len({i["transaction"]["id"] for i in linked_issues}) == 5
+    assert len(statements) <= 6, statements  # import, issues, transactions, accounts, categories (+ session)
 
 
 async def test_rules_and_merchant_memory_categorise_rows_without_a_category(server: RunningServer) -> None:
