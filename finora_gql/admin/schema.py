@@ -46,7 +46,7 @@ class AdminMutation:
 
     @strawberry.mutation(**admin_only("Lift a suspension."))
     async def unban_user(
-        self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="Who.")]
+        self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
         context = info.context
         viewer = await context.admin()
@@ -58,7 +58,7 @@ class AdminMutation:
 
     @strawberry.mutation(**admin_only("Clear a sign-in lockout before it expires."))
     async def unlock_user(
-        self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="Who.")]
+        self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
         context = info.context
         viewer = await context.admin()

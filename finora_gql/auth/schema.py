@@ -70,7 +70,7 @@ class AuthMutation:
 
     @strawberry.mutation(description="Confirm an email address with the token from the confirmation link.")
     async def verify_email(
-        self, info: Info[Context, None], input: Annotated[VerifyEmailInput, strawberry.argument(description="The confirmation.")]
+        self, info: Info[Context, None], input: Annotated[VerifyEmailInput, strawberry.argument(description="The token from the confirmation link.")]
     ) -> UserPayload:
         user, errors = await perform(info.context, lambda session: service.verify_email(session, token=input.token))
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
@@ -142,7 +142,7 @@ class AuthMutation:
         "The answer is the same whether or not it does."
     )
     async def request_password_reset(
-        self, info: Info[Context, None], input: Annotated[RequestPasswordResetInput, strawberry.argument(description="The address.")]
+        self, info: Info[Context, None], input: Annotated[RequestPasswordResetInput, strawberry.argument(description="The address to send the reset link to.")]
     ) -> OkPayload:
         context = info.context
         if errors := await _limited(context, "password_reset", input.email):

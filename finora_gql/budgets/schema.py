@@ -213,7 +213,7 @@ class BudgetsQuery:
         "in `errors`, as for a mutation."
     )
     async def simulate_budget(
-        self, info: Info[Context, None], input: Annotated[SimulateBudgetInput, strawberry.argument(description="The what-if.")]
+        self, info: Info[Context, None], input: Annotated[SimulateBudgetInput, strawberry.argument(description="The budget or category to simulate and the limit to try.")]
     ) -> SimulateBudgetPayload:
         context = info.context
         viewer = await context.viewer()
@@ -301,7 +301,7 @@ class BudgetsMutation:
         "already have a budget in the target month are skipped."
     )
     async def copy_budgets(
-        self, info: Info[Context, None], input: Annotated[CopyBudgetsInput, strawberry.argument(description="The months.")]
+        self, info: Info[Context, None], input: Annotated[CopyBudgetsInput, strawberry.argument(description="The month to copy from and the month to copy into.")]
     ) -> CopyBudgetsPayload:
         viewer = await info.context.viewer()
         result, errors = await perform(

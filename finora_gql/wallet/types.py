@@ -98,7 +98,7 @@ class CashflowType:
 
 @strawberry.type(name="NetWorthPoint", description="What the viewer owned, net, on one day.")
 class NetWorthPointType:
-    date: dt.date = strawberry.field(description="The day.")
+    date: dt.date = strawberry.field(description="The day the value is for (a month end, or the last day of the range).")
     value: Decimal = strawberry.field(description="All balances that day, converted to the base currency.")
     from_snapshot: bool = strawberry.field(description="True when recorded that day; false when derived from history.")
 
@@ -106,7 +106,7 @@ class NetWorthPointType:
 @strawberry.type(name="NetWorthHistory", description="Net worth at each month end of the range and on its last day.")
 class NetWorthType:
     currency: CurrencyCode = strawberry.field(description="The viewer's base currency; every value here is in it.")
-    points: list[NetWorthPointType] = strawberry.field(description="Oldest first.")
+    points: list[NetWorthPointType] = strawberry.field(description="One per month end of the range and one on its last day, oldest first.")
     missing_rates: list[MissingRateType] = strawberry.field(description="What could not be converted, if anything.")
     complete: bool = strawberry.field(description="False when some balances lacked an exchange rate.")
 
