@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -47,7 +48,10 @@ class Query(
     AdminQuery,
 ):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+    async def node(
+        self, info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="A global id, as every object's `id` field gives.")],
+    ) -> relay.Node | None:
         try:
             return await id.resolve_node(info, required=False)
         except (GlobalIDValueError, KeyError):
@@ -115,10 +119,11 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         # The fast path (api/execution.py) overrides private graphql-core methods: EXECUTION_FAST_PATH=false
         # leaves execution entirely to strawberry and graphql-core.
         execution_context_class=FastExecutionContext if settings.execution_fast_path else None,
-        scalar_overrides=scalars.SCALAR_OVERRIDES,
+        scalar_overrides=scalars.SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(
             disable_field_suggestions=not settings.field_suggestions_enabled,
             relay_max_results=100,
+            scalar_map=scalars.SCALAR_MAP,
             name_converter=CachedNameConverter(),
             # Not sort_schema: it rebuilds enums with their names as values, so resolvers would
             # receive "DATE_DESC" instead of Order.DATE_DESC (seen with strawberry 0.341).

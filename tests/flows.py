@@ -19,11 +19,11 @@ ERRORS = "errors { code field message }"
 
 REGISTER = f"""mutation($input: RegisterInput!) {{
   register(input: $input) {{ user {{ {USER_FIELDS} }} {ERRORS} }} }}"""
-VERIFY = f"mutation($token: String!) {{ verifyEmail(token: $token) {{ user {{ {USER_FIELDS} }} {ERRORS} }} }}"
+VERIFY = f"mutation($token: String!) {{ verifyEmail(input: {{token: $token}}) {{ user {{ {USER_FIELDS} }} {ERRORS} }} }}"
 LOGIN = f"""mutation($input: LoginInput!) {{
   login(input: $input) {{ accessToken refreshToken expiresAt user {{ {USER_FIELDS} }} {ERRORS} }} }}"""
 REFRESH = f"""mutation($token: String!) {{
-  refreshToken(refreshToken: $token) {{ accessToken refreshToken expiresAt {ERRORS} }} }}"""
+  refreshToken(input: {{refreshToken: $token}}) {{ accessToken refreshToken expiresAt {ERRORS} }} }}"""
 ME = f"{{ me {{ {USER_FIELDS} }} }}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -10,8 +11,9 @@ from strawberry.types import Info
 
 from finora_gql.accounts import service
 from finora_gql.accounts.types import AccountNode, AccountTypeEnum
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.errors import DeletePayload, UserError, errors_field, perform
 from finora_gql.api.ids import decode_id
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.context import Context
 
 
@@ -19,35 +21,37 @@ from finora_gql.context import Context
 class CreateAccountInput:
     name: str = strawberry.field(description="Up to 100 characters.")
     type: AccountTypeEnum = strawberry.field(description="What kind of account.")
-    currency: str = strawberry.field(description="ISO 4217 code; cannot change later.")
+    currency: CurrencyCode = strawberry.field(description="Every transaction of the account is in it; cannot change later.")
     opening_balance: Decimal = strawberry.field(default=Decimal(0), description="Balance before the first transaction.")
 
 
 @strawberry.input(description="Account fields to change; omitted fields stay as they are.")
 class UpdateAccountInput:
-    id: relay.GlobalID
-    name: str | None = None
-    type: AccountTypeEnum | None = None
+    id: relay.GlobalID = strawberry.field(description="The account to change.")
+    name: str | None = strawberry.field(default=None, description="A new name, up to 100 characters.")
+    type: AccountTypeEnum | None = strawberry.field(default=None, description="A new kind of account.")
     opening_balance: Decimal | None = strawberry.field(default=None, description="Moves the current balance by the same difference.")
-    archived: bool | None = None
+    archived: bool | None = strawberry.field(default=None, description="True hides it from pickers; false shows it again.")
+
+
+@strawberry.input(description="The account to delete, with all its transactions.")
+class DeleteAccountInput:
+    id: relay.GlobalID = strawberry.field(description="The account.")
 
 
 @strawberry.type(description="The result of an account mutation.")
 class AccountPayload:
-    account: AccountNode | None
-    errors: list[UserError]
-
-
-@strawberry.type(description="The result of deleteAccount.")
-class DeleteAccountPayload:
-    deleted_id: relay.GlobalID | None = strawberry.field(description="The id of the deleted account.")
-    errors: list[UserError]
+    account: AccountNode | None = strawberry.field(description="The account, or null on errors.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type
 class AccountsQuery:
     @strawberry.field(description="The viewer's accounts, oldest first.")
-    async def accounts(self, info: Info[Context, None], include_archived: bool = False) -> list[AccountNode]:
+    async def accounts(
+        self, info: Info[Context, None],
+        include_archived: Annotated[bool, strawberry.argument(description="Also list archived accounts.")] = False,
+    ) -> list[AccountNode]:
         viewer = await info.context.viewer()
         rows = await service.list_accounts(info.context.session, viewer, include_archived=include_archived)
         return [AccountNode.of(row) for row in rows]
@@ -60,7 +64,9 @@ def _payload(account, errors: list[UserError]) -> AccountPayload:
 @strawberry.type
 class AccountsMutation:
     @strawberry.mutation(description="Add an account.")
-    async def create_account(self, info: Info[Context, None], input: CreateAccountInput) -> AccountPayload:
+    async def create_account(
+        self, info: Info[Context, None], input: Annotated[CreateAccountInput, strawberry.argument(description="The account.")]
+    ) -> AccountPayload:
         viewer = await info.context.viewer()
         account, errors = await perform(
             info.context,
@@ -72,7 +78,9 @@ class AccountsMutation:
         return _payload(account, errors)
 
     @strawberry.mutation(description="Rename, retype, archive or correct the opening balance of an account.")
-    async def update_account(self, info: Info[Context, None], input: UpdateAccountInput) -> AccountPayload:
+    async def update_account(
+        self, info: Info[Context, None], input: Annotated[UpdateAccountInput, strawberry.argument(description="What to change.")]
+    ) -> AccountPayload:
         context = info.context
         viewer = await context.viewer()
 
@@ -86,10 +94,14 @@ class AccountsMutation:
         return _payload(account, errors)
 
     @strawberry.mutation(description="Delete an account and all its transactions (transfers lose both legs).")
-    async def delete_account(self, info: Info[Context, None], id: relay.GlobalID) -> DeleteAccountPayload:
+    async def delete_account(
+        self, info: Info[Context, None],
+        input: Annotated[DeleteAccountInput, strawberry.argument(description="The account to delete.")],
+    ) -> DeletePayload:
         context = info.context
         viewer = await context.viewer()
         account, errors = await perform(
-            context, lambda session: service.delete_account(session, context.runtime, viewer, decode_id(id, AccountNode, "id"))
+            context,
+            lambda session: service.delete_account(session, context.runtime, viewer, decode_id(input.id, AccountNode, "id")),
         )
-        return DeleteAccountPayload(deleted_id=id if account else None, errors=errors)
+        return DeletePayload(deleted_ids=[input.id] if account else [], errors=errors)

@@ -16,6 +16,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts.models import Account, AccountType
 from finora_gql.core.db import fetch
+from finora_gql.core.errors import Collector
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
@@ -77,11 +78,14 @@ async def create_account(
     currency: str,
     opening_balance: Decimal = Decimal(0),
 ) -> Account:
-    currency = clean_currency(currency)
-    opening = clean_amount(opening_balance, currency=currency, field="openingBalance")
+    errors = Collector()  # every problem of the input, not only the first
+    clean_name = errors.check(clean_text, name, field="name", max_length=100)
+    currency = errors.check(clean_currency, currency)
+    opening = errors.check(clean_amount, opening_balance, currency=currency, field="openingBalance") if currency else None
+    errors.raise_any()
     account = Account(
         user_id=viewer.user_id,
-        name=clean_text(name, field="name", max_length=100),
+        name=clean_name,
         type=type,
         currency=currency,
         opening_balance=opening,

@@ -12,10 +12,20 @@ from strawberry.types import Info
 
 from finora_gql.accounts import service
 from finora_gql.accounts.models import Account, AccountType
+from finora_gql.api.enums import described
 from finora_gql.api.ids import parse_uuid
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.core.money import round_money
 
-AccountTypeEnum = strawberry.enum(AccountType, name="AccountType", description="What kind of account this is.")
+AccountTypeEnum = described(AccountType, name="AccountType", description="What kind of account this is.", values={
+    "CHECKING": "A current account for everyday payments.",
+    "SAVINGS": "A savings or deposit account.",
+    "CREDIT_CARD": "A credit card; its balance is usually negative (what is owed).",
+    "CASH": "Physical cash, a wallet.",
+    "INVESTMENT": "A brokerage or investment account, tracked by its cash balance.",
+    "LOAN": "A loan or mortgage; its balance is negative (what is owed).",
+    "OTHER": "Anything else.",
+})
 
 
 def account_loader(info: Info):
@@ -27,7 +37,7 @@ class AccountNode(relay.Node):
     id: relay.NodeID[str]
     name: str = strawberry.field(description="The name the owner gave it.")
     type: AccountTypeEnum = strawberry.field(description="CHECKING, SAVINGS, CREDIT_CARD, CASH, INVESTMENT, LOAN or OTHER.")
-    currency: str = strawberry.field(description="ISO 4217 code; every transaction of the account is in it.")
+    currency: CurrencyCode = strawberry.field(description="Every transaction of the account is in it.")
     opening_balance: Decimal = strawberry.field(description="The balance before the first recorded transaction.")
     current_balance: Decimal = strawberry.field(
         description="Opening balance plus every transaction, kept exact with every write."

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
 
 from finora_gql.core.errors import BadUserInput, ServiceError
 from finora_gql.core.pagination import Page, PageRequest
+
+# The page arguments of every list field, described once.
+First = Annotated[int | None, strawberry.argument(
+    description="Return at most this many items (0 to 100; default 20) from the start, or after `after`.")]
+After = Annotated[str | None, strawberry.argument(
+    description="Continue after the item with this cursor (an edge's cursor or pageInfo.endCursor).")]
+Last = Annotated[int | None, strawberry.argument(
+    description="Return at most this many items (0 to 100) from the end, or before `before`.")]
+Before = Annotated[str | None, strawberry.argument(
+    description="Continue before the item with this cursor (an edge's cursor or pageInfo.startCursor).")]
 
 NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")

@@ -17,15 +17,21 @@ path of the value in `extensions.field`, set by the view).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NewType
 
+import strawberry
 from graphql import GraphQLError, GraphQLString, ValueNode
 from strawberry import relay
 from strawberry.relay.types import GlobalIDValueError
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
+
+from finora_gql.core.currency import is_currency
+from finora_gql.core.errors import PublicError
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 # Wide on purpose: domains keep their own, narrower rules (and say so in the payload); this bound
@@ -137,7 +143,43 @@ DateScalar = ScalarDefinition(
     origin=dt.date,
 )
 
-SCALAR_OVERRIDES: dict[object, Any] = {Decimal: DecimalScalar, dt.date: DateScalar}
+class BadCurrency(PublicError):
+    """A value that is not an ISO 4217 code: a client's mistake, answered with its code (not logged as a bug)."""
+
+    code = "BAD_USER_INPUT"
+
+
+def _parse_currency(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadCurrency("A currency is a string: an ISO 4217 code such as \"EUR\".")
+    code = value.strip().upper()
+    if not is_currency(code):
+        raise BadCurrency(f"{value[:10]!r} is not an ISO 4217 currency code (such as \"EUR\" or \"USD\").")
+    return code
+
+
+# Annotate fields with CurrencyCode; the schema maps it to the scalar below (SCALAR_MAP).
+CurrencyCode = NewType("CurrencyCode", str)
+
+CURRENCY_CODE = strawberry.scalar(
+    name="CurrencyCode",
+    description="An ISO 4217 currency code in circulation, such as \"EUR\" or \"USD\". Input is trimmed and upper-cased; "
+    "anything else is refused as a bad argument.",
+    specified_by_url="https://www.iso.org/iso-4217-currency-codes.html",
+    serialize=str,
+    parse_value=_parse_currency,
+)
+
+SCALAR_MAP = {CurrencyCode: CURRENCY_CODE}
+
+SCALAR_OVERRIDES: dict[object, Any] = {
+    Decimal: DecimalScalar,
+    dt.date: DateScalar,
+    dt.datetime: dataclasses.replace(
+        DateTimeDefinition,
+        description="A moment in time in ISO 8601, always in UTC with its offset (e.g. \"2026-03-31T18:30:00+00:00\").",
+    ),
+}
 
 
 _strict_from_id = relay.GlobalID.from_id.__func__  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -16,11 +17,14 @@ from finora_gql.auth.types import (
     ChangePasswordInput,
     LoginInput,
     OkPayload,
+    RefreshTokenInput,
     RegisterInput,
     RegisterPayload,
+    RequestPasswordResetInput,
     ResetPasswordInput,
     SessionEvent,
     UserPayload,
+    VerifyEmailInput,
 )
 from finora_gql.context import Context
 from finora_gql.core.errors import ServiceError
@@ -50,7 +54,9 @@ async def _limited(context: Context, action: str, email: str | None) -> list[Use
 @strawberry.type
 class AuthMutation:
     @strawberry.mutation(description="Create an account and email a link to confirm the address.")
-    async def register(self, info: Info[Context, None], input: RegisterInput) -> RegisterPayload:
+    async def register(
+        self, info: Info[Context, None], input: Annotated[RegisterInput, strawberry.argument(description="The new account.")]
+    ) -> RegisterPayload:
         context = info.context
         if errors := await _limited(context, "register", input.email):
             return RegisterPayload(user=None, errors=errors)
@@ -63,8 +69,10 @@ class AuthMutation:
         return RegisterPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Confirm an email address with the token from the confirmation link.")
-    async def verify_email(self, info: Info[Context, None], token: str) -> UserPayload:
-        user, errors = await perform(info.context, lambda session: service.verify_email(session, token=token))
+    async def verify_email(
+        self, info: Info[Context, None], input: Annotated[VerifyEmailInput, strawberry.argument(description="The token from the confirmation link.")]
+    ) -> UserPayload:
+        user, errors = await perform(info.context, lambda session: service.verify_email(session, token=input.token))
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Send the viewer a new confirmation link, if the email is not confirmed yet.")
@@ -80,7 +88,9 @@ class AuthMutation:
         description="Sign in. Returns a 15-minute access token and a 7-day single-use refresh token. "
         "Five failed attempts lock the account for 30 minutes."
     )
-    async def login(self, info: Info[Context, None], input: LoginInput) -> AuthPayload:
+    async def login(
+        self, info: Info[Context, None], input: Annotated[LoginInput, strawberry.argument(description="The credentials.")]
+    ) -> AuthPayload:
         context = info.context
         if errors := await _limited(context, "login", input.email):
             return AuthPayload(errors=errors)
@@ -101,10 +111,12 @@ class AuthMutation:
         description="Trade a refresh token for new tokens. Each refresh token works once; "
         "presenting a used one signs that session out (theft protection)."
     )
-    async def refresh_token(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
+    async def refresh_token(
+        self, info: Info[Context, None], input: Annotated[RefreshTokenInput, strawberry.argument(description="The refresh token.")]
+    ) -> AuthPayload:
         context = info.context
         result, errors = await perform(
-            context, lambda session: service.refresh(session, context.runtime, refresh_token=refresh_token)
+            context, lambda session: service.refresh(session, context.runtime, refresh_token=input.refresh_token)
         )
         return _sign_in_payload(result, errors)
 
@@ -129,17 +141,21 @@ class AuthMutation:
         description="Email a password reset link if an account has this address. "
         "The answer is the same whether or not it does."
     )
-    async def request_password_reset(self, info: Info[Context, None], email: str) -> OkPayload:
+    async def request_password_reset(
+        self, info: Info[Context, None], input: Annotated[RequestPasswordResetInput, strawberry.argument(description="The address to send the reset link to.")]
+    ) -> OkPayload:
         context = info.context
-        if errors := await _limited(context, "password_reset", email):
+        if errors := await _limited(context, "password_reset", input.email):
             return OkPayload(ok=False, errors=errors)
         _, errors = await perform(
-            context, lambda session: service.request_password_reset(session, context.runtime, email=email)
+            context, lambda session: service.request_password_reset(session, context.runtime, email=input.email)
         )
         return OkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(description="Set a new password with the token from the reset email; signs out every session.")
-    async def reset_password(self, info: Info[Context, None], input: ResetPasswordInput) -> UserPayload:
+    async def reset_password(
+        self, info: Info[Context, None], input: Annotated[ResetPasswordInput, strawberry.argument(description="The token and new password.")]
+    ) -> UserPayload:
         context = info.context
         user, errors = await perform(
             context,
@@ -150,7 +166,9 @@ class AuthMutation:
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Change the viewer's password; other sessions are signed out.")
-    async def change_password(self, info: Info[Context, None], input: ChangePasswordInput) -> UserPayload:
+    async def change_password(
+        self, info: Info[Context, None], input: Annotated[ChangePasswordInput, strawberry.argument(description="The old and new passwords.")]
+    ) -> UserPayload:
         context = info.context
         viewer = await context.viewer()
         user, errors = await perform(

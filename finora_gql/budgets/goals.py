@@ -21,7 +21,7 @@ from finora_gql.budgets.models import Goal, GoalContribution
 from finora_gql.core import clock
 from finora_gql.core.calendar import add_months
 from finora_gql.core.db import any_of
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount, format_money
 from finora_gql.core.owned import Owned
@@ -217,16 +217,25 @@ async def create_goal(
     """A savings goal. Currency defaults to the linked account's, else the viewer's base currency."""
     user = await current_user(session, viewer)
     today = today_of(user)
-    cleaned_name = clean_text(name, field="name", max_length=GOAL_NAME_MAX)
-    chosen = clean_currency(currency) if currency is not None else None
-    account = await _linkable_account(session, viewer, account_id, chosen) if account_id is not None else None
+    errors = Collector()  # every problem of the input, not only the first
+    cleaned_name = errors.check(clean_text, name, field="name", max_length=GOAL_NAME_MAX)
+    chosen = errors.check(clean_currency, currency) if currency is not None else None
+    account = None
+    if account_id is not None:
+        try:
+            account = await _linkable_account(session, viewer, account_id, chosen)
+        except ServiceError as error:
+            errors.add(error)
     goal_currency = chosen or (account.currency if account is not None else user.base_currency)
+    amount = errors.check(clean_amount, target_amount, currency=goal_currency, field="targetAmount", positive=True)
+    cleaned_date = errors.check(_clean_target_date, target_date, today) if target_date is not None else None
+    errors.raise_any()
     goal = Goal(
         user_id=viewer.user_id,
         name=cleaned_name,
-        target_amount=clean_amount(target_amount, currency=goal_currency, field="targetAmount", positive=True),
+        target_amount=amount,
         currency=goal_currency,
-        target_date=_clean_target_date(target_date, today) if target_date is not None else None,
+        target_date=cleaned_date,
         account_id=account.id if account is not None else None,
     )
     session.add(goal)

@@ -20,7 +20,7 @@ from finora_gql.budgets.common import clean_month, current_user, today_of
 from finora_gql.budgets.models import Budget
 from finora_gql.core import clock
 from finora_gql.core.calendar import month_end
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount, round_money
 from finora_gql.core.owned import Owned
@@ -79,9 +79,14 @@ async def create_budget(
 ) -> Budget:
     """A monthly limit for one expense category, in the viewer's base currency."""
     user = await current_user(session, viewer)
-    first = clean_month(month, "month")
-    category = await expense_category(session, viewer, category_id, "categoryId")
-    amount = clean_amount(limit, currency=user.base_currency, field="limit", positive=True)
+    errors = Collector()  # every problem of the input, not only the first
+    first = errors.check(clean_month, month, "month")
+    try:
+        category = await expense_category(session, viewer, category_id, "categoryId")
+    except ServiceError as error:
+        errors.add(error)
+    amount = errors.check(clean_amount, limit, currency=user.base_currency, field="limit", positive=True)
+    errors.raise_any()
     budget = Budget(user_id=viewer.user_id, month=first, category_id=category.id, limit_amount=amount, rollover=rollover)
     return await _save_budget(session, budget, conflict_field="categoryId")
 

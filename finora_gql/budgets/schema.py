@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from finora_gql.accounts.types import AccountNode
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.errors import DeletePayload, UserError, errors_field, perform
 from finora_gql.api.ids import decode_id
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.budgets import service
 from finora_gql.budgets.types import (
     BudgetNode,
@@ -69,9 +71,9 @@ class SimulateBudgetInput:
 class CreateGoalInput:
     name: str = strawberry.field(description="Up to 100 characters.")
     target_amount: Decimal = strawberry.field(description="Greater than 0, in the goal's currency.")
-    currency: str | None = strawberry.field(
+    currency: CurrencyCode | None = strawberry.field(
         default=None,
-        description="ISO 4217 code; default: the linked account's currency, else your base currency. Fixed later.",
+        description="The goal's currency; default: the linked account's currency, else your base currency. Fixed later.",
     )
     target_date: dt.date | None = strawberry.field(default=None, description="Today or later.")
     account_id: relay.GlobalID | None = strawberry.field(
@@ -105,19 +107,34 @@ class AddGoalContributionInput:
     note: str | None = strawberry.field(default=None, description="Up to 200 characters.")
 
 
+@strawberry.input(description="The budget to delete.")
+class DeleteBudgetInput:
+    id: relay.GlobalID = strawberry.field(description="The budget.")
+
+
+@strawberry.input(description="Copy one month's budgets into another.")
+class CopyBudgetsInput:
+    from_month: dt.date = strawberry.field(description="Any day of the month to copy from.")
+    to_month: dt.date = strawberry.field(description="Any day of the month to copy into; not the same month.")
+
+
+@strawberry.input(description="The goal to delete, with its contributions.")
+class DeleteGoalInput:
+    id: relay.GlobalID = strawberry.field(description="The goal.")
+
+
+@strawberry.input(description="The contribution to delete.")
+class DeleteGoalContributionInput:
+    id: relay.GlobalID = strawberry.field(description="The contribution.")
+
+
 # --- payloads -----------------------------------------------------------------------------------
 
 
 @strawberry.type(description="The result of a budget mutation.")
 class BudgetPayload:
     budget: BudgetNode | None = strawberry.field(description="The budget, or null on errors.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
-
-
-@strawberry.type(description="The result of deleteBudget.")
-class DeleteBudgetPayload:
-    deleted_id: relay.GlobalID | None = strawberry.field(description="The id of the deleted budget.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was deleted, if so.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of copyBudgets.")
@@ -126,25 +143,19 @@ class CopyBudgetsPayload:
     skipped: int = strawberry.field(
         description="Budgets of the source month not copied because their category already has one in the target month."
     )
-    errors: list[UserError] = strawberry.field(description="Why nothing was copied, if so.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of simulateBudget: the simulation, or why there is none.")
 class SimulateBudgetPayload:
     simulation: BudgetSimulation | None = strawberry.field(description="The what-if, or null on errors.")
-    errors: list[UserError] = strawberry.field(description="What is wrong with the input, if anything.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of a goal mutation.")
 class GoalPayload:
     goal: GoalNode | None = strawberry.field(description="The goal, or null on errors.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
-
-
-@strawberry.type(description="The result of deleteGoal.")
-class DeleteGoalPayload:
-    deleted_id: relay.GlobalID | None = strawberry.field(description="The id of the deleted goal.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was deleted, if so.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of addGoalContribution.")
@@ -154,14 +165,14 @@ class GoalContributionPayload:
     goal_reached: bool = strawberry.field(
         description="True when this contribution brought the goal to its target (goal.achievedAt was just set)."
     )
-    errors: list[UserError] = strawberry.field(description="Why nothing was recorded, if so.")
+    errors: list[UserError] = errors_field()
 
 
-@strawberry.type(description="The result of deleteGoalContribution.")
+@strawberry.type(description="The result of deleteGoalContribution: the delete payload's shape, plus the goal after it.")
 class DeleteGoalContributionPayload:
-    deleted_id: relay.GlobalID | None = strawberry.field(description="The id of the deleted contribution.")
+    deleted_ids: list[relay.GlobalID] = strawberry.field(description="The id of the deleted contribution; empty on errors.")
     goal: GoalNode | None = strawberry.field(description="The goal after it.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was deleted, if so.")
+    errors: list[UserError] = errors_field()
 
 
 # --- fields -------------------------------------------------------------------------------------
@@ -170,7 +181,9 @@ class DeleteGoalContributionPayload:
 @strawberry.type
 class BudgetsQuery:
     @strawberry.field(description="The viewer's budgets of the month containing `month`, by category name.")
-    async def budgets(self, info: Info[Context, None], month: dt.date) -> list[BudgetNode]:
+    async def budgets(
+        self, info: Info[Context, None], month: Annotated[dt.date, strawberry.argument(description="Any day of the month.")]
+    ) -> list[BudgetNode]:
         context = info.context
         viewer = await context.viewer()
         try:
@@ -183,7 +196,9 @@ class BudgetsQuery:
         description="The month's budgets against spending in their categories, in the base currency: limit, "
         "rolled-over amount, spent, remaining and percent used, with totals."
     )
-    async def budget_status(self, info: Info[Context, None], month: dt.date) -> BudgetStatus:
+    async def budget_status(
+        self, info: Info[Context, None], month: Annotated[dt.date, strawberry.argument(description="Any day of the month.")]
+    ) -> BudgetStatus:
         context = info.context
         viewer = await context.viewer()
         try:
@@ -197,7 +212,9 @@ class BudgetsQuery:
         "3 months before, the surplus, and when each goal would be reached. Writes nothing. Input problems come back "
         "in `errors`, as for a mutation."
     )
-    async def simulate_budget(self, info: Info[Context, None], input: SimulateBudgetInput) -> SimulateBudgetPayload:
+    async def simulate_budget(
+        self, info: Info[Context, None], input: Annotated[SimulateBudgetInput, strawberry.argument(description="The budget or category to simulate and the limit to try.")]
+    ) -> SimulateBudgetPayload:
         context = info.context
         viewer = await context.viewer()
         try:
@@ -208,18 +225,23 @@ class BudgetsQuery:
                 adjustment_percent=input.adjustment_percent, new_limit=input.new_limit, month=input.month,
             )
         except ServiceError as error:
-            return SimulateBudgetPayload(simulation=None, errors=[UserError.of(error)])
+            return SimulateBudgetPayload(simulation=None, errors=UserError.all_of(error))
         return SimulateBudgetPayload(simulation=BudgetSimulation.of(simulation), errors=[])
 
     @strawberry.field(description="The viewer's goals, oldest first.")
-    async def goals(self, info: Info[Context, None], include_achieved: bool = True) -> list[GoalNode]:
+    async def goals(
+        self, info: Info[Context, None],
+        include_achieved: Annotated[bool, strawberry.argument(description="Also list goals already reached.")] = True,
+    ) -> list[GoalNode]:
         context = info.context
         viewer = await context.viewer()
         rows = await service.list_goals(context.session, viewer, include_achieved=include_achieved)
         return [GoalNode.of(view) for view in await service.goal_progress(context.session, viewer, rows)]
 
     @strawberry.field(description="One of the viewer's goals; null when the id is not a goal of theirs.")
-    async def goal(self, info: Info[Context, None], id: relay.GlobalID) -> GoalNode | None:
+    async def goal(
+        self, info: Info[Context, None], id: Annotated[relay.GlobalID, strawberry.argument(description="The goal's global id.")]
+    ) -> GoalNode | None:
         try:
             goal_id = decode_id(id, GoalNode, "id")
         except ServiceError:
@@ -233,7 +255,9 @@ class BudgetsMutation:
         description="Set a monthly limit for an expense category. One budget per category and month "
         "(ALREADY_EXISTS on categoryId otherwise)."
     )
-    async def create_budget(self, info: Info[Context, None], input: CreateBudgetInput) -> BudgetPayload:
+    async def create_budget(
+        self, info: Info[Context, None], input: Annotated[CreateBudgetInput, strawberry.argument(description="The budget.")]
+    ) -> BudgetPayload:
         viewer = await info.context.viewer()
         budget, errors = await perform(
             info.context,
@@ -248,7 +272,9 @@ class BudgetsMutation:
         description="Change a budget. Moving it onto a month and category that already have a budget is "
         "ALREADY_EXISTS, on categoryId when the category changed, else on month."
     )
-    async def update_budget(self, info: Info[Context, None], input: UpdateBudgetInput) -> BudgetPayload:
+    async def update_budget(
+        self, info: Info[Context, None], input: Annotated[UpdateBudgetInput, strawberry.argument(description="What to change.")]
+    ) -> BudgetPayload:
         viewer = await info.context.viewer()
         budget, errors = await perform(
             info.context,
@@ -261,24 +287,26 @@ class BudgetsMutation:
         return BudgetPayload(budget=BudgetNode.of(budget, await base_currency(info)) if budget else None, errors=errors)
 
     @strawberry.mutation(description="Delete a budget.")
-    async def delete_budget(self, info: Info[Context, None], id: relay.GlobalID) -> DeleteBudgetPayload:
+    async def delete_budget(
+        self, info: Info[Context, None], input: Annotated[DeleteBudgetInput, strawberry.argument(description="The budget to delete.")]
+    ) -> DeletePayload:
         viewer = await info.context.viewer()
         budget, errors = await perform(
-            info.context, lambda session: service.delete_budget(session, viewer, decode_id(id, BudgetNode, "id"))
+            info.context, lambda session: service.delete_budget(session, viewer, decode_id(input.id, BudgetNode, "id"))
         )
-        return DeleteBudgetPayload(deleted_id=id if budget else None, errors=errors)
+        return DeletePayload(deleted_ids=[input.id] if budget else [], errors=errors)
 
     @strawberry.mutation(
         description="Copy every budget of one month (limit and rollover) into another in one step; categories that "
         "already have a budget in the target month are skipped."
     )
     async def copy_budgets(
-        self, info: Info[Context, None], from_month: dt.date, to_month: dt.date
+        self, info: Info[Context, None], input: Annotated[CopyBudgetsInput, strawberry.argument(description="The month to copy from and the month to copy into.")]
     ) -> CopyBudgetsPayload:
         viewer = await info.context.viewer()
         result, errors = await perform(
             info.context,
-            lambda session: service.copy_budgets(session, viewer, from_month=from_month, to_month=to_month),
+            lambda session: service.copy_budgets(session, viewer, from_month=input.from_month, to_month=input.to_month),
         )
         if result is None:
             return CopyBudgetsPayload(budgets=[], skipped=0, errors=errors)
@@ -287,7 +315,9 @@ class BudgetsMutation:
         )
 
     @strawberry.mutation(description="Set a savings goal.")
-    async def create_goal(self, info: Info[Context, None], input: CreateGoalInput) -> GoalPayload:
+    async def create_goal(
+        self, info: Info[Context, None], input: Annotated[CreateGoalInput, strawberry.argument(description="The goal.")]
+    ) -> GoalPayload:
         viewer = await info.context.viewer()
         view, errors = await perform(
             info.context,
@@ -300,7 +330,9 @@ class BudgetsMutation:
         return GoalPayload(goal=GoalNode.of(view) if view else None, errors=errors)
 
     @strawberry.mutation(description="Change a goal's name, target, target date or linked account.")
-    async def update_goal(self, info: Info[Context, None], input: UpdateGoalInput) -> GoalPayload:
+    async def update_goal(
+        self, info: Info[Context, None], input: Annotated[UpdateGoalInput, strawberry.argument(description="What to change.")]
+    ) -> GoalPayload:
         viewer = await info.context.viewer()
         view, errors = await perform(
             info.context,
@@ -315,19 +347,21 @@ class BudgetsMutation:
         return GoalPayload(goal=GoalNode.of(view) if view else None, errors=errors)
 
     @strawberry.mutation(description="Delete a goal and its contributions.")
-    async def delete_goal(self, info: Info[Context, None], id: relay.GlobalID) -> DeleteGoalPayload:
+    async def delete_goal(
+        self, info: Info[Context, None], input: Annotated[DeleteGoalInput, strawberry.argument(description="The goal to delete.")]
+    ) -> DeletePayload:
         viewer = await info.context.viewer()
         goal, errors = await perform(
-            info.context, lambda session: service.delete_goal(session, viewer, decode_id(id, GoalNode, "id"))
+            info.context, lambda session: service.delete_goal(session, viewer, decode_id(input.id, GoalNode, "id"))
         )
-        return DeleteGoalPayload(deleted_id=id if goal else None, errors=errors)
+        return DeletePayload(deleted_ids=[input.id] if goal else [], errors=errors)
 
     @strawberry.mutation(
         description="Record money put towards a goal (negative: taken out). When progress reaches the target, "
         "goal.achievedAt is set and goalReached is true."
     )
     async def add_goal_contribution(
-        self, info: Info[Context, None], input: AddGoalContributionInput
+        self, info: Info[Context, None], input: Annotated[AddGoalContributionInput, strawberry.argument(description="The contribution.")]
     ) -> GoalContributionPayload:
         viewer = await info.context.viewer()
         result, errors = await perform(
@@ -348,13 +382,14 @@ class BudgetsMutation:
         description="Delete a contribution; refused when it would leave the goal's contributions below zero."
     )
     async def delete_goal_contribution(
-        self, info: Info[Context, None], id: relay.GlobalID
+        self, info: Info[Context, None],
+        input: Annotated[DeleteGoalContributionInput, strawberry.argument(description="The contribution to delete.")],
     ) -> DeleteGoalContributionPayload:
         viewer = await info.context.viewer()
         result, errors = await perform(
             info.context,
-            lambda session: service.delete_contribution(session, viewer, decode_id(id, GoalContributionNode, "id")),
+            lambda session: service.delete_contribution(session, viewer, decode_id(input.id, GoalContributionNode, "id")),
         )
         if result is None:
-            return DeleteGoalContributionPayload(deleted_id=None, goal=None, errors=errors)
-        return DeleteGoalContributionPayload(deleted_id=id, goal=GoalNode.of(result.goal), errors=[])
+            return DeleteGoalContributionPayload(deleted_ids=[], goal=None, errors=errors)
+        return DeleteGoalContributionPayload(deleted_ids=[input.id], goal=GoalNode.of(result.goal), errors=[])

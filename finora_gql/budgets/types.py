@@ -13,13 +13,14 @@ from strawberry.types import Info
 
 from finora_gql.accounts.types import AccountNode, account_loader
 from finora_gql.api.ids import parse_uuid
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.budgets import service
 from finora_gql.budgets.models import Budget, GoalContribution
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.money import round_money
 from finora_gql.transactions.types import CategoryNode, category_loader
 from finora_gql.users import service as users
-from finora_gql.wallet.totals import MissingRate
+from finora_gql.wallet.types import MissingRateType
 
 
 async def _category(info: Info, category_id: uuid.UUID) -> CategoryNode:
@@ -78,20 +79,6 @@ def budget_nodes(rows: Sequence[Budget], currency: str) -> list[BudgetNode]:
     return [BudgetNode.of(row, currency) for row in rows]
 
 
-@strawberry.type(
-    name="BudgetMissingRate",
-    description="Flows in a currency with no exchange rate into the base currency yet: left out of the amounts.",
-)
-class MissingRateType:
-    currency: str = strawberry.field(description="The ISO 4217 currency without a rate.")
-    first_day: dt.date = strawberry.field(description="The first day with such flows.")
-    last_day: dt.date = strawberry.field(description="The last day with such flows.")
-
-    @classmethod
-    def of(cls, missing: MissingRate) -> MissingRateType:
-        return cls(currency=missing.currency, first_day=missing.first_day, last_day=missing.last_day)
-
-
 @strawberry.type(name="BudgetStatusLine", description="One budget against what was spent in its category and subcategories.")
 class BudgetStatusLine:
     budget: BudgetNode = strawberry.field(description="The budget.")
@@ -107,7 +94,8 @@ class BudgetStatusLine:
     )
     remaining: Decimal = strawberry.field(description="available - spent (negative: overspent).")
     percent_used: Decimal | None = strawberry.field(
-        description="spent / available * 100, to 2 places (banker's rounding); null when available <= 0."
+        description="A percentage: spent / available * 100, to 2 places (banker's rounding), e.g. \"80.00\"; the "
+        "same unit as WalletSummary.savingsRate. Null when available <= 0."
     )
 
     @strawberry.field(description="The budget's category.")
@@ -125,7 +113,7 @@ class BudgetStatusLine:
 @strawberry.type(description="A month's budgets against spending, in the owner's base currency.")
 class BudgetStatus:
     month: dt.date = strawberry.field(description="The first day of the month.")
-    currency: str = strawberry.field(description="The base currency every amount is in.")
+    currency: CurrencyCode = strawberry.field(description="The base currency every amount is in.")
     lines: list[BudgetStatusLine] = strawberry.field(description="One per budget of the month, by category name.")
     total_limit: Decimal = strawberry.field(
         description="The sum of the limits. Totals count each category once: lines of budgeted subcategories of a "
@@ -159,17 +147,21 @@ def contributions_loader(info: Info):
 @strawberry.type(name="GoalContribution", description="Money put towards a goal (negative: taken out).")
 class GoalContributionNode(relay.Node):
     id: relay.NodeID[str]
-    goal_id: relay.GlobalID = strawberry.field(description="The goal it counts towards.")
     amount: Decimal = strawberry.field(description="In the goal's currency; negative for a withdrawal.")
-    currency: str = strawberry.field(description="The goal's ISO 4217 currency.")
+    currency: CurrencyCode = strawberry.field(description="The goal's currency.")
     date: dt.date = strawberry.field(description="The day the money was put in (or taken out).")
     note: str | None = strawberry.field(description="The owner's note.")
     created_at: dt.datetime = strawberry.field(description="When it was recorded (UTC).")
+    _goal_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The goal it counts towards.")
+    async def goal(self, info: Info) -> GoalNode:
+        return await goal_loader(info).load(self._goal_id)
 
     @classmethod
     def of(cls, row: GoalContribution, currency: str) -> GoalContributionNode:
         return cls(
-            id=str(row.id), goal_id=relay.GlobalID("Goal", str(row.goal_id)), amount=round_money(row.amount, currency),
+            id=str(row.id), _goal_id=row.goal_id, amount=round_money(row.amount, currency),
             currency=currency, date=row.date, note=row.note, created_at=row.created_at,
         )
 
@@ -197,7 +189,7 @@ class GoalNode(relay.Node):
     id: relay.NodeID[str]
     name: str = strawberry.field(description="Up to 100 characters.")
     target_amount: Decimal = strawberry.field(description="The amount to reach, in the goal's currency.")
-    currency: str = strawberry.field(description="ISO 4217 code of every amount of the goal; fixed at creation.")
+    currency: CurrencyCode = strawberry.field(description="The currency of every amount of the goal; fixed at creation.")
     target_date: dt.date | None = strawberry.field(description="The day to reach it by, if any.")
     progress: Decimal = strawberry.field(
         description="With a linked account: its current balance. Otherwise: the sum of the contributions."
@@ -252,11 +244,19 @@ class GoalNode(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[GoalNode | None]:
         ids = [parse_uuid(node_id) for node_id in node_ids]
-        context = info.context
-        viewer = await context.viewer()
-        found = await service.get_goals(context.session, viewer, [i for i in ids if i is not None])
-        views = {view.goal.id: cls.of(view) for view in await service.goal_progress(context.session, viewer, list(found.values()))}
+        found = await goal_loader(info).load_many([i for i in ids if i is not None])
+        views = {uuid.UUID(node.id): node for node in found if node is not None}
         return [views.get(i) if i is not None else None for i in ids]
+
+
+async def goal_nodes(session, viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalNode]:
+    """The viewer's goals among `ids` with their progress, for the goal loader: two queries for any number."""
+    found = await service.get_goals(session, viewer, ids)
+    return {view.goal.id: GoalNode.of(view) for view in await service.goal_progress(session, viewer, list(found.values()))}
+
+
+def goal_loader(info: Info):
+    return info.context.loader("goal_nodes", goal_nodes)
 
 
 @strawberry.type(
@@ -294,7 +294,7 @@ class GoalProjection:
 )
 class BudgetSimulation:
     month: dt.date = strawberry.field(description="The first day of the simulated month.")
-    currency: str = strawberry.field(description="The base currency of the amounts (goal amounts excepted).")
+    currency: CurrencyCode = strawberry.field(description="The base currency of the amounts (goal amounts excepted).")
     budget: BudgetNode | None = strawberry.field(
         description="The budget simulated (with categoryId: that month's budget of the category, if any)."
     )

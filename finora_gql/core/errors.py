@@ -8,6 +8,7 @@ Services raise `ServiceError` for expected failures; resolvers turn them into pa
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 from graphql import GraphQLError
 
@@ -42,6 +43,39 @@ class ServiceError(Exception):
         self.field = field
         # Commit what the failing operation wrote so far (e.g. a counted failed login).
         self.keep_changes = keep_changes
+        self.others: list[ServiceError] = []
+
+    def all(self) -> list[ServiceError]:
+        """This error and the ones a Collector gathered with it, in input order."""
+        return [self, *self.others]
+
+
+class Collector:
+    """Gathers every problem of an input instead of stopping at the first.
+
+    `value = errors.check(clean_x, raw, field=...)` returns the clean value, or None after
+    recording the ServiceError; `errors.raise_any()` then raises them all as one ServiceError
+    (the first, carrying the rest in `others`), which payloads list in full.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[ServiceError] = []
+
+    def check(self, clean: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return clean(*args, **kwargs)
+        except ServiceError as error:
+            self.errors.extend(error.all())
+            return None
+
+    def add(self, error: ServiceError) -> None:
+        self.errors.extend(error.all())
+
+    def raise_any(self) -> None:
+        if self.errors:
+            first, *rest = self.errors
+            first.others = rest
+            raise first
 
 
 class PublicError(GraphQLError):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from finora_gql.api.connection import Connection, connection, page_request
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.connection import After, Before, Connection, First, Last, connection, page_request
+from finora_gql.api.errors import DeletePayload, UserError, errors_field, perform
 from finora_gql.api.ids import decode_id
 from finora_gql.context import Context
 from finora_gql.files import service
@@ -37,27 +38,30 @@ class CreateUploadPayload:
     )
     upload_headers: list[UploadHeader] = strawberry.field(description="Headers the PUT must carry, exactly.")
     expires_at: dt.datetime | None = strawberry.field(description="When uploadUrl stops working (UTC).")
-    errors: list[UserError] = strawberry.field(description="Why no upload was started; empty on success.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of completeUpload.")
 class FilePayload:
     file: FileNode | None = strawberry.field(description="The file, READY when the upload checked out.")
-    errors: list[UserError] = strawberry.field(description="Why the file is not READY; empty on success.")
+    errors: list[UserError] = errors_field()
 
 
-@strawberry.type(description="The result of deleteFile.")
-class DeleteFilePayload:
-    deleted_id: relay.GlobalID | None = strawberry.field(description="The id of the deleted file.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was deleted; empty on success.")
+@strawberry.input(description="The upload to check and complete.")
+class CompleteUploadInput:
+    file_id: relay.GlobalID = strawberry.field(description="The PENDING file from createUpload.")
+
+
+@strawberry.input(description="The file to delete, with its stored bytes.")
+class DeleteFileInput:
+    id: relay.GlobalID = strawberry.field(description="The file.")
 
 
 @strawberry.type
 class FilesQuery:
     @strawberry.field(description="The viewer's files, newest first.")
     async def files(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None,
+        self, info: Info[Context, None], first: First = None, after: After = None, last: Last = None, before: Before = None,
     ) -> Connection[FileNode]:
         context = info.context
         viewer = await context.viewer()
@@ -66,7 +70,9 @@ class FilesQuery:
         return connection(page, FileNode.of, service.cursor_of, lambda: service.count_files(context.session, viewer))
 
     @strawberry.field(description="One of the viewer's files by id; null when it is not theirs.")
-    async def file(self, info: Info[Context, None], id: relay.GlobalID) -> FileNode | None:
+    async def file(
+        self, info: Info[Context, None], id: Annotated[relay.GlobalID, strawberry.argument(description="The file's global id.")]
+    ) -> FileNode | None:
         if id.type_name != FileNode.__strawberry_definition__.name:
             return None
         [node] = await FileNode.resolve_nodes(info=info, node_ids=[id.node_id])
@@ -76,7 +82,9 @@ class FilesQuery:
 @strawberry.type
 class FilesMutation:
     @strawberry.mutation(description="Start an upload: a PENDING file and a presigned URL to PUT its bytes to.")
-    async def create_upload(self, info: Info[Context, None], input: CreateUploadInput) -> CreateUploadPayload:
+    async def create_upload(
+        self, info: Info[Context, None], input: Annotated[CreateUploadInput, strawberry.argument(description="The file to upload.")]
+    ) -> CreateUploadPayload:
         context = info.context
         viewer = await context.viewer()
         created, errors = await perform(
@@ -94,22 +102,27 @@ class FilesMutation:
         )
 
     @strawberry.mutation(description="Check the uploaded bytes against the declared size and type and mark the file READY.")
-    async def complete_upload(self, info: Info[Context, None], file_id: relay.GlobalID) -> FilePayload:
+    async def complete_upload(
+        self, info: Info[Context, None], input: Annotated[CompleteUploadInput, strawberry.argument(description="The upload.")]
+    ) -> FilePayload:
         context = info.context
         viewer = await context.viewer()
         file, errors = await perform(
             context,
             lambda session: service.complete_upload(
-                session, context.runtime, viewer, decode_id(file_id, FileNode, "fileId")
+                session, context.runtime, viewer, decode_id(input.file_id, FileNode, "fileId")
             ),
         )
         return FilePayload(file=FileNode.of(file) if file else None, errors=errors)
 
     @strawberry.mutation(description="Delete a file and its stored bytes.")
-    async def delete_file(self, info: Info[Context, None], id: relay.GlobalID) -> DeleteFilePayload:
+    async def delete_file(
+        self, info: Info[Context, None], input: Annotated[DeleteFileInput, strawberry.argument(description="The file to delete.")]
+    ) -> DeletePayload:
         context = info.context
         viewer = await context.viewer()
         file, errors = await perform(
-            context, lambda session: service.delete_file(session, context.runtime, viewer, decode_id(id, FileNode, "id"))
+            context,
+            lambda session: service.delete_file(session, context.runtime, viewer, decode_id(input.id, FileNode, "id")),
         )
-        return DeleteFilePayload(deleted_id=id if file else None, errors=errors)
+        return DeletePayload(deleted_ids=[input.id] if file else [], errors=errors)

@@ -9,13 +9,17 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from finora_gql.api.enums import described
 from finora_gql.api.ids import parse_uuid
 from finora_gql.files import service
 from finora_gql.files.models import File, FileStatus
 
-FileStatusEnum = strawberry.enum(
+FileStatusEnum = described(
     FileStatus, name="FileStatus",
-    description="PENDING until completeUpload finds the declared bytes in storage, then READY.",
+    description="PENDING until completeUpload finds the declared bytes in storage, then READY.", values={
+        "PENDING": "Declared with createUpload; the bytes are not confirmed yet (abandoned ones are removed).",
+        "READY": "Stored and checked: the file can be downloaded and imported.",
+    },
 )
 
 

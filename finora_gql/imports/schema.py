@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from finora_gql.accounts.types import AccountNode
-from finora_gql.api.connection import Connection, connection, page_request
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.connection import After, Before, Connection, First, Last, connection, page_request
+from finora_gql.api.errors import UserError, errors_field, perform
 from finora_gql.api.ids import decode_id
 from finora_gql.api.streams import SUBSCRIBED, viewer_messages
 from finora_gql.context import Context
@@ -24,22 +25,31 @@ from finora_gql.imports.types import ImportNode, ImportProgress, StartImportInpu
 @strawberry.type(description="The result of startImport, confirmImport or undoImport.")
 class ImportPayload:
     import_: ImportNode | None = strawberry.field(name="import", description="The import, when the mutation succeeded.")
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of undoImport.")
 class UndoImportPayload:
     import_: ImportNode | None = strawberry.field(name="import", description="The import, now UNDONE.")
     removed: int = strawberry.field(description="How many transactions were removed.")
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
+
+
+@strawberry.input(description="The dry run to run for real.")
+class ConfirmImportInput:
+    id: relay.GlobalID = strawberry.field(description="A PREVIEWED import.")
+
+
+@strawberry.input(description="The import to undo.")
+class UndoImportInput:
+    id: relay.GlobalID = strawberry.field(description="A COMPLETED import.")
 
 
 @strawberry.type
 class ImportsQuery:
     @strawberry.field(description="The viewer's imports, newest first.")
     async def imports(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None,
+        self, info: Info[Context, None], first: First = None, after: After = None, last: Last = None, before: Before = None,
     ) -> Connection[ImportNode]:
         context = info.context
         viewer = await context.viewer()
@@ -48,7 +58,9 @@ class ImportsQuery:
         return connection(page, ImportNode.of, service.cursor_of, lambda: service.count_imports(context.session, viewer))
 
     @strawberry.field(name="import", description="One of the viewer's imports; null when the id is not one of theirs.")
-    async def import_(self, info: Info[Context, None], id: relay.GlobalID) -> ImportNode | None:
+    async def import_(
+        self, info: Info[Context, None], id: Annotated[relay.GlobalID, strawberry.argument(description="The import's global id.")]
+    ) -> ImportNode | None:
         try:
             import_id = decode_id(id, ImportNode, "id")
         except ServiceError:
@@ -62,7 +74,9 @@ class ImportsMutation:
         "Import a bank export into an account, as a background job: follow it with the importProgress "
         "subscription or the import query. With dryRun nothing is written; confirmImport then runs it for real. "
         "Rows already in the account are skipped, so importing the same file twice adds nothing."))
-    async def start_import(self, info: Info[Context, None], input: StartImportInput) -> ImportPayload:
+    async def start_import(
+        self, info: Info[Context, None], input: Annotated[StartImportInput, strawberry.argument(description="What to import where.")]
+    ) -> ImportPayload:
         context = info.context
         viewer = await context.viewer()
         job, errors = await perform(context, lambda session: service.start_import(
@@ -77,21 +91,25 @@ class ImportsMutation:
         return ImportPayload(import_=ImportNode.of(job) if job else None, errors=errors)
 
     @strawberry.mutation(description="Run a finished dry run (PREVIEWED) for real, with the same file and settings.")
-    async def confirm_import(self, info: Info[Context, None], id: relay.GlobalID) -> ImportPayload:
+    async def confirm_import(
+        self, info: Info[Context, None], input: Annotated[ConfirmImportInput, strawberry.argument(description="The dry run.")]
+    ) -> ImportPayload:
         context = info.context
         viewer = await context.viewer()
         job, errors = await perform(context, lambda session: service.confirm_import(
-            session, context.runtime, viewer, decode_id(id, ImportNode, "id")))
+            session, context.runtime, viewer, decode_id(input.id, ImportNode, "id")))
         return ImportPayload(import_=ImportNode.of(job) if job else None, errors=errors)
 
     @strawberry.mutation(description=(
         "Remove exactly the transactions a COMPLETED import added (also those edited since); balances and "
         "summaries follow. Categories the import created stay."))
-    async def undo_import(self, info: Info[Context, None], id: relay.GlobalID) -> UndoImportPayload:
+    async def undo_import(
+        self, info: Info[Context, None], input: Annotated[UndoImportInput, strawberry.argument(description="The import.")]
+    ) -> UndoImportPayload:
         context = info.context
         viewer = await context.viewer()
         result, errors = await perform(context, lambda session: service.undo_import(
-            session, context.runtime, viewer, decode_id(id, ImportNode, "id")))
+            session, context.runtime, viewer, decode_id(input.id, ImportNode, "id")))
         job, removed = result if result else (None, 0)
         return UndoImportPayload(import_=ImportNode.of(job) if job else None, removed=removed, errors=errors)
 
@@ -100,7 +118,10 @@ class ImportsMutation:
 class ImportsSubscription:
     @strawberry.subscription(description=(
         "An import's progress: where it stands now, then every few thousand rows, ending after it finishes."))
-    async def import_progress(self, info: Info[Context, None], import_id: relay.GlobalID) -> AsyncGenerator[ImportProgress, None]:
+    async def import_progress(
+        self, info: Info[Context, None],
+        import_id: Annotated[relay.GlobalID, strawberry.argument(description="The import to follow.")],
+    ) -> AsyncGenerator[ImportProgress, None]:
         context = info.context
         viewer = await context.viewer()
         try:

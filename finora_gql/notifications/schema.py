@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from finora_gql.api.connection import Connection, Edge, page_info
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.connection import After, Before, Connection, Edge, First, Last, page_info
+from finora_gql.api.errors import UserError, errors_field, perform
 from finora_gql.api.execution import shared_event
 from finora_gql.api.ids import decode_id
 from finora_gql.api.streams import viewer_messages
@@ -29,13 +30,26 @@ from finora_gql.notifications.types import (
 class MarkReadPayload:
     marked: int = strawberry.field(description="How many notifications changed from unread to read.")
     unread_count: int = strawberry.field(description="Unread notifications left.")
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
+
+
+@strawberry.input(description="Notifications to mark read.")
+class MarkNotificationsReadInput:
+    ids: list[relay.GlobalID] = strawberry.field(description="The notifications; ids of others' are ignored.")
+
+
+@strawberry.input(description="Whether one kind of notification reaches one channel.")
+class SetNotificationPreferenceInput:
+    kind: NotificationKindEnum = strawberry.field(description="The kind of notification.")
+    channel: ChannelEnum = strawberry.field(description="The channel.")
+    enabled: bool = strawberry.field(description="True to deliver this kind there, false to stop.")
 
 
 @strawberry.type(description="The result of setNotificationPreference.")
 class PreferencesPayload:
-    preferences: list[NotificationPreferenceType]
-    errors: list[UserError]
+    preferences: list[NotificationPreferenceType] = strawberry.field(
+        description="Every preference of the viewer after the change (each kind and channel).")
+    errors: list[UserError] = errors_field()
 
 
 async def _preferences(info: Info[Context, None]) -> list[NotificationPreferenceType]:
@@ -47,8 +61,9 @@ async def _preferences(info: Info[Context, None]) -> list[NotificationPreference
 class NotificationsQuery:
     @strawberry.field(description="The viewer's notifications, newest first.")
     async def notifications(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None, unread_only: bool = False,
+        self, info: Info[Context, None], first: First = None, after: After = None,
+        last: Last = None, before: Before = None,
+        unread_only: Annotated[bool, strawberry.argument(description="Only notifications not yet read.")] = False,
     ) -> Connection[NotificationNode]:
         context = info.context
         viewer = await context.viewer()
@@ -79,8 +94,10 @@ class NotificationsQuery:
 @strawberry.type
 class NotificationsMutation:
     @strawberry.mutation(description="Mark some of the viewer's notifications read (ids of others are ignored).")
-    async def mark_notifications_read(self, info: Info[Context, None], ids: list[relay.GlobalID]) -> MarkReadPayload:
-        return await _mark(info, ids)
+    async def mark_notifications_read(
+        self, info: Info[Context, None], input: Annotated[MarkNotificationsReadInput, strawberry.argument(description="The notifications.")]
+    ) -> MarkReadPayload:
+        return await _mark(info, input.ids)
 
     @strawberry.mutation(description="Mark all of the viewer's notifications read.")
     async def mark_all_notifications_read(self, info: Info[Context, None]) -> MarkReadPayload:
@@ -88,12 +105,15 @@ class NotificationsMutation:
 
     @strawberry.mutation(description="Turn one kind of notification on or off for one channel.")
     async def set_notification_preference(
-        self, info: Info[Context, None], kind: NotificationKindEnum, channel: ChannelEnum, enabled: bool
+        self, info: Info[Context, None],
+        input: Annotated[SetNotificationPreferenceInput, strawberry.argument(description="The preference.")],
     ) -> PreferencesPayload:
         viewer = await info.context.viewer()
         _, errors = await perform(
             info.context,
-            lambda session: service.set_preference(session, viewer, kind=kind, channel=channel, enabled=enabled),
+            lambda session: service.set_preference(
+                session, viewer, kind=input.kind, channel=input.channel, enabled=input.enabled
+            ),
         )
         return PreferencesPayload(preferences=await _preferences(info), errors=errors)
 

@@ -29,7 +29,7 @@ from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
 from finora_gql.core.db import any_of, copy_records
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount, format_money
@@ -87,7 +87,8 @@ async def create_transactions(
 ) -> list[Transaction]:
     """Validate and insert up to MAX_BULK transactions, all or nothing.
 
-    Errors name the field as `<prefix><index>.<field>` for bulk input (prefix "" for one).
+    Every problem of every draft is reported (not only the first), each naming its field as
+    `<prefix><index>.<field>` for bulk input (prefix "" for one).
     """
     if len(drafts) > MAX_BULK:
         raise ServiceError(ErrorCode.INVALID, f"At most {MAX_BULK} transactions at once.", field_prefix.rstrip(".") or None)
@@ -100,35 +101,49 @@ async def create_transactions(
     category_map = await categories.get_categories(session, viewer, [d.category_id for d in drafts if d.category_id])
     matcher = await rules.matcher(session, viewer)
     rows: list[Transaction] = []
+    errors = Collector()
     for index, draft in enumerate(drafts):
+        found_before = len(errors.errors)
         account = account_map.get(draft.account_id)
         if account is None:
-            raise accounts.accounts.not_found(at(index, "accountId"))
-        if account.archived:
-            raise ServiceError(ErrorCode.INVALID, "This account is archived; unarchive it first.", at(index, "accountId"))
+            errors.add(accounts.accounts.not_found(at(index, "accountId")))
+        elif account.archived:
+            errors.add(ServiceError(ErrorCode.INVALID, "This account is archived; unarchive it first.", at(index, "accountId")))
         if draft.category_id is not None:
             category = category_map.get(draft.category_id)
             if category is None:
-                raise categories.categories.not_found(at(index, "categoryId"))
-            if category.kind is CategoryKind.TRANSFER:
-                raise ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId"))
-        merchant = optional_text(draft.merchant, field=at(index, "merchant"), max_length=200)
-        description = clean_text(draft.description or "", field=at(index, "description"), max_length=500, required=False)
+                errors.add(categories.categories.not_found(at(index, "categoryId")))
+            elif category.kind is CategoryKind.TRANSFER:
+                errors.add(ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId")))
+        merchant = errors.check(optional_text, draft.merchant, field=at(index, "merchant"), max_length=200)
+        description = errors.check(
+            clean_text, draft.description or "", field=at(index, "description"), max_length=500, required=False
+        )
+        date = errors.check(clean_date, draft.date, at(index, "date"))
+        amount = None if account is None else errors.check(
+            clean_amount, draft.amount, currency=account.currency, field=at(index, "amount"), allow_zero=False
+        )
+        notes = errors.check(optional_text, draft.notes, field=at(index, "notes"), max_length=2000)
+        tags = errors.check(clean_tags, draft.tags, at(index, "tags"))
+        external_id = errors.check(optional_text, draft.external_id, field=at(index, "externalId"), max_length=100)
+        if account is None or len(errors.errors) > found_before:
+            continue
         rows.append(
             Transaction(
                 user_id=viewer.user_id,
                 account_id=account.id,
-                date=clean_date(draft.date, at(index, "date")),
-                amount=clean_amount(draft.amount, currency=account.currency, field=at(index, "amount"), allow_zero=False),
+                date=date,
+                amount=amount,
                 currency=account.currency,
                 category_id=draft.category_id or matcher.category_for(merchant, description),
                 merchant=merchant,
                 description=description,
-                notes=optional_text(draft.notes, field=at(index, "notes"), max_length=2000),
-                tags=clean_tags(draft.tags, at(index, "tags")),
-                external_id=optional_text(draft.external_id, field=at(index, "externalId"), max_length=100),
+                notes=notes,
+                tags=tags,
+                external_id=external_id,
             )
         )
+    errors.raise_any()
     await _check_external_ids(session, rows, at)
     await _remember_merchant_categories(session, viewer, [row for row in rows if row.category_id is None])
     session.add_all(rows)
@@ -276,6 +291,19 @@ async def get_transactions(session: AsyncSession, viewer: Viewer, ids: Sequence[
     return await transactions.by_ids(session, viewer, ids)
 
 
+async def transfer_legs(
+    session: AsyncSession, viewer: Viewer, transfer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Transaction]]:
+    """Both legs of each of the viewer's transfers among `transfer_ids`, in one query."""
+    if not transfer_ids:
+        return {}
+    rows = (await session.exec(readable(viewer).where(any_of(col(Transaction.transfer_id), list(transfer_ids))))).all()
+    legs: dict[uuid.UUID, list[Transaction]] = {}
+    for row in rows:
+        legs.setdefault(row.transfer_id, []).append(row)  # type: ignore[arg-type]
+    return legs
+
+
 async def update_transactions(
     session: AsyncSession, rt: Runtime, viewer: Viewer, changes: Sequence[tuple[uuid.UUID, Changes]],
     *, field_prefix: str = "",
@@ -289,45 +317,72 @@ async def update_transactions(
 
     before: list[SimpleNamespace] = []
     rows: list[Transaction] = []
+    errors = Collector()  # every problem of every change, not only the first
+
+    def set_checked(row: Transaction, attribute: str, clean, *args, **kwargs) -> None:  # noqa: ANN001
+        found = len(errors.errors)
+        value = errors.check(clean, *args, **kwargs)
+        if len(errors.errors) == found:
+            setattr(row, attribute, value)
+
     for index, (transaction_id, change) in enumerate(changes):
-        row = await get_transaction(session, viewer, transaction_id, field=at(index, "id"), for_update=True)
+        try:
+            row = await get_transaction(session, viewer, transaction_id, field=at(index, "id"), for_update=True)
+        except ServiceError as error:
+            errors.add(error)
+            continue
         before.append(snapshot(row))
         if row.transfer_id is not None and (change.account_id or change.date or change.amount is not None
                                             or change.category_id or change.clear_category):
-            raise ServiceError(
+            errors.add(ServiceError(
                 ErrorCode.INVALID, "Change a transfer by deleting it and recording it again.", at(index, "id")
-            )
+            ))
+            continue
         if change.account_id is not None and change.account_id != row.account_id:
-            account = await accounts.get_account(session, viewer, change.account_id, field=at(index, "accountId"))
-            if account.archived:
-                raise ServiceError(ErrorCode.INVALID, "This account is archived.", at(index, "accountId"))
-            if account.currency != row.currency and change.amount is None:
-                raise ServiceError(
-                    ErrorCode.INVALID, "Moving to an account in another currency needs the amount too.", at(index, "amount")
-                )
-            row.account_id, row.currency = account.id, account.currency
+            try:
+                account = await accounts.get_account(session, viewer, change.account_id, field=at(index, "accountId"))
+            except ServiceError as error:
+                errors.add(error)
+            else:
+                if account.archived:
+                    errors.add(ServiceError(ErrorCode.INVALID, "This account is archived.", at(index, "accountId")))
+                elif account.currency != row.currency and change.amount is None:
+                    errors.add(ServiceError(
+                        ErrorCode.INVALID, "Moving to an account in another currency needs the amount too.",
+                        at(index, "amount"),
+                    ))
+                else:
+                    row.account_id, row.currency = account.id, account.currency
         if change.date is not None:
-            row.date = clean_date(change.date, at(index, "date"))
+            set_checked(row, "date", clean_date, change.date, at(index, "date"))
         if change.amount is not None:
-            row.amount = clean_amount(change.amount, currency=row.currency, field=at(index, "amount"), allow_zero=False)
+            set_checked(row, "amount", clean_amount, change.amount, currency=row.currency, field=at(index, "amount"),
+                        allow_zero=False)
         if change.clear_category:
             row.category_id = None
         elif change.category_id is not None:
-            category = await categories.get_category(session, viewer, change.category_id, field=at(index, "categoryId"))
-            if category.kind is CategoryKind.TRANSFER:
-                raise ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId"))
-            row.category_id = category.id
+            try:
+                category = await categories.get_category(session, viewer, change.category_id, field=at(index, "categoryId"))
+            except ServiceError as error:
+                errors.add(error)
+            else:
+                if category.kind is CategoryKind.TRANSFER:
+                    errors.add(ServiceError(ErrorCode.INVALID, "Record transfers with createTransfer.", at(index, "categoryId")))
+                else:
+                    row.category_id = category.id
         if change.merchant is not None:
-            row.merchant = optional_text(change.merchant, field=at(index, "merchant"), max_length=200)
+            set_checked(row, "merchant", optional_text, change.merchant, field=at(index, "merchant"), max_length=200)
         if change.description is not None:
-            row.description = clean_text(change.description, field=at(index, "description"), max_length=500, required=False)
+            set_checked(row, "description", clean_text, change.description, field=at(index, "description"),
+                        max_length=500, required=False)
         if change.notes is not None:
-            row.notes = optional_text(change.notes, field=at(index, "notes"), max_length=2000)
+            set_checked(row, "notes", optional_text, change.notes, field=at(index, "notes"), max_length=2000)
         if change.tags is not None:
-            row.tags = clean_tags(change.tags, at(index, "tags"))
+            set_checked(row, "tags", clean_tags, change.tags, at(index, "tags"))
         touched(row)
         session.add(row)
         rows.append(row)
+    errors.raise_any()
     await session.flush()
     await _apply(session, rt, viewer, added=rows, removed=before)
     return rows

@@ -127,6 +127,11 @@ async def get_rule(session: AsyncSession, viewer: Viewer, rule_id: uuid.UUID) ->
     return await rules.get(session, viewer, rule_id, field="id")
 
 
+async def get_rules(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CategoryRule]:
+    """The viewer's rules among `ids` (others are left out), for node lookups and loaders."""
+    return await rules.by_ids(session, viewer, ids)
+
+
 async def create_rule(
     session: AsyncSession, viewer: Viewer, *, category_id: uuid.UUID, pattern: str,
     field: RuleField = RuleField.ANY, match: RuleMatch = RuleMatch.CONTAINS, priority: int = 100,

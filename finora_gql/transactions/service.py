@@ -27,6 +27,7 @@ from finora_gql.transactions.ledger import (
     remove_account_transactions,
     remove_imported,
     transactions,
+    transfer_legs,
     update_transactions,
 )
 from finora_gql.transactions.listing import (
@@ -48,5 +49,5 @@ __all__ = [
     "create_transaction", "create_transactions", "create_transfer", "cursor_kind", "cursor_of", "delete_category",
     "delete_transactions", "filtered", "get_transaction", "get_transactions", "list_transactions", "readable",
     "recategorize", "remembered_categories", "remove_account_transactions", "remove_imported", "transactions",
-    "update_transactions",
+    "transfer_legs", "update_transactions",
 ]

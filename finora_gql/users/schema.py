@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.errors import UserError, errors_field, perform
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.users import profile, service
 from finora_gql.users.types import UserType
@@ -14,7 +17,7 @@ from finora_gql.users.types import UserType
 @strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
 class UpdateProfileInput:
     name: str | None = strawberry.field(default=None, description="Display name, up to 120 characters.")
-    base_currency: str | None = strawberry.field(
+    base_currency: CurrencyCode | None = strawberry.field(
         default=None,
         description="ISO 4217 code, e.g. EUR. Budget limits are converted to it, each at the rate in force at the "
         "end of its month; refused while there is no rate from the current base currency to it.",
@@ -25,7 +28,7 @@ class UpdateProfileInput:
 @strawberry.type(description="The result of updateProfile.")
 class UpdateProfilePayload:
     user: UserType | None = strawberry.field(description="The updated profile, or null on errors.")
-    errors: list[UserError] = strawberry.field(description="Why the update was refused, if it was.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type
@@ -45,7 +48,9 @@ class UsersMutation:
         "Change the viewer's name, base currency or time zone. A new base currency converts budget limits (see "
         "baseCurrency; refused, with nothing changed, when there is no rate) and summaries follow it."
     ))
-    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+    async def update_profile(
+        self, info: Info, input: Annotated[UpdateProfileInput, strawberry.argument(description="What to change.")]
+    ) -> UpdateProfilePayload:
         viewer = await info.context.viewer()
 
         user, errors = await perform(

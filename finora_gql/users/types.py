@@ -10,10 +10,15 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from finora_gql.api.enums import described
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.users import service
 from finora_gql.users.models import Role, User
 
-RoleEnum = strawberry.enum(Role, name="Role", description="What a person may do: USER, or ADMIN for operators.")
+RoleEnum = described(Role, name="Role", description="What a person may do: USER, or ADMIN for operators.", values={
+    "USER": "A person using the app for their own finances.",
+    "ADMIN": "An operator: may also ban, unban and unlock people and set shared exchange rates.",
+})
 
 
 @strawberry.type(name="User", description="A person with a Finora account.")
@@ -22,7 +27,7 @@ class UserType(relay.Node):
     email: str = strawberry.field(description="Sign-in email, lower-cased.")
     name: str = strawberry.field(description="Display name.")
     role: RoleEnum = strawberry.field(description="USER or ADMIN.")
-    base_currency: str = strawberry.field(description="ISO 4217 code every summary is converted to.")
+    base_currency: CurrencyCode = strawberry.field(description="The currency every summary and budget is converted to.")
     timezone: str = strawberry.field(description="IANA time zone used to bucket days and months.")
     email_verified: bool = strawberry.field(description="Whether the email address was confirmed.")
     banned: bool = strawberry.field(description="Whether an administrator suspended this account.")

@@ -10,7 +10,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.errors import UserError, errors_field, perform
+from finora_gql.api.permissions import admin_only
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.api.streams import viewer_messages
 from finora_gql.context import Context
 from finora_gql.core import clock
@@ -31,26 +33,28 @@ from finora_gql.wallet.types import (
 
 # `from` is a Python keyword: the argument is named here.
 From = Annotated[dt.date, strawberry.argument(name="from", description="First day of the range (inclusive).")]
+To = Annotated[dt.date, strawberry.argument(
+    description="Last day of the range, inclusive: its flows count. At most 10 years after `from`.")]
 
 
 @strawberry.input(description="An exchange rate: 1 base = rate quote, from date on.")
 class FxRateInput:
-    base: str
-    quote: str
-    date: dt.date
-    rate: Decimal
+    base: CurrencyCode = strawberry.field(description="The currency converted from.")
+    quote: CurrencyCode = strawberry.field(description="The currency converted to; not the base.")
+    date: dt.date = strawberry.field(description="The first day the rate applies (until the pair's next rate).")
+    rate: Decimal = strawberry.field(description="How many units of quote one unit of base buys; greater than 0.")
 
 
 @strawberry.type(description="The result of setFxRate.")
 class FxRatePayload:
-    rate: FxRateType | None
-    errors: list[UserError]
+    rate: FxRateType | None = strawberry.field(description="The rate as stored, or null on errors.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of recordNetWorthSnapshot.")
 class NetWorthSnapshotPayload:
-    point: NetWorthPointType | None
-    errors: list[UserError]
+    point: NetWorthPointType | None = strawberry.field(description="Today's recorded net worth, or null on errors.")
+    errors: list[UserError] = errors_field()
 
 
 async def _query(info: Info[Context, None], work):
@@ -65,20 +69,23 @@ async def _query(info: Info[Context, None], work):
 @strawberry.type
 class WalletQuery:
     @strawberry.field(name="walletSummary", description="Balance, income, spending and trends between two days.")
-    async def wallet_summary(self, info: Info[Context, None], from_: From, to: dt.date) -> WalletSummaryType:
+    async def wallet_summary(self, info: Info[Context, None], from_: From, to: To) -> WalletSummaryType:
         row = await _query(info, lambda s, rt, v: service.wallet_summary(s, rt, v, start=from_, end=to))
         return WalletSummaryType.of(row)
 
     @strawberry.field(description="Income, expenses and net per day, week or month between two days.")
-    async def cashflow(self, info: Info[Context, None], from_: From, to: dt.date, granularity: GranularityEnum = GranularityEnum.MONTH
-                       ) -> CashflowType:
+    async def cashflow(
+        self, info: Info[Context, None], from_: From, to: To,
+        granularity: Annotated[GranularityEnum, strawberry.argument(
+            description="The length of each bucket; months by default.")] = GranularityEnum.MONTH,
+    ) -> CashflowType:
         row = await _query(info, lambda s, rt, v: service.cashflow(s, rt, v, start=from_, end=to, granularity=granularity))
         return CashflowType(currency=row.currency, buckets=[PeriodFlowType.of(b) for b in row.buckets],
                             missing_rates=[MissingRateType.of(m) for m in row.missing_rates],
                             complete=not row.missing_rates)
 
     @strawberry.field(name="netWorth", description="Net worth history: snapshots where recorded, derived elsewhere.")
-    async def net_worth(self, info: Info[Context, None], from_: From, to: dt.date) -> NetWorthType:
+    async def net_worth(self, info: Info[Context, None], from_: From, to: To) -> NetWorthType:
         row = await _query(info, lambda s, rt, v: service.net_worth(s, rt, v, start=from_, end=to))
         return NetWorthType(
             currency=row.currency,
@@ -87,7 +94,11 @@ class WalletQuery:
         )
 
     @strawberry.field(description="Exchange rates of one pair, newest first (at most 100).")
-    async def fx_rates(self, info: Info[Context, None], base: str, quote: str) -> list[FxRateType]:
+    async def fx_rates(
+        self, info: Info[Context, None],
+        base: Annotated[CurrencyCode, strawberry.argument(description="The currency converted from.")],
+        quote: Annotated[CurrencyCode, strawberry.argument(description="The currency converted to.")],
+    ) -> list[FxRateType]:
         await info.context.viewer()
         rows = await service.list_fx_rates(info.context.session, base=base, quote=quote)
         return [FxRateType(base=r.base, quote=r.quote, date=r.date, rate=r.rate) for r in rows]
@@ -95,8 +106,10 @@ class WalletQuery:
 
 @strawberry.type
 class WalletMutation:
-    @strawberry.mutation(description="Set an exchange rate (administrators: rates are shared market data).")
-    async def set_fx_rate(self, info: Info[Context, None], input: FxRateInput) -> FxRatePayload:
+    @strawberry.mutation(**admin_only("Set an exchange rate; rates are shared market data."))
+    async def set_fx_rate(
+        self, info: Info[Context, None], input: Annotated[FxRateInput, strawberry.argument(description="The rate.")]
+    ) -> FxRatePayload:
         context = info.context
         viewer = await context.viewer()
         rate, errors = await perform(

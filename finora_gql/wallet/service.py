@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import orjson
@@ -204,7 +204,8 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
             total_income=income,
             total_expenses=expenses,
             net=net,
-            savings_rate=(net / income).quantize(Decimal("0.0001")) if income else None,
+            # A percentage, like budgets' percentUsed: net / income * 100 to 2 places (banker's rounding).
+            savings_rate=(net * 100 / income).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN) + 0 if income else None,
             top_categories=[
                 CategoryAmount(c, names[c].name if c in names else "Uncategorized", round_money(a, currency))
                 for c, a in top

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import strawberry
-from strawberry import relay
+from strawberry.types import Info
 
+from finora_gql.api.enums import described
+from finora_gql.api.scalars import CurrencyCode
+from finora_gql.transactions.types import CategoryNode, category_node
 from finora_gql.wallet import service
 from finora_gql.wallet.totals import Bucket, MissingRate
 
-GranularityEnum = strawberry.enum(Bucket, name="Granularity", description="DAY, WEEK (from Monday) or MONTH buckets.")
+GranularityEnum = described(Bucket, name="Granularity", description="DAY, WEEK (from Monday) or MONTH buckets.", values={
+    "DAY": "One bucket per calendar day.",
+    "WEEK": "One bucket per week, Monday to Sunday; a bucket's period is its Monday.",
+    "MONTH": "One bucket per calendar month; a bucket's period is its first day.",
+})
 
 
 @strawberry.type(name="MissingRate", description="Amounts in this currency between these days had no exchange rate "
                  "to the base currency and are left out of the totals; set one with setFxRate.")
 class MissingRateType:
-    currency: str
-    first_day: dt.date
-    last_day: dt.date
+    currency: CurrencyCode = strawberry.field(description="The currency without a rate to the base currency.")
+    first_day: dt.date = strawberry.field(description="The first day with amounts in it that could not be converted.")
+    last_day: dt.date = strawberry.field(description="The last such day (inclusive).")
 
     @classmethod
     def of(cls, row: MissingRate) -> MissingRateType:
@@ -28,9 +36,13 @@ class MissingRateType:
 
 @strawberry.type(name="CategorySpending", description="Spending in one category over the range.")
 class CategorySpendingType:
-    category_id: relay.GlobalID | None = strawberry.field(description="Null for uncategorised spending.")
-    name: str
-    amount: Decimal
+    name: str = strawberry.field(description="The category's name, or \"Uncategorized\".")
+    amount: Decimal = strawberry.field(description="Spending in it over the range, positive, in the base currency.")
+    _category_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(description="The category; null for uncategorised spending.")
+    async def category(self, info: Info) -> CategoryNode | None:
+        return await category_node(info, self._category_id)
 
 
 @strawberry.type(name="PeriodFlow", description="Money in and out over one period; transfers excluded.")
@@ -47,12 +59,15 @@ class PeriodFlowType:
 
 @strawberry.type(name="WalletSummary", description="Where money came from and went, and what is held now.")
 class WalletSummaryType:
-    currency: str = strawberry.field(description="The viewer's base currency; every amount here is in it.")
+    currency: CurrencyCode = strawberry.field(description="The viewer's base currency; every amount here is in it.")
     total_balance: Decimal = strawberry.field(description="All account balances, converted at the rate of `to`.")
     total_income: Decimal = strawberry.field(description="Money in during the range; transfers excluded.")
     total_expenses: Decimal = strawberry.field(description="Money out during the range, positive; transfers excluded.")
     net: Decimal = strawberry.field(description="totalIncome - totalExpenses.")
-    savings_rate: Decimal | None = strawberry.field(description="net / totalIncome (4 places); null without income.")
+    savings_rate: Decimal | None = strawberry.field(
+        description="A percentage: net / totalIncome * 100, to 2 places (banker's rounding), e.g. \"12.50\" for 12.5%; "
+        "the same unit as Budget percentUsed. Null without income."
+    )
     top_categories: list[CategorySpendingType] = strawberry.field(description="The five largest spending categories.")
     monthly_trend: list[PeriodFlowType] = strawberry.field(description="Income, expenses and net per month with activity.")
     missing_rates: list[MissingRateType] = strawberry.field(description="What could not be converted, if anything.")
@@ -64,10 +79,7 @@ class WalletSummaryType:
             currency=row.currency, total_balance=row.total_balance, total_income=row.total_income,
             total_expenses=row.total_expenses, net=row.net, savings_rate=row.savings_rate,
             top_categories=[
-                CategorySpendingType(
-                    category_id=relay.GlobalID("Category", str(c.category_id)) if c.category_id else None,
-                    name=c.name, amount=c.amount,
-                )
+                CategorySpendingType(_category_id=c.category_id, name=c.name, amount=c.amount)
                 for c in row.top_categories
             ],
             monthly_trend=[PeriodFlowType.of(f) for f in row.monthly_trend],
@@ -78,35 +90,35 @@ class WalletSummaryType:
 
 @strawberry.type(name="Cashflow", description="Income, expenses and net per period, every period of the range.")
 class CashflowType:
-    currency: str
-    buckets: list[PeriodFlowType]
-    missing_rates: list[MissingRateType]
-    complete: bool
+    currency: CurrencyCode = strawberry.field(description="The viewer's base currency; every amount here is in it.")
+    buckets: list[PeriodFlowType] = strawberry.field(description="One per period of the range, oldest first, empty ones too.")
+    missing_rates: list[MissingRateType] = strawberry.field(description="What could not be converted, if anything.")
+    complete: bool = strawberry.field(description="False when some amounts lacked an exchange rate.")
 
 
 @strawberry.type(name="NetWorthPoint", description="What the viewer owned, net, on one day.")
 class NetWorthPointType:
-    date: dt.date
-    value: Decimal
+    date: dt.date = strawberry.field(description="The day the value is for (a month end, or the last day of the range).")
+    value: Decimal = strawberry.field(description="All balances that day, converted to the base currency.")
     from_snapshot: bool = strawberry.field(description="True when recorded that day; false when derived from history.")
 
 
 @strawberry.type(name="NetWorthHistory", description="Net worth at each month end of the range and on its last day.")
 class NetWorthType:
-    currency: str
-    points: list[NetWorthPointType]
-    missing_rates: list[MissingRateType]
-    complete: bool
+    currency: CurrencyCode = strawberry.field(description="The viewer's base currency; every value here is in it.")
+    points: list[NetWorthPointType] = strawberry.field(description="One per month end of the range and one on its last day, oldest first.")
+    missing_rates: list[MissingRateType] = strawberry.field(description="What could not be converted, if anything.")
+    complete: bool = strawberry.field(description="False when some balances lacked an exchange rate.")
 
 
 @strawberry.type(name="FxRate", description="1 base = rate quote, from date until the next rate of the pair.")
 class FxRateType:
-    base: str
-    quote: str
-    date: dt.date
-    rate: Decimal
+    base: CurrencyCode = strawberry.field(description="The currency converted from.")
+    quote: CurrencyCode = strawberry.field(description="The currency converted to.")
+    date: dt.date = strawberry.field(description="The first day the rate applies.")
+    rate: Decimal = strawberry.field(description="How many units of quote one unit of base buys.")
 
 
 @strawberry.type(name="WalletChange", description="The viewer's balances or summaries changed; re-query what is shown.")
 class WalletChangeType:
-    at: dt.datetime
+    at: dt.datetime = strawberry.field(description="When the change was noticed (UTC).")

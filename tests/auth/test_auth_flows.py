@@ -29,7 +29,7 @@ from tests.smtp_sink import SmtpSink
 
 LOGOUT = f"mutation {{ logout {{ ok {ERRORS} }} }}"
 LOGOUT_ALL = f"mutation {{ logoutAll {{ ok {ERRORS} }} }}"
-REQUEST_RESET = f"mutation($email: String!) {{ requestPasswordReset(email: $email) {{ ok {ERRORS} }} }}"
+REQUEST_RESET = f"mutation($email: String!) {{ requestPasswordReset(input: {{email: $email}}) {{ ok {ERRORS} }} }}"
 RESET = f"""mutation($input: ResetPasswordInput!) {{
   resetPassword(input: $input) {{ user {{ {USER_FIELDS} }} {ERRORS} }} }}"""
 CHANGE = f"""mutation($input: ChangePasswordInput!) {{
@@ -212,10 +212,13 @@ async def test_update_profile_validates_each_field(server: RunningServer) -> Non
     )
     profile = ok["data"]["updateProfile"]["user"]
     assert (profile["name"], profile["baseCurrency"], profile["timezone"]) == ("Ann B", "EUR", "Europe/Berlin")
-    for field, value in (("baseCurrency", "XYZ"), ("timezone", "Mars/Olympus"), ("name", "")):
+    for field, value in (("timezone", "Mars/Olympus"), ("name", "")):
         bad = await server.gql(UPDATE_PROFILE, {"input": {field: value}}, token=user.access_token)
         payload = bad["data"]["updateProfile"]
         assert payload["user"] is None and payload["errors"][0]["field"] == field
+    # baseCurrency is a CurrencyCode: a code outside ISO 4217 is refused before the mutation runs.
+    bad = await server.gql(UPDATE_PROFILE, {"input": {"baseCurrency": "XYZ"}}, token=user.access_token)
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and bad.get("data") is None
     # Nothing of the refused updates was written.
     me = (await server.gql(ME, token=user.access_token))["data"]["me"]
     assert (me["name"], me["baseCurrency"], me["timezone"]) == ("Ann B", "EUR", "Europe/Berlin")
@@ -246,8 +249,8 @@ async def promote_to_admin(server: RunningServer, user_id: str) -> None:
 
 
 BAN = f"""mutation($id: ID!, $reason: String!) {{
-  banUser(userId: $id, reason: $reason) {{ user {{ banned }} {ERRORS} }} }}"""
-UNBAN = f"mutation($id: ID!) {{ unbanUser(userId: $id) {{ user {{ banned }} {ERRORS} }} }}"
+  banUser(input: {{userId: $id, reason: $reason}}) {{ user {{ banned }} {ERRORS} }} }}"""
+UNBAN = f"mutation($id: ID!) {{ unbanUser(input: {{userId: $id}}) {{ user {{ banned }} {ERRORS} }} }}"
 
 
 async def test_banned_user_is_cut_off_at_once(server: RunningServer) -> None:

@@ -74,7 +74,7 @@ async def test_register_and_reset_are_limited(limited_server: RunningServer) -> 
     assert [r["errors"][0]["code"] if r["errors"] else "OK" for r in results] == ["OK"] * 5 + ["RATE_LIMITED"]
 
     email = unique_email()
-    query = "mutation($e: String!) { requestPasswordReset(email: $e) { ok errors { code message } } }"
+    query = "mutation($e: String!) { requestPasswordReset(input: {email: $e}) { ok errors { code message } } }"
     answers = [(await limited_server.gql(query, {"e": email}))["data"]["requestPasswordReset"] for _ in range(4)]
     assert [a["ok"] for a in answers] == [True, True, True, False]
     assert answers[3]["errors"][0]["code"] == "RATE_LIMITED"

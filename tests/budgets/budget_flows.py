@@ -35,8 +35,8 @@ CREATE_BUDGET = f"""mutation($input: CreateBudgetInput!) {{ createBudget(input: 
   budget {{ {BUDGET_FIELDS} }} {ERRORS} }} }}"""
 UPDATE_BUDGET = f"""mutation($input: UpdateBudgetInput!) {{ updateBudget(input: $input) {{
   budget {{ {BUDGET_FIELDS} }} {ERRORS} }} }}"""
-DELETE_BUDGET = f"mutation($id: ID!) {{ deleteBudget(id: $id) {{ deletedId {ERRORS} }} }}"
-COPY_BUDGETS = f"""mutation($from: Date!, $to: Date!) {{ copyBudgets(fromMonth: $from, toMonth: $to) {{
+DELETE_BUDGET = f"mutation($id: ID!) {{ deleteBudget(input: {{id: $id}}) {{ deletedIds {ERRORS} }} }}"
+COPY_BUDGETS = f"""mutation($from: Date!, $to: Date!) {{ copyBudgets(input: {{fromMonth: $from, toMonth: $to}}) {{
   budgets {{ {BUDGET_FIELDS} }} skipped {ERRORS} }} }}"""
 BUDGETS = f"query($month: Date!) {{ budgets(month: $month) {{ {BUDGET_FIELDS} }} }}"
 BUDGET_STATUS = """query($month: Date!) { budgetStatus(month: $month) {
@@ -54,11 +54,11 @@ CREATE_GOAL = f"""mutation($input: CreateGoalInput!) {{ createGoal(input: $input
   goal {{ {GOAL_FIELDS} }} {ERRORS} }} }}"""
 UPDATE_GOAL = f"""mutation($input: UpdateGoalInput!) {{ updateGoal(input: $input) {{
   goal {{ {GOAL_FIELDS} }} {ERRORS} }} }}"""
-DELETE_GOAL = f"mutation($id: ID!) {{ deleteGoal(id: $id) {{ deletedId {ERRORS} }} }}"
+DELETE_GOAL = f"mutation($id: ID!) {{ deleteGoal(input: {{id: $id}}) {{ deletedIds {ERRORS} }} }}"
 ADD_CONTRIBUTION = f"""mutation($input: AddGoalContributionInput!) {{ addGoalContribution(input: $input) {{
-  contribution {{ id goalId amount currency date note }} goal {{ {GOAL_FIELDS} }} goalReached {ERRORS} }} }}"""
-DELETE_CONTRIBUTION = f"""mutation($id: ID!) {{ deleteGoalContribution(id: $id) {{
-  deletedId goal {{ {GOAL_FIELDS} }} {ERRORS} }} }}"""
+  contribution {{ id goal {{ id name }} amount currency date note }} goal {{ {GOAL_FIELDS} }} goalReached {ERRORS} }} }}"""
+DELETE_CONTRIBUTION = f"""mutation($id: ID!) {{ deleteGoalContribution(input: {{id: $id}}) {{
+  deletedIds goal {{ {GOAL_FIELDS} }} {ERRORS} }} }}"""
 GOALS = f"query($all: Boolean! = true) {{ goals(includeAchieved: $all) {{ {GOAL_FIELDS} }} }}"
 GOAL = f"query($id: ID!) {{ goal(id: $id) {{ {GOAL_FIELDS} }} }}"
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"

@@ -50,7 +50,7 @@ async def test_create_read_update_delete(server: RunningServer) -> None:
     assert (moved["budget"]["month"], moved["budget"]["category"]["name"]) == ("2031-05-01", "Travel")
 
     deleted = await mutate(server, token, DELETE_BUDGET, {"id": budget["id"]}, "deleteBudget")
-    assert deleted == {"deletedId": budget["id"], "errors": []}
+    assert deleted == {"deletedIds": [budget["id"]], "errors": []}
     again = await mutate(server, token, DELETE_BUDGET, {"id": budget["id"]}, "deleteBudget")
     assert errors_of(again) == [("NOT_FOUND", "id")]
     assert (await query(server, token, NODE, {"id": budget["id"]}))["node"] is None
@@ -78,6 +78,9 @@ async def test_create_validation_writes_nothing(server: RunningServer) -> None:
         payload = await mutate(server, token, CREATE_BUDGET, {"input": {"month": "2031-03-05", **fields}}, "createBudget")
         assert payload["budget"] is None
         assert errors_of(payload) == [expected], (fields, payload)
+    several = await mutate(server, token, CREATE_BUDGET, {"input": {"month": "2300-01-01", "categoryId": cats["Salary"],
+                                                                 "limit": "-5"}}, "createBudget")
+    assert errors_of(several) == [("INVALID", "month"), ("INVALID", "categoryId"), ("INVALID", "limit")]  # all at once
     assert await count_rows(server, Budget, user.user_id) == 1
     bad_month = await server.gql(BUDGETS, {"month": "2300-01-01"}, token=token)
     assert bad_month["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "month"}

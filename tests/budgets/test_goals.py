@@ -27,6 +27,7 @@ from tests.budgets.budget_flows import (
 )
 from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import UPDATE_ACCOUNT, UPDATE_TXN, create_account, create_txn
+from tests.ledger.test_listing import counting_statements
 from tests.server import RunningServer
 
 
@@ -36,6 +37,7 @@ async def contribute(server: RunningServer, token: str, goal_id: str, amount: st
                            {"input": {"goalId": goal_id, "amount": amount, "date": day, "note": note}},
                            "addGoalContribution")
     assert payload["errors"] == [], payload
+    assert payload["contribution"]["goal"]["id"] == goal_id  # a link to the goal, not its id
     return payload
 
 
@@ -105,7 +107,7 @@ async def test_goal_progress_projection_and_achieved_at(server: RunningServer) -
         # Taking the 700 back out (deleting it) puts the goal below its target again.
         big = next(c for c in beyond["goal"]["contributions"] if c["amount"] == "700.00")
         undone = await mutate(server, token, DELETE_CONTRIBUTION, {"id": big["id"]}, "deleteGoalContribution")
-        assert undone["errors"] == [] and undone["deletedId"] == big["id"]
+        assert undone["errors"] == [] and undone["deletedIds"] == [big["id"]]
         assert (undone["goal"]["progress"], undone["goal"]["reached"], undone["goal"]["achievedAt"]) == (
             "510.00", False, None)
         assert [g["id"] for g in (await query(server, token, GOALS, {"all": False}))["goals"]] == [goal["id"]]
@@ -117,6 +119,19 @@ async def test_goal_progress_projection_and_achieved_at(server: RunningServer) -
         assert contribution is None  # deleted
         kept = fetched["contributions"][0]["id"]
         assert (await query(server, token, NODE, {"id": kept}))["node"] == {"__typename": "GoalContribution", "id": kept}
+        # Each contribution links back to its goal through the goal loader: one batch for all of them,
+        # so two more contributions cost no more statements.
+        linked_query = "{ goals { id contributions { id goal { id name progress } } } }"
+        counts = []
+        for extra in ("1.00", "2.00"):
+            with counting_statements(server) as statements:
+                linked = (await server.gql(linked_query, token=token))["data"]["goals"]
+            counts.append(len(statements))
+            backs = [c["goal"] for g in linked for c in g["contributions"]]
+            assert len(backs) >= 2 and all(b["id"] == goal["id"] and b["name"] == "New car" for b in backs)
+            await contribute(server, token, goal["id"], extra)
+            await contribute(server, token, goal["id"], extra)
+        assert counts[0] == counts[1], counts
 
 
 async def test_withdrawals_never_take_a_goal_below_zero(server: RunningServer) -> None:
@@ -128,7 +143,7 @@ async def test_withdrawals_never_take_a_goal_below_zero(server: RunningServer) -
         deposit = (await contribute(server, token, goal["id"], "50"))["contribution"]
         await contribute(server, token, goal["id"], "-50")
         refused = await mutate(server, token, DELETE_CONTRIBUTION, {"id": deposit["id"]}, "deleteGoalContribution")
-        assert (errors_of(refused), refused["deletedId"], refused["goal"]) == ([("INVALID", "id")], None, None)
+        assert (errors_of(refused), refused["deletedIds"], refused["goal"]) == ([("INVALID", "id")], [], None)
         assert await count_rows(server, GoalContribution, user.user_id) == 2
         # No target date: onTrack is null; the rate is 0 -> no projection.
         listed = (await query(server, token, GOALS))["goals"]
@@ -151,7 +166,6 @@ async def test_goal_validation_writes_nothing(server: RunningServer) -> None:
             ({"targetAmount": "0"}, ("INVALID", "targetAmount")),
             ({"targetAmount": "-1"}, ("INVALID", "targetAmount")),
             ({"targetAmount": "10.5", "currency": "JPY"}, ("INVALID", "targetAmount")),  # JPY has no decimals
-            ({"currency": "ZZZ"}, ("INVALID", "currency")),
             ({"targetDate": "2031-05-14"}, ("INVALID", "targetDate")),  # yesterday
             ({"accountId": archived["id"]}, ("INVALID", "accountId")),
             ({"accountId": euros["id"], "currency": "USD"}, ("INVALID", "accountId")),
@@ -160,6 +174,12 @@ async def test_goal_validation_writes_nothing(server: RunningServer) -> None:
         for fields, expected in cases:
             payload = await mutate(server, token, CREATE_GOAL, {"input": {**base, **fields}}, "createGoal")
             assert (errors_of(payload), payload["goal"]) == ([expected], None), fields
+        # Every problem at once, not only the first.
+        several = await mutate(server, token, CREATE_GOAL, {"input": {"name": " ", "targetAmount": "0",
+                                                                      "targetDate": "2031-05-14"}}, "createGoal")
+        assert errors_of(several) == [("REQUIRED", "name"), ("INVALID", "targetAmount"), ("INVALID", "targetDate")]
+        bad_currency = await server.gql(CREATE_GOAL, {"input": {**base, "currency": "ZZZ"}}, token=token)
+        assert bad_currency["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # not a CurrencyCode
         assert await count_rows(server, Goal, user.user_id) == 0
 
         # A target date of today is fine; the currency follows a linked account when not given.
@@ -187,7 +207,7 @@ async def test_goal_validation_writes_nothing(server: RunningServer) -> None:
             "name": "Holiday", "targetAmount": "800.00", "targetDate": None, "account": None, "onTrack": None}
 
         deleted = await mutate(server, token, DELETE_GOAL, {"id": goal_id}, "deleteGoal")
-        assert deleted == {"deletedId": goal_id, "errors": []}
+        assert deleted == {"deletedIds": [goal_id], "errors": []}
         again = await mutate(server, token, DELETE_GOAL, {"id": goal_id}, "deleteGoal")
         assert errors_of(again) == [("NOT_FOUND", "id")]
         assert (await query(server, token, GOAL, {"id": goal_id}))["goal"] is None

@@ -8,7 +8,7 @@ from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import category_ids, create_account, create_txn
 from tests.server import RunningServer
 
-CATEGORY = "category { id name parentId } errors { code field message }"
+CATEGORY = "category { id name parent { id name parent { id } } } errors { code field message }"
 CREATE_CATEGORY = f"mutation($input: CreateCategoryInput!) {{ createCategory(input: $input) {{ {CATEGORY} }} }}"
 UPDATE_CATEGORY = f"mutation($input: UpdateCategoryInput!) {{ updateCategory(input: $input) {{ {CATEGORY} }} }}"
 
@@ -22,8 +22,11 @@ async def test_a_budget_covers_its_subcategories_and_totals_count_each_once(serv
     for name in ("Groceries", "Restaurants"):
         moved = await mutate(server, token, UPDATE_CATEGORY, {"input": {"id": cats[name], "parentId": food}}, "updateCategory")
         assert moved["errors"] == [], moved
-    snacks = (await mutate(server, token, CREATE_CATEGORY, {"input": {
-        "name": "Snacks", "kind": "EXPENSE", "parentId": cats["Groceries"]}}, "createCategory"))["category"]["id"]
+    snacks_category = (await mutate(server, token, CREATE_CATEGORY, {"input": {
+        "name": "Snacks", "kind": "EXPENSE", "parentId": cats["Groceries"]}}, "createCategory"))["category"]
+    snacks = snacks_category["id"]
+    # Links, not ids: a subcategory's parent is the category itself, and its parent in turn.
+    assert snacks_category["parent"] == {"id": cats["Groceries"], "name": "Groceries", "parent": {"id": food}}
 
     # Food <- Groceries <- Snacks: making Food a child of Snacks would close a loop two levels down.
     looped = await mutate(server, token, UPDATE_CATEGORY, {"input": {"id": food, "parentId": snacks}}, "updateCategory")

@@ -22,8 +22,8 @@ ERRORS = "errors { code field message }"
 FILE_FIELDS = "id filename mimeType size status createdAt completedAt downloadUrl"
 CREATE = f"""mutation($input: CreateUploadInput!) {{ createUpload(input: $input) {{
   file {{ {FILE_FIELDS} }} uploadUrl uploadHeaders {{ name value }} expiresAt {ERRORS} }} }}"""
-COMPLETE = f"mutation($id: ID!) {{ completeUpload(fileId: $id) {{ file {{ {FILE_FIELDS} }} {ERRORS} }} }}"
-DELETE = f"mutation($id: ID!) {{ deleteFile(id: $id) {{ deletedId {ERRORS} }} }}"
+COMPLETE = f"mutation($id: ID!) {{ completeUpload(input: {{fileId: $id}}) {{ file {{ {FILE_FIELDS} }} {ERRORS} }} }}"
+DELETE = f"mutation($id: ID!) {{ deleteFile(input: {{id: $id}}) {{ deletedIds {ERRORS} }} }}"
 FILE = f"query($id: ID!) {{ file(id: $id) {{ {FILE_FIELDS} }} node(id: $id) {{ id }} }}"
 FILES = """query($after: String) { files(first: 2, after: $after) {
   totalCount edges { cursor node { id filename } } pageInfo { hasNextPage endCursor } } }"""
@@ -172,7 +172,7 @@ async def test_delete_removes_row_and_object(server: RunningServer, local_backen
     file = await upload(server, local_backend, ann)
     row = await _row(server, ann, file["id"])
     deleted = (await server.gql(DELETE, {"id": file["id"]}, token=ann.access_token))["data"]["deleteFile"]
-    assert deleted == {"deletedId": file["id"], "errors": []}
+    assert deleted == {"deletedIds": [file["id"]], "errors": []}
     assert await server.runtime.storage.head(row.key) is None
     assert (await server.gql(FILE, {"id": file["id"]}, token=ann.access_token))["data"]["file"] is None
     async with httpx.AsyncClient() as client:

@@ -9,16 +9,16 @@ from typing import Any
 from tests.server import RunningServer
 
 ERRORS = "errors { code field message }"
-PROGRESS = "status processed total inserted duplicates likelyDuplicates errors message"
+PROGRESS = "status processed total inserted duplicates likelyDuplicates errorCount message"
 IMPORT_FIELDS = f"""id status sourceName dryRun encoding delimiter dateFormat decimalSeparator
   progress {{ {PROGRESS} }}
-  preview {{ line date amount merchant description categoryId newCategory externalId likelyDuplicateScore }}
+  preview {{ line date amount merchant description category {{ id name }} newCategory externalId likelyDuplicateScore }}
   account {{ id currentBalance }}"""
 START = f"mutation($input: StartImportInput!) {{ startImport(input: $input) {{ import {{ id status }} {ERRORS} }} }}"
-CONFIRM = f"mutation($id: ID!) {{ confirmImport(id: $id) {{ import {{ id status dryRun }} {ERRORS} }} }}"
-UNDO = f"mutation($id: ID!) {{ undoImport(id: $id) {{ import {{ id status }} removed {ERRORS} }} }}"
+CONFIRM = f"mutation($id: ID!) {{ confirmImport(input: {{id: $id}}) {{ import {{ id status dryRun }} {ERRORS} }} }}"
+UNDO = f"mutation($id: ID!) {{ undoImport(input: {{id: $id}}) {{ import {{ id status }} removed {ERRORS} }} }}"
 IMPORT = f"""query($id: ID!, $kind: ImportIssueKind) {{ import(id: $id) {{ {IMPORT_FIELDS}
-  issues(kind: $kind) {{ line kind field reason score transactionId }} }} }}"""
+  issues(kind: $kind) {{ line kind field reason score transaction {{ id amount }} }} }} }}"""
 FINISHED = {"PREVIEWED", "COMPLETED", "FAILED", "UNDONE"}
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.flows import signed_in_user
 from tests.imports.import_flows import CONFIRM, IMPORT, UNDO, run_import, start_import, wait_for_import
 from tests.ledger.ledger_flows import ACCOUNTS, CATEGORIES, create_account, create_txn
+from tests.ledger.test_listing import counting_statements
 from tests.server import RunningServer
 from tests.ws import graphql_ws
 
@@ -39,12 +40,14 @@ async def test_dry_run_previews_then_confirm_imports_once(server: RunningServer)
                                preset="FINORA", dryRun=True)
     assert preview["status"] == "PREVIEWED" and preview["dryRun"] is True
     assert preview["progress"] == {"status": "PREVIEWED", "processed": 5, "total": 5, "inserted": 5,
-                                   "duplicates": 0, "likelyDuplicates": 0, "errors": 0, "message": None}
+                                   "duplicates": 0, "likelyDuplicates": 0, "errorCount": 0, "message": None}
     assert [(r["line"], r["amount"], r["merchant"], r["newCategory"]) for r in preview["preview"]] == [
         (2, "-54.20", "Fresh Market", None), (3, "-54.20", "Fresh Market", None), (4, "3200.00", "ACME Corp", None),
         (5, "-18.00", "Paws, Claws & Co", "Pets"), (6, "-9.99", "Netflix", None),
     ]
-    assert preview["preview"][0]["categoryId"] is not None
+    assert preview["preview"][0]["category"]["name"] == "Groceries"
+    # The settings used are the same enums startImport takes.
+    assert (preview["encoding"], preview["dateFormat"], preview["delimiter"]) == ("UTF_8", "ISO", ",")
     nothing = await server.gql(TXNS, token=user.access_token)
     assert nothing["data"]["transactions"]["totalCount"] == 0
     assert await balance(server, user.access_token, account["id"]) == Decimal("100.00")
@@ -76,6 +79,16 @@ async def test_dry_run_previews_then_confirm_imports_once(server: RunningServer)
     assert (await server.gql(TXNS, token=user.access_token))["data"]["transactions"]["totalCount"] == 5
     issues = (await server.gql(IMPORT, {"id": again["id"], "kind": "DUPLICATE"}, token=user.access_token))
     assert [i["line"] for i in issues["data"]["import"]["issues"]] == [2, 3, 4, 5, 6]
+    # Each duplicate links to the transaction it repeats; the five links cost one batch, not a query each.
+    linked_query = """query($id: ID!) { import(id: $id) { issues(kind: DUPLICATE) {
+      line transaction { id amount account { id } category { name } } } } }"""
+    with counting_statements(server) as statements:
+        linked = await server.gql(linked_query, {"id": again["id"]}, token=user.access_token)
+    linked_issues = linked["data"]["import"]["issues"]
+    assert [(i["transaction"]["amount"], (i["transaction"]["category"] or {}).get("name")) for i in linked_issues] == [
+        ("-54.20", "Groceries"), ("-54.20", "Groceries"), ("3200.00", "Salary"), ("-18.00", "Pets"), ("-9.99", None)]
+    assert len({i["transaction"]["id"] for i in linked_issues}) == 5
+    assert len(statements) <= 6, statements  # import, issues, transactions, accounts, categories (+ session)
 
 
 async def test_rules_and_merchant_memory_categorise_rows_without_a_category(server: RunningServer) -> None:
@@ -91,7 +104,7 @@ async def test_rules_and_merchant_memory_categorise_rows_without_a_category(serv
     assert made["errors"] == []
     done = await run_import(server, user.access_token, accountId=account["id"],
                             csv="date,amount,merchant\n2026-01-02,-9.99,NETFLIX.COM\n2026-01-03,-12.00,corner shop\n")
-    assert [r["categoryId"] for r in done["preview"]] == [categories["Subscriptions"], categories["Groceries"]]
+    assert [r["category"]["id"] for r in done["preview"]] == [categories["Subscriptions"], categories["Groceries"]]
 
 
 async def test_row_errors_are_reported_and_the_good_rows_imported(server: RunningServer) -> None:
@@ -106,7 +119,7 @@ async def test_row_errors_are_reported_and_the_good_rows_imported(server: Runnin
            "2026-02-05,Train,-300,JPY\n")
     done = await run_import(server, user.access_token, accountId=account["id"], csv=csv)
     assert done["status"] == "COMPLETED"
-    assert (done["progress"]["inserted"], done["progress"]["errors"]) == (2, 4)
+    assert (done["progress"]["inserted"], done["progress"]["errorCount"]) == (2, 4)
     issues = (await server.gql(IMPORT, {"id": done["id"], "kind": "ERROR"}, token=user.access_token))
     found = [(i["line"], i["field"]) for i in issues["data"]["import"]["issues"]]
     assert found == [(3, "date"), (4, "amount"), (5, "currency"), (6, "amount")]
@@ -127,7 +140,7 @@ async def test_likely_duplicates_are_flagged_or_skipped(server: RunningServer) -
     assert [r["likelyDuplicateScore"] is not None for r in flagged["preview"]] == [True, False, False]
     issue = (await server.gql(IMPORT, {"id": flagged["id"], "kind": "LIKELY_DUPLICATE"},
                               token=user.access_token))["data"]["import"]["issues"][0]
-    assert issue["line"] == 2 and issue["transactionId"] == manual["transaction"]["id"]
+    assert issue["line"] == 2 and issue["transaction"]["id"] == manual["transaction"]["id"]
     assert 0.6 <= issue["score"] <= 1 and "1 day apart" in issue["reason"]
     skipped = await run_import(server, user.access_token, accountId=account["id"], csv=csv,
                                options={"likelyDuplicates": "SKIP"})
@@ -188,7 +201,7 @@ async def uploaded(server: RunningServer, token: str, filename: str, mime_type: 
     async with httpx.AsyncClient() as client:
         put = await client.put(url, content=data, headers={h["name"]: h["value"] for h in created["uploadHeaders"]})
     assert put.status_code in (200, 204), put.text
-    completed = await server.gql("mutation($id: ID!) { completeUpload(fileId: $id) { errors { code } } }",
+    completed = await server.gql("mutation($id: ID!) { completeUpload(input: {fileId: $id}) { errors { code } } }",
                                  {"id": created["file"]["id"]}, token=token)
     assert completed["data"]["completeUpload"]["errors"] == []
     return created["file"]["id"]

@@ -13,13 +13,13 @@ CREATE_ACCOUNT = f"""mutation($input: CreateAccountInput!) {{ createAccount(inpu
   account {{ id name type currency openingBalance currentBalance archived }} {ERRORS} }} }}"""
 CREATE_TXN = f"""mutation($input: CreateTransactionInput!) {{ createTransaction(input: $input) {{
   transaction {{ {TXN_FIELDS} }} {ERRORS} }} }}"""
-CREATE_TXNS = f"""mutation($items: [CreateTransactionInput!]!) {{ createTransactions(transactions: $items) {{
+CREATE_TXNS = f"""mutation($items: [CreateTransactionInput!]!) {{ createTransactions(input: {{transactions: $items}}) {{
   transactions {{ id amount category {{ name }} }} {ERRORS} }} }}"""
 UPDATE_TXN = f"""mutation($input: UpdateTransactionInput!) {{ updateTransaction(input: $input) {{
   transaction {{ {TXN_FIELDS} }} {ERRORS} }} }}"""
 UPDATE_ACCOUNT = f"""mutation($input: UpdateAccountInput!) {{ updateAccount(input: $input) {{
   account {{ id currentBalance }} {ERRORS} }} }}"""
-DELETE_TXN = f"mutation($id: ID!) {{ deleteTransaction(id: $id) {{ deletedIds {ERRORS} }} }}"
+DELETE_TXN = f"mutation($id: ID!) {{ deleteTransaction(input: {{id: $id}}) {{ deletedIds {ERRORS} }} }}"
 CREATE_TRANSFER = f"""mutation($input: CreateTransferInput!) {{ createTransfer(input: $input) {{
   outflow {{ id amount isTransfer account {{ currentBalance }} }} inflow {{ id amount account {{ currentBalance }} }} {ERRORS} }} }}"""
 CATEGORIES = "query($kind: CategoryKind) { categories(kind: $kind) { id name kind } }"

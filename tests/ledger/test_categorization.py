@@ -8,8 +8,8 @@ from tests.server import RunningServer
 
 CREATE_RULE = f"""mutation($input: CategoryRuleInput!) {{ createCategoryRule(input: $input) {{
   rule {{ id pattern field match priority }} {ERRORS} }} }}"""
-RECATEGORIZE = f"""mutation($dry: Boolean!, $only: Boolean!) {{ recategorize(dryRun: $dry, onlyUncategorized: $only) {{
-  applied count changes {{ transactionId fromCategoryId toCategoryId }} {ERRORS} }} }}"""
+RECATEGORIZE = f"""mutation($dry: Boolean!, $only: Boolean!) {{ recategorize(input: {{dryRun: $dry, onlyUncategorized: $only}}) {{
+  applied count changes {{ transaction {{ id category {{ name }} }} fromCategory {{ id }} toCategory {{ name }} }} {ERRORS} }} }}"""
 
 
 async def rule(server: RunningServer, token: str, **input) -> dict:
@@ -64,7 +64,10 @@ async def test_recategorize_previews_then_applies(server: RunningServer) -> None
 
     preview = (await server.gql(RECATEGORIZE, {"dry": True, "only": True}, token=token))["data"]["recategorize"]
     assert preview["applied"] is False and preview["count"] == 3
-    assert {c["transactionId"] for c in preview["changes"]} == {t["transaction"]["id"] for t in uber}
+    assert {c["transaction"]["id"] for c in preview["changes"]} == {t["transaction"]["id"] for t in uber}
+    # Links, not ids: the transaction as it is (not yet moved), where it comes from and goes to.
+    assert {(c["transaction"]["category"], c["fromCategory"], c["toCategory"]["name"]) for c in preview["changes"]} == {
+        (None, None, "Transport")}
     # Nothing was written by the preview.
     assert (await server.gql(RECATEGORIZE, {"dry": True, "only": True}, token=token))["data"]["recategorize"]["count"] == 3
 
@@ -73,6 +76,7 @@ async def test_recategorize_previews_then_applies(server: RunningServer) -> None
 
     applied = (await server.gql(RECATEGORIZE, {"dry": False, "only": True}, token=token))["data"]["recategorize"]
     assert applied["applied"] is True and applied["count"] == 3
+    assert {c["transaction"]["category"]["name"] for c in applied["changes"]} == {"Transport"}
     after = (await server.gql(RECATEGORIZE, {"dry": True, "only": True}, token=token))["data"]["recategorize"]
     assert after["count"] == 0
     node = await server.gql('query($id: ID!) { node(id: $id) { ... on Transaction { category { name } } } }',

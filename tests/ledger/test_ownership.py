@@ -44,11 +44,11 @@ async def test_second_user_cannot_reach_first_users_ledger(server: RunningServer
         (DELETE_TXN, {"id": ann_txn["id"]}, "deleteTransaction", "id"),
         (CREATE_TRANSFER, {"input": {"fromAccountId": ann_account["id"], "toAccountId": bob_account["id"],
                                      "date": "2026-01-02", "amount": "50.00"}}, "createTransfer", "fromAccountId"),
-        (f"mutation($id: ID!) {{ deleteAccount(id: $id) {{ deletedId {ERRORS} }} }}", {"id": ann_account["id"]},
+        (f"mutation($id: ID!) {{ deleteAccount(input: {{id: $id}}) {{ deletedIds {ERRORS} }} }}", {"id": ann_account["id"]},
          "deleteAccount", "id"),
         (f"mutation($id: ID!) {{ updateAccount(input: {{id: $id, name: \"x\"}}) {{ {ERRORS} }} }}",
          {"id": ann_account["id"]}, "updateAccount", "id"),
-        (f"mutation($id: ID!) {{ deleteCategory(id: $id) {{ {ERRORS} }} }}", {"id": ann_cats["Groceries"]},
+        (f"mutation($id: ID!) {{ deleteCategory(input: {{id: $id}}) {{ {ERRORS} }} }}", {"id": ann_cats["Groceries"]},
          "deleteCategory", "id"),
     ]
     for query, variables, name, field in attempts:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+from strawberry.relay import GlobalID
+
 from tests.flows import signed_in_user
 from tests.ledger.ledger_flows import (
     ACCOUNTS,
@@ -16,6 +20,10 @@ from tests.ledger.ledger_flows import (
 )
 from tests.server import RunningServer
 
+UPDATE_TXNS = """mutation($items: [UpdateTransactionInput!]!) { updateTransactions(input: {transactions: $items}) {
+  transactions { id } errors { code field message } } }"""
+DELETE_TXNS = "mutation($ids: [ID!]!) { deleteTransactions(input: {ids: $ids}) { deletedIds errors { code } } }"
+
 
 async def balances(server: RunningServer, token: str) -> dict[str, str]:
     body = await server.gql(ACCOUNTS, token=token)
@@ -26,7 +34,6 @@ async def test_account_validation(server: RunningServer) -> None:
     user = await signed_in_user(server)
     cases = [
         ({"name": "", "type": "CASH", "currency": "USD"}, ("REQUIRED", "name")),
-        ({"name": "X", "type": "CASH", "currency": "XXY"}, ("INVALID", "currency")),
         ({"name": "X", "type": "CASH", "currency": "USD", "openingBalance": "1.001"}, ("INVALID", "openingBalance")),
         ({"name": "X", "type": "CASH", "currency": "JPY", "openingBalance": "1.5"}, ("INVALID", "openingBalance")),
     ]
@@ -34,7 +41,13 @@ async def test_account_validation(server: RunningServer) -> None:
         payload = (await server.gql(CREATE_ACCOUNT, {"input": input}, token=user.access_token))["data"]["createAccount"]
         assert payload["account"] is None
         assert (payload["errors"][0]["code"], payload["errors"][0]["field"]) == expected
-    assert (await server.gql(ACCOUNTS, token=user.access_token))["data"]["accounts"] == []
+    # A currency is a CurrencyCode: anything but an ISO 4217 code is refused before the mutation runs.
+    bad = await server.gql(CREATE_ACCOUNT, {"input": {"name": "X", "type": "CASH", "currency": "XXY"}}, token=user.access_token)
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "ISO 4217" in bad["errors"][0]["message"]
+    lower = await server.gql(CREATE_ACCOUNT, {"input": {"name": "Y", "type": "CASH", "currency": " eur "}}, token=user.access_token)
+    assert lower["data"]["createAccount"]["account"]["currency"] == "EUR"
+    accounts = (await server.gql(ACCOUNTS, token=user.access_token))["data"]["accounts"]
+    assert [a["name"] for a in accounts] == ["Y"]
 
 
 async def test_transactions_move_the_balance_exactly(server: RunningServer) -> None:
@@ -93,6 +106,34 @@ async def test_bulk_create_is_all_or_nothing(server: RunningServer) -> None:
     failed = (await server.gql(CREATE_TXNS, {"items": items}, token=token))["data"]["createTransactions"]
     assert failed["transactions"] == []
     assert [(e["code"], e["field"]) for e in failed["errors"]] == [("INVALID", "transactions.3.amount")]
+
+    # Every problem of the input comes back at once, in input order, not only the first.
+    broken = [dict(item) for item in items]
+    broken[0].update(date="1800-01-01", tags=["x" * 41])
+    broken[2]["categoryId"] = account["id"]  # an id of another type
+    broken[4]["accountId"] = str(GlobalID("Category", str(uuid.uuid4())))
+    many = (await server.gql(CREATE_TXNS, {"items": broken}, token=token))["data"]["createTransactions"]
+    assert [(e["code"], e["field"]) for e in many["errors"]] == [  # ids first, while decoding them
+        ("NOT_FOUND", "transactions.2.categoryId"), ("NOT_FOUND", "transactions.4.accountId"),
+    ]
+    del broken[2]["categoryId"]
+    broken[4]["accountId"] = str(GlobalID("Account", str(uuid.uuid4())))
+    many = (await server.gql(CREATE_TXNS, {"items": broken}, token=token))["data"]["createTransactions"]
+    assert [(e["code"], e["field"]) for e in many["errors"]] == [
+        ("INVALID", "transactions.0.date"), ("INVALID", "transactions.0.tags"), ("INVALID", "transactions.3.amount"),
+        ("NOT_FOUND", "transactions.4.accountId"),
+    ]
+    done_rows = (await server.gql(CREATE_TXNS, {"items": items[:2]}, token=token))["data"]["createTransactions"]
+    first_id, second_id = (row["id"] for row in done_rows["transactions"])
+    changes = [{"id": first_id, "amount": "-1.001", "tags": ["y" * 41]}, {"id": second_id, "date": "2300-01-01"}]
+    updated = (await server.gql(UPDATE_TXNS, {"items": changes}, token=token))["data"]["updateTransactions"]
+    assert [(e["code"], e["field"]) for e in updated["errors"]] == [
+        ("INVALID", "transactions.0.amount"), ("INVALID", "transactions.0.tags"), ("INVALID", "transactions.1.date")]
+    await server.gql(DELETE_TXNS, {"ids": [first_id, second_id]}, token=token)
+    bad_account = (await server.gql(CREATE_ACCOUNT, {"input": {"name": " ", "type": "CASH", "currency": "JPY",
+                                                               "openingBalance": "1.5"}}, token=token))
+    assert [(e["code"], e["field"]) for e in bad_account["data"]["createAccount"]["errors"]] == [
+        ("REQUIRED", "name"), ("INVALID", "openingBalance")]
     assert await balances(server, token) == {"Checking": "0.00"}
 
     items[3]["amount"] = "-4.00"

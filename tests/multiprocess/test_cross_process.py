@@ -96,7 +96,7 @@ async def test_worker_killed_mid_delivery_still_sends_exactly_once(
 
         smtp_sink.stall_next_recipient(60, to=user.email)
         stalled_before = smtp_sink.stalled
-        await client.gql("mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", {"e": user.email})
+        await client.gql("mutation($e: String!) { requestPasswordReset(input: {email: $e}) { ok } }", {"e": user.email})
         for _ in range(200):
             if smtp_sink.stalled > stalled_before:
                 break

@@ -49,6 +49,8 @@ async def test_thresholds_fire_once_each(server: RunningServer, smtp_sink: SmtpS
     first = await wait_alerts(server, token, 1)
     assert [a["data"]["threshold"] for a in first] == [80]
     assert first[0]["body"].startswith("You have spent $85.00 of $100.00 ("), first[0]["body"]  # for people
+    budget_id = (await server.gql('query { budgets(month: "2026-05-01") { id } }', token=token))["data"]["budgets"][0]["id"]
+    assert first[0]["data"]["budgetId"] == budget_id  # a global id, not the raw UUID
     await create_txn(server, token, **spend, amount="-1.00")  # still past 80%: no second 80% alert
     await create_txn(server, token, **spend, amount="-20.00")  # 106%
     both = await wait_alerts(server, token, 2)
@@ -73,4 +75,8 @@ async def test_reaching_a_goal_notifies_once(server: RunningServer, smtp_sink: S
     edges = (await server.gql(ALERTS, token=token))["data"]["notifications"]["edges"]
     reached = [e["node"] for e in edges if e["node"]["kind"] == "GOAL_REACHED"]
     assert len(reached) == 1 and reached[0]["title"] == "Goal reached: Bike"
+    # data names the goal by its global id, ready for node(id:): no re-encoding in the client.
+    assert reached[0]["data"]["goalId"] == goal_id
+    node = await server.gql("query($id: ID!) { node(id: $id) { ... on Goal { name } } }", {"id": goal_id}, token=token)
+    assert node["data"]["node"] == {"name": "Bike"}
     await smtp_sink.wait_for(lambda m: m["To"] == user.email and "Goal reached" in m["Subject"])

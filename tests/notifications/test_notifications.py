@@ -15,12 +15,12 @@ from tests.ws import graphql_ws, listening
 
 NOTIFICATIONS = """query($unread: Boolean!) { unreadCount notifications(first: 10, unreadOnly: $unread) {
   totalCount edges { node { id kind title body read data } } } }"""
-MARK = "mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) { marked unreadCount errors { code } } }"
+MARK = "mutation($ids: [ID!]!) { markNotificationsRead(input: {ids: $ids}) { marked unreadCount errors { code } } }"
 MARK_ALL = "mutation { markAllNotificationsRead { marked unreadCount } }"
-UNLOCK = "mutation($id: ID!) { unlockUser(userId: $id) { errors { code } } }"
-BAN = 'mutation($id: ID!) { banUser(userId: $id, reason: "chargebacks") { errors { code } } }'
+UNLOCK = "mutation($id: ID!) { unlockUser(input: {userId: $id}) { errors { code } } }"
+BAN = 'mutation($id: ID!) { banUser(input: {userId: $id, reason: "chargebacks"}) { errors { code } } }'
 PREF = """mutation($kind: NotificationKind!, $channel: NotificationChannel!, $on: Boolean!) {
-  setNotificationPreference(kind: $kind, channel: $channel, enabled: $on) { preferences { kind channel enabled } } }"""
+  setNotificationPreference(input: {kind: $kind, channel: $channel, enabled: $on}) { preferences { kind channel enabled } } }"""
 
 
 async def lock_out(server: RunningServer, email: str) -> None:
@@ -119,7 +119,7 @@ async def test_banned_users_streams_are_closed(server: RunningServer) -> None:
 async def test_refused_email_is_retried_with_backoff_and_sent_once(server: RunningServer, smtp_sink: SmtpSink) -> None:
     user = await signed_in_user(server)
     smtp_sink.refuse("Reset your Finora password", times=2, to=user.email)
-    await server.gql("mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", {"e": user.email})
+    await server.gql("mutation($e: String!) { requestPasswordReset(input: {email: $e}) { ok } }", {"e": user.email})
     delivered = await smtp_sink.wait_for(lambda m: m["To"] == user.email and "Reset" in m["Subject"], timeout=15)
     assert sum(1 for m in smtp_sink.refused if m["To"] == user.email) == 2
     for _ in range(50):  # the worker records SENT just after the server accepts
@@ -140,7 +140,7 @@ async def test_email_refused_for_good_is_dead_lettered_and_counted(server: Runni
     before = (await server.gql(count, token=admin.access_token))["data"]["deadLetteredJobs"]
     user = await signed_in_user(server)
     smtp_sink.refuse("Reset your Finora password", times=100, to=user.email)
-    await server.gql("mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", {"e": user.email})
+    await server.gql("mutation($e: String!) { requestPasswordReset(input: {email: $e}) { ok } }", {"e": user.email})
     for _ in range(200):  # 8 retries with 50-400 ms backoff
         if (await server.gql(count, token=admin.access_token))["data"]["deadLetteredJobs"] > before:
             break

@@ -53,7 +53,7 @@ async def test_summary_is_exact_and_says_what_it_could_not_convert(server: Runni
     assert body["missingRates"] == [{"currency": "EUR", "firstDay": "2026-02-10", "lastDay": "2026-02-28"}]
     assert (body["totalIncome"], body["totalExpenses"], body["net"]) == ("3020.25", "920.50", "2099.75")
     assert body["totalBalance"] == "2989.75"  # USD only: 1000 + 3000 - 120.50 + 20.25 - 800 - 110
-    assert body["savingsRate"] == "0.6952"
+    assert body["savingsRate"] == "69.52"
     assert body["monthlyTrend"] == [
         {"period": "2026-01-01", "income": "3020.25", "expenses": "120.50", "net": "2899.75"},
         {"period": "2026-02-01", "income": "0.00", "expenses": "800.00", "net": "-800.00"},
