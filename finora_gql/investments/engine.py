@@ -248,6 +248,7 @@ class Result:
     value: Decimal | None
     start_value: Decimal | None
     cash: Decimal | None
+    cash_by_currency: dict[str, Decimal]  # in the reporting currency, by the cash's own currency
     cost_basis: Decimal
     unrealized_gain: Decimal | None
     realized_gain: Decimal
@@ -598,10 +599,15 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
 
     holdings, cost_basis, unrealized = _holdings(book, method, end, prices, security_currency, fx_at, end_value is not None)
     cash = None
+    cash_by_currency: dict[str, Decimal] = defaultdict(Decimal)
     if end_value is not None:
-        cash = sum((amount * (fx_at(code, end) or ZERO) for (_, code), amount in book.cash.items()), ZERO)
+        for (_, code), amount in book.cash.items():
+            if amount:
+                cash_by_currency[code] += amount * (fx_at(code, end) or ZERO)
+        cash = sum(cash_by_currency.values(), ZERO)
     return Result(
         currency=currency, start=start, end=end, value=end_value, start_value=start_value, cash=cash,
+        cash_by_currency=dict(cash_by_currency),
         cost_basis=cost_basis, unrealized_gain=unrealized, realized_gain=book.realized_by[method],
         dividends=book.income["dividends"], interest=book.income["interest"], fees=book.income["fees"],
         taxes=book.income["taxes"], net_inflow=net_inflow,

@@ -1,0 +1,570 @@
+"""Investment activities, securities and prices, and the portfolio figures computed from them.
+
+Ownership goes through the kit: `activities` (a person's records) and `securities` (a person's
+own manual securities; market securities, `user_id` NULL, are shared reference data readable by
+everyone). The figures come from the pure engine (`engine.py`); this module only loads rows and
+validates input. Rounding: amounts entered are exact in the account currency's minor units; the
+engine never rounds; the API rounds money to the reporting currency's minor units at the edge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from sqlalchemy import or_, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.accounts import service as accounts
+from finora_gql.accounts.models import Account, AccountType
+from finora_gql.core import clock
+from finora_gql.core.currency import minor_units
+from finora_gql.core.db import after_commit
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.models import touched
+from finora_gql.core.owned import SYSTEM, Actor, Owned
+from finora_gql.core.runtime import Runtime
+from finora_gql.core.validation import clean_currency, clean_text
+from finora_gql.core.viewer import Viewer, user_channel
+from finora_gql.investments import engine
+from finora_gql.investments.engine import WITH_QUANTITY, WITH_SECURITY, Act, ActivityError, CostMethod, Kind, Series
+from finora_gql.investments.models import Activity, AssetClass, InvestmentSetting, Price, Security
+from finora_gql.users import service as users
+from finora_gql.wallet import service as wallet
+
+activities = Owned(Activity, "investment activity")
+securities = Owned(Security, "security")
+settings_rows = Owned(InvestmentSetting, "investment setting")
+
+PORTFOLIO_CHANGED = "PORTFOLIO_CHANGED"
+MAX_RANGE_DAYS = 366 * 10
+MAX_QUANTITY = Decimal("1e15")
+MAX_PRICE = Decimal("1e12")
+EARLIEST = dt.date(1900, 1, 1)
+WITH_FEES = {Kind.BUY, Kind.SELL, Kind.DIVIDEND, Kind.INTEREST}
+# Kinds whose amount is required (> 0); BUY and SELL take a price or an amount.
+AMOUNT_REQUIRED = {Kind.DIVIDEND, Kind.INTEREST, Kind.FEE, Kind.TAX, Kind.DEPOSIT, Kind.WITHDRAWAL}
+
+
+def portfolio_changed(session: AsyncSession, rt: Runtime, user_id: uuid.UUID, reason: str) -> None:
+    """After commit: `portfolioChanged` subscribers hear it; wallet summaries (which count market
+    value) are stale."""
+    wallet.wallet_changed(session, rt, user_id)
+    message = {"kind": PORTFOLIO_CHANGED, "reason": reason}
+    after_commit(session, lambda: rt.pubsub.publish(user_channel(user_id), message))
+
+
+# --- securities --------------------------------------------------------------------------------------
+
+
+def visible_securities(actor: Actor):
+    """Securities `actor` may read: their own manual ones and every market one."""
+    statement = select(Security)
+    condition = securities.visible_to(actor)
+    return statement if condition is None else statement.where(or_(condition, col(Security.user_id).is_(None)))
+
+
+def clean_symbol(symbol: str | None, *, field: str = "symbol") -> str:
+    if symbol is None or not symbol.strip():
+        raise ServiceError(ErrorCode.REQUIRED, "A symbol is required.", field)
+    cleaned = clean_text(symbol, field=field, max_length=32).upper()
+    if any(ch.isspace() or ord(ch) < 32 for ch in cleaned):
+        raise ServiceError(ErrorCode.INVALID, "A symbol has no spaces.", field)
+    return cleaned
+
+
+async def find_security(session: AsyncSession, viewer: Viewer, symbol: str) -> Security | None:
+    """The viewer's own security with this symbol, else the market's."""
+    rows = (await session.exec(visible_securities(viewer).where(col(Security.symbol) == symbol))).all()
+    own = [row for row in rows if row.user_id is not None]
+    return (own or rows or [None])[0]
+
+
+async def get_securities(session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Security]:
+    if not ids:
+        return {}
+    rows = await session.exec(visible_securities(actor).where(col(Security.id).in_(list(set(ids)))))
+    return {row.id: row for row in rows.all()}
+
+
+async def _security_for_activity(session: AsyncSession, viewer: Viewer, symbol: str, currency: str) -> Security:
+    found = await find_security(session, viewer, symbol)
+    if found is not None:
+        return found
+    security = Security(user_id=viewer.user_id, symbol=symbol, name=symbol, currency=currency,
+                        asset_class=AssetClass.OTHER)
+    session.add(security)
+    await session.flush()
+    return security
+
+
+# --- activities --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ActivityInput:
+    kind: Kind | None = None
+    date: dt.date | None = None
+    symbol: str | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    amount: Decimal | None = None
+    fee: Decimal | None = None
+    tax: Decimal | None = None
+    split_from: Decimal | None = None
+    split_to: Decimal | None = None
+    note: str | None = None
+
+
+def _finite(value: Decimal | None, field: str, *, limit: Decimal, positive: bool = False) -> Decimal | None:
+    if value is None:
+        return None
+    if not value.is_finite():
+        raise ServiceError(ErrorCode.INVALID, "Must be a finite number.", field)
+    if abs(value) >= limit:
+        raise ServiceError(ErrorCode.INVALID, "Too large.", field)
+    if value < 0 or (positive and value == 0):
+        raise ServiceError(ErrorCode.INVALID, "Must be greater than zero." if positive else "Must not be negative.", field)
+    if value != value.quantize(Decimal("1e-10")):
+        raise ServiceError(ErrorCode.INVALID, "At most 10 decimal places.", field)
+    return value
+
+
+def _money(value: Decimal | None, field: str, currency: str, *, positive: bool = False) -> Decimal | None:
+    value = _finite(value, field, limit=MAX_PRICE, positive=positive)
+    if value is None:
+        return None
+    places = minor_units(currency)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ServiceError(ErrorCode.INVALID, f"{currency} amounts have at most {places} decimal places.", field)
+    return value
+
+
+def _round_to(value: Decimal, currency: str) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
+
+
+async def _investment_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID) -> Account:
+    account = await accounts.get_account(session, viewer, account_id, field="accountId", for_update=True)
+    if account.type is not AccountType.INVESTMENT:
+        raise ServiceError(ErrorCode.INVALID, "Activities go in an INVESTMENT account.", "accountId")
+    if account.archived:
+        raise ServiceError(ErrorCode.INVALID, "This account is archived.", "accountId")
+    return account
+
+
+async def _apply_input(session: AsyncSession, viewer: Viewer, row: Activity, data: ActivityInput, currency: str,
+                       *, creating: bool) -> None:
+    """Validate `data` (with the row's current values for what it leaves out) into `row`."""
+    kind = data.kind or row.kind
+    if kind is None:
+        raise ServiceError(ErrorCode.REQUIRED, "A kind is required.", "kind")
+    day = data.date or row.date
+    if day is None:
+        raise ServiceError(ErrorCode.REQUIRED, "A date is required.", "date")
+    if day < EARLIEST or day > clock.now().date():
+        raise ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and today.", "date")
+    quantity = _finite(data.quantity, "quantity", limit=MAX_QUANTITY, positive=True)
+    price = _finite(data.price, "price", limit=MAX_PRICE)
+    amount = _money(data.amount, "amount", currency)
+    fee = _money(data.fee, "fee", currency)
+    tax = _money(data.tax, "tax", currency)
+    split_from = _finite(data.split_from, "splitFrom", limit=MAX_QUANTITY, positive=True)
+    split_to = _finite(data.split_to, "splitTo", limit=MAX_QUANTITY, positive=True)
+    keep = not creating and kind is row.kind  # an update of the same kind: what it leaves out stays
+    if keep:
+        recompute = data.amount is None and (data.quantity is not None or data.price is not None
+                                             or data.fee is not None or data.tax is not None)
+        quantity = quantity if quantity is not None else (row.quantity if kind in WITH_QUANTITY else None)
+        price = price if data.price is not None else row.price
+        if amount is None and not (recompute and price is not None):
+            amount = row.amount
+        split_from = split_from or row.split_from
+        split_to = split_to or row.split_to
+    fee = fee if fee is not None else (row.fee if keep else Decimal(0))
+    tax = tax if tax is not None else (row.tax if keep else Decimal(0))
+    if kind not in WITH_FEES and (fee or tax):
+        raise ServiceError(ErrorCode.INVALID, f"A {kind.value} has no fee or tax of its own.", "fee" if fee else "tax")
+
+    security_id: uuid.UUID | None = None
+    symbol = data.symbol if data.symbol is not None else (await _symbol_of(session, viewer, row) if keep else None)
+    if kind in WITH_SECURITY or (symbol and kind in (Kind.DIVIDEND, Kind.FEE, Kind.TAX)):
+        security = await _security_for_activity(session, viewer, clean_symbol(symbol), currency)
+        security_id = security.id
+
+    if kind in WITH_QUANTITY:
+        if quantity is None:
+            raise ServiceError(ErrorCode.REQUIRED, "A quantity is required.", "quantity")
+        if amount is None and price is None and kind in (Kind.BUY, Kind.SELL, Kind.TRANSFER_IN):
+            raise ServiceError(ErrorCode.REQUIRED, "Give the price per unit or the total amount.", "price")
+        if amount is None:
+            gross = quantity * (price or Decimal(0))
+            if kind is Kind.BUY:
+                amount = _round_to(gross + fee + tax, currency)
+            elif kind is Kind.SELL:
+                amount = _round_to(gross - fee - tax, currency)
+                if amount < 0:
+                    raise ServiceError(ErrorCode.INVALID, "Fees and taxes exceed what the sale brought.", "fee")
+            else:
+                amount = _round_to(gross, currency)
+        if kind is Kind.BUY and fee + tax > amount:
+            raise ServiceError(ErrorCode.INVALID, "The amount paid includes its fee and tax: it can't be smaller.", "amount")
+    else:
+        quantity, price = Decimal(0), None
+    if kind in AMOUNT_REQUIRED:
+        if not amount:
+            raise ServiceError(ErrorCode.REQUIRED, "An amount greater than zero is required.", "amount")
+        if kind in (Kind.DIVIDEND, Kind.INTEREST) and fee + tax > amount:
+            raise ServiceError(ErrorCode.INVALID, "Fee and tax are deducted from the amount: they can't exceed it.", "fee")
+    if kind is Kind.SPLIT:
+        if split_from is None:
+            raise ServiceError(ErrorCode.REQUIRED, "A split needs splitFrom (e.g. 1 of 1:10).", "splitFrom")
+        if split_to is None:
+            raise ServiceError(ErrorCode.REQUIRED, "A split needs splitTo (e.g. 10 of 1:10).", "splitTo")
+        amount = Decimal(0)
+    else:
+        split_from = split_to = None
+    row.kind, row.date, row.security_id = kind, day, security_id
+    row.quantity, row.price, row.amount, row.fee, row.tax = quantity, price, amount or Decimal(0), fee, tax
+    row.split_from, row.split_to = split_from, split_to
+    if data.note is not None:
+        row.note = clean_text(data.note, field="note", max_length=500, required=False) or None
+
+
+async def _symbol_of(session: AsyncSession, viewer: Viewer, row: Activity) -> str | None:
+    if row.security_id is None:
+        return None
+    found = await get_securities(session, viewer, [row.security_id])
+    return found[row.security_id].symbol if row.security_id in found else None
+
+
+def to_act(row: Activity, currency: str) -> Act:
+    return Act(id=row.id, date=row.date, kind=row.kind, account=row.account_id, currency=currency,
+               security=row.security_id, quantity=row.quantity, amount=row.amount, fee=row.fee, tax=row.tax,
+               split_from=row.split_from or Decimal(1), split_to=row.split_to or Decimal(1),
+               seq=int(row.created_at.timestamp() * 1_000_000))
+
+
+async def _check_account(session: AsyncSession, viewer: Viewer, account: Account, changed: Activity | None,
+                         removed: uuid.UUID | None = None) -> None:
+    """Replay the account's activities with the change: the first impossible one is an error."""
+    rows = (await session.exec(
+        activities.readable(viewer).where(col(Activity.account_id) == account.id)
+    )).all()
+    acts = [to_act(row, account.currency) for row in rows if row.id != removed and (changed is None or row.id != changed.id)]
+    if changed is not None:
+        acts.append(to_act(changed, account.currency))
+    try:
+        engine.check(acts)
+    except ActivityError as error:
+        if changed is not None and error.activity.id == changed.id:
+            raise ServiceError(ErrorCode.INVALID, error.message, error.field) from None
+        raise ServiceError(
+            ErrorCode.INVALID,
+            f"This would make the {error.activity.kind.value} of {error.activity.date.isoformat()} impossible: "
+            f"{error.message}", "id" if changed is None else "date",
+        ) from None
+
+
+async def record_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_id: uuid.UUID,
+                          data: ActivityInput, import_id: uuid.UUID | None = None) -> Activity:
+    account = await _investment_account(session, viewer, account_id)
+    row = Activity(user_id=viewer.user_id, account_id=account.id, import_id=import_id)
+    row.kind = None  # type: ignore[assignment]  # set (or refused) below
+    row.date = None  # type: ignore[assignment]
+    await _apply_input(session, viewer, row, data, account.currency, creating=True)
+    await _check_account(session, viewer, account, row)
+    session.add(row)
+    await session.flush()
+    portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
+    return row
+
+
+async def update_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, activity_id: uuid.UUID, *,
+                          data: ActivityInput) -> Activity:
+    row = await activities.get(session, viewer, activity_id, field="id", for_update=True)
+    account = await _investment_account(session, viewer, row.account_id)
+    await _apply_input(session, viewer, row, data, account.currency, creating=False)
+    touched(row)
+    await _check_account(session, viewer, account, row)
+    session.add(row)
+    await session.flush()
+    portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
+    return row
+
+
+async def delete_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, activity_id: uuid.UUID) -> uuid.UUID:
+    row = await activities.get(session, viewer, activity_id, field="id", for_update=True)
+    account = await accounts.get_account(session, viewer, row.account_id, field="id", for_update=True)
+    await _check_account(session, viewer, account, None, removed=row.id)
+    await session.delete(row)
+    await session.flush()
+    portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
+    return activity_id
+
+
+async def get_activities(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Activity]:
+    return await activities.by_ids(session, viewer, ids)
+
+
+async def list_activities(session: AsyncSession, viewer: Viewer, *, account_ids: Sequence[uuid.UUID] | None = None,
+                          start: dt.date | None = None, end: dt.date | None = None, limit: int = 1000) -> list[Activity]:
+    statement = activities.readable(viewer)
+    if account_ids:
+        statement = statement.where(col(Activity.account_id).in_(list(account_ids)))
+    if start:
+        statement = statement.where(col(Activity.date) >= start)
+    if end:
+        statement = statement.where(col(Activity.date) <= end)
+    rows = await session.exec(statement.order_by(col(Activity.date), col(Activity.created_at)).limit(limit))
+    return list(rows.all())
+
+
+# --- prices ------------------------------------------------------------------------------------------
+
+
+async def set_price(session: AsyncSession, rt: Runtime, viewer: Viewer, *, symbol: str, date: dt.date, price: Decimal,
+                    currency: str | None, source: str | None = None) -> Price:
+    """A person prices their own security; an administrator a market one (created when new)."""
+    symbol = clean_symbol(symbol)
+    code = clean_currency(currency, field="currency") if currency else None
+    close = _finite(price, "price", limit=MAX_PRICE, positive=True)
+    assert close is not None
+    if date < EARLIEST or date > clock.now().date() + dt.timedelta(days=1):
+        raise ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and tomorrow.", "date")
+    security = await find_security(session, viewer, symbol)
+    if security is None:
+        if code is None:
+            raise ServiceError(ErrorCode.REQUIRED, "A new security needs its currency.", "currency")
+        security = Security(user_id=None if viewer.is_admin else viewer.user_id, symbol=symbol, name=symbol,
+                            currency=code, asset_class=AssetClass.STOCK if viewer.is_admin else AssetClass.OTHER)
+        session.add(security)
+        await session.flush()
+    elif security.user_id is None and not viewer.is_admin:
+        raise ServiceError(ErrorCode.FORBIDDEN, "Market prices are set by administrators and the price feed.", "symbol")
+    if code is not None and code != security.currency:
+        raise ServiceError(ErrorCode.INVALID, f"{symbol} is priced in {security.currency}.", "currency")
+    source = source or ("MANUAL" if security.user_id is not None else "ADMIN")
+    await store_prices(session, rt, security, [(date, close)], source=source)
+    return Price(security_id=security.id, date=date, close=close, currency=security.currency, source=source)
+
+
+async def store_prices(session: AsyncSession, rt: Runtime, security: Security,
+                       points: Sequence[tuple[dt.date, Decimal]], *, source: str) -> None:
+    if not points:
+        return
+    now = clock.now()
+    statement = insert(Price).values([
+        {"security_id": security.id, "date": day, "close": close, "currency": security.currency, "source": source,
+         "created_at": now} for day, close in points
+    ])
+    await session.exec(statement.on_conflict_do_update(
+        index_elements=["security_id", "date"],
+        set_={"close": statement.excluded.close, "source": statement.excluded.source, "created_at": now},
+    ))
+    for holder in await holders(session, security.id):
+        portfolio_changed(session, rt, holder, "PRICE")
+
+
+async def holders(session: AsyncSession, security_id: uuid.UUID) -> list[uuid.UUID]:
+    """Everyone with activities in this security (a deliberate cross-owner read)."""
+    statement = activities.where_visible(
+        select(col(Activity.user_id)).distinct().where(col(Activity.security_id) == security_id), SYSTEM
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def list_prices(session: AsyncSession, viewer: Viewer, *, symbol: str, limit: int = 100) -> tuple[Security, list[Price]]:
+    security = await find_security(session, viewer, clean_symbol(symbol))
+    if security is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No security has this symbol.", "symbol")
+    rows = await session.exec(select(Price).where(col(Price.security_id) == security.id)
+                              .order_by(col(Price.date).desc()).limit(limit))
+    return security, list(rows.all())
+
+
+# --- settings ----------------------------------------------------------------------------------------
+
+
+async def cost_method(session: AsyncSession, viewer: Viewer) -> CostMethod:
+    row = (await session.exec(settings_rows.readable(viewer))).first()
+    return row.cost_method if row else CostMethod.FIFO
+
+
+async def set_cost_method(session: AsyncSession, viewer: Viewer, method: CostMethod) -> CostMethod:
+    await session.exec(
+        insert(InvestmentSetting).values(user_id=viewer.user_id, cost_method=method)
+        .on_conflict_do_update(index_elements=["user_id"], set_={"cost_method": method})
+    )
+    return method
+
+
+# --- the portfolio -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Portfolio:
+    result: engine.Result
+    method: CostMethod
+    securities: dict[uuid.UUID, Security]
+    stale_before: dt.date  # a holding priced before this day is stale
+    account_ids: list[uuid.UUID]
+
+
+def _check_range(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise ServiceError(ErrorCode.INVALID, "`to` must not be before `from`.", "to")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ServiceError(ErrorCode.INVALID, "Ask for at most ten years at once.", "from")
+    if start <= EARLIEST:
+        raise ServiceError(ErrorCode.INVALID, "`from` must be after 1900-01-01.", "from")
+
+
+async def investment_accounts(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID] | None
+                              ) -> list[Account]:
+    if account_ids:
+        found = []
+        for account_id in dict.fromkeys(account_ids):
+            account = await accounts.get_account(session, viewer, account_id, field="accountIds")
+            if account.type is not AccountType.INVESTMENT:
+                raise ServiceError(ErrorCode.INVALID, "Only INVESTMENT accounts have a portfolio.", "accountIds")
+            found.append(account)
+        return found
+    rows = await session.exec(accounts.readable(viewer).where(col(Account.type) == AccountType.INVESTMENT))
+    return list(rows.all())
+
+
+_LAST_BEFORE_SQL = text("""
+    SELECT DISTINCT ON (security_id) security_id, date, close, source FROM price
+     WHERE security_id = ANY(:ids) AND date < :first ORDER BY security_id, date DESC
+""")
+_RANGE_SQL = text("""
+    SELECT security_id, date, close, source FROM price
+     WHERE security_id = ANY(:ids) AND date BETWEEN :first AND :last ORDER BY security_id, date
+""")
+_RATES_SQL = text("SELECT base, date, rate FROM fx_rate WHERE base = ANY(:bases) AND quote = :quote AND date <= :last "
+                  "ORDER BY base, date")
+
+
+async def _price_series(session: AsyncSession, ids: list[uuid.UUID], first: dt.date, last: dt.date
+                        ) -> dict[uuid.UUID, Series]:
+    points: dict[uuid.UUID, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+    if not ids:
+        return {}
+    connection = await session.connection()
+    before = (await connection.execute(_LAST_BEFORE_SQL, {"ids": ids, "first": first})).all()
+    within = (await connection.execute(_RANGE_SQL, {"ids": ids, "first": first, "last": last})).all()
+    for security_id, day, close, source in [*before, *within]:
+        dates, closes, sources = points[security_id]
+        dates.append(day)
+        closes.append(close)
+        sources.append(source)
+    return {key: Series(dates, closes, sources) for key, (dates, closes, sources) in points.items()}
+
+
+async def _rate_series(session: AsyncSession, currencies: set[str], target: str, last: dt.date) -> dict[str, Series]:
+    wanted = sorted(currencies - {target})
+    if not wanted:
+        return {}
+    connection = await session.connection()
+    rows = (await connection.execute(_RATES_SQL, {"bases": wanted, "quote": target, "last": last})).all()
+    grouped: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    for base, day, rate in rows:
+        grouped[base].append((day, rate))
+    return {code: Series([d for d, _ in pts], [r for _, r in pts]) for code, pts in grouped.items()}
+
+
+async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_ids: Sequence[uuid.UUID] | None,
+                    start: dt.date, end: dt.date, method: CostMethod | None, history: bool = False) -> Portfolio:
+    """The viewer's investment accounts (or the ones named) over [start, end], in their base currency."""
+    _check_range(start, end)
+    user = await users.get_user(session, viewer.user_id)
+    if user is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "This account no longer exists.")
+    currency = user.base_currency
+    method = method or await cost_method(session, viewer)
+    chosen = await investment_accounts(session, viewer, account_ids)
+    currency_of = {account.id: account.currency for account in chosen}
+    rows = []
+    if chosen:
+        columns = (col(Activity.id), col(Activity.date), col(Activity.kind), col(Activity.account_id),
+                   col(Activity.security_id), col(Activity.quantity), col(Activity.amount), col(Activity.fee),
+                   col(Activity.tax), col(Activity.split_from), col(Activity.split_to), col(Activity.created_at))
+        statement = activities.where_visible(select(*columns), viewer).where(
+            col(Activity.account_id).in_(list(currency_of)), col(Activity.date) <= end)
+        rows = (await session.exec(statement)).all()
+    acts = [
+        Act(id=r[0], date=r[1], kind=Kind(r[2]), account=r[3], currency=currency_of[r[3]], security=r[4],
+            quantity=r[5], amount=r[6], fee=r[7], tax=r[8], split_from=r[9] or Decimal(1),
+            split_to=r[10] or Decimal(1), seq=int(r[11].timestamp() * 1_000_000))
+        for r in rows
+    ]
+    security_ids = sorted({a.security for a in acts if a.security is not None})
+    found = await get_securities(session, viewer, security_ids)
+    prices = await _price_series(session, security_ids, start - dt.timedelta(days=1), end)
+    codes = set(currency_of.values()) | {s.currency for s in found.values()}
+    rates = await _rate_series(session, codes, currency, end)
+    result = engine.evaluate(
+        acts, currency=currency, start=start, end=end,
+        security_currency={key: found[key].currency for key in security_ids},
+        prices=prices, rates=rates, method=method, granularity="DAY" if history else None,
+    )
+    stale_days = rt.settings.price_stale_after_days
+    stale_before = min(end, clock.now().date()) - dt.timedelta(days=stale_days)
+    return Portfolio(result=result, method=method, securities=found, stale_before=stale_before,
+                     account_ids=list(currency_of))
+
+
+async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day: dt.date) -> dict[str, Decimal]:
+    """What the viewer's positions (not cash: that is the ledger's balance) are worth on `day`, by
+    the securities' currencies, at the last price on or before it; a position without a price
+    counts at its cost (its amount paid) so it never silently counts 0."""
+    chosen = await investment_accounts(session, viewer, None)
+    if not chosen:
+        return {}
+    currency_of = {account.id: account.currency for account in chosen}
+    rows = (await session.exec(activities.where_visible(
+        select(col(Activity.id), col(Activity.date), col(Activity.kind), col(Activity.account_id),
+               col(Activity.security_id), col(Activity.quantity), col(Activity.amount), col(Activity.fee),
+               col(Activity.tax), col(Activity.split_from), col(Activity.split_to), col(Activity.created_at)), viewer,
+    ).where(col(Activity.account_id).in_(list(currency_of)), col(Activity.date) <= day))).all()
+    if not rows:
+        return {}
+    acts = [Act(id=r[0], date=r[1], kind=Kind(r[2]), account=r[3], currency=currency_of[r[3]], security=r[4],
+                quantity=r[5], amount=r[6], fee=r[7], tax=r[8], split_from=r[9] or Decimal(1),
+                split_to=r[10] or Decimal(1), seq=int(r[11].timestamp() * 1_000_000)) for r in rows]
+    book = engine.Book(lambda code, d: Decimal(1))
+    for act in engine.order(acts):
+        book.apply(act, counted=False, market_price=lambda s, d: None)
+    held: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    cost: dict[tuple[uuid.UUID, str], Decimal] = defaultdict(Decimal)
+    for (account, security), position in book.positions.items():
+        if position.quantity:
+            held[security] += position.quantity
+            cost[(security, currency_of[account])] += position.fifo_cost
+    if not held:
+        return {}
+    found = await get_securities(session, viewer, list(held))
+    connection = await session.connection()
+    last = {r[0]: r[2] for r in (await connection.execute(
+        _LAST_BEFORE_SQL, {"ids": list(held), "first": day + dt.timedelta(days=1)})).all()}
+    values: dict[str, Decimal] = defaultdict(Decimal)
+    for security, quantity in held.items():
+        if security in last:
+            values[found[security].currency] += quantity * last[security]
+        else:
+            for (s, code), amount in cost.items():
+                if s == security:
+                    values[code] += amount
+    return dict(values)
+
+
+def round_money(value: Decimal | None, currency: str) -> Decimal | None:
+    return None if value is None else _round_to(value, currency)
+
