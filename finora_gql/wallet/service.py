@@ -208,7 +208,8 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
         top = top[:TOP_CATEGORIES]
         names = await categories.get_categories(session, viewer, [c for c, _ in top if c is not None])
         trend = _flows(monthly, currency)
-        balances = await accounts.balances_by_currency(session, viewer.user_id)
+        balances = _plus(await accounts.balances_by_currency(session, viewer.user_id),
+                         await _holdings_value(session, viewer.user_id, end))
         balance, balance_missing = await _convert(session, balances, currency, end)
         return Summary(
             currency=currency,
@@ -324,7 +325,22 @@ async def _derived_on(
 ) -> tuple[Decimal, list[MissingRate]]:
     flows = await totals.net_flow_by_currency(session, user_id, through=day)
     held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
-    return await _convert(session, held, currency, day)
+    return await _convert(session, _plus(held, await _holdings_value(session, user_id, day)), currency, day)
+
+
+async def _holdings_value(session: AsyncSession, user_id: uuid.UUID, day: dt.date) -> dict[str, Decimal]:
+    """Investment accounts' positions at market value on `day`, by currency (their cash is the ledger's)."""
+    from finora_gql.investments import service as investments  # investments imports this module
+
+    return await investments.market_value_by_currency(session, Viewer.acting_for(user_id), day=day)
+
+
+def _plus(*amounts: dict[str, Decimal]) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for group in amounts:
+        for code, amount in group.items():
+            total[code] += amount
+    return dict(total)
 
 
 async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: Viewer) -> NetWorthPoint:
