@@ -45,11 +45,12 @@ import bisect
 import dataclasses
 import datetime as dt
 import math
-from collections import defaultdict
+import operator
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal, localcontext
 from enum import Enum
-from typing import Hashable
+from typing import Hashable, NamedTuple
 
 CONTEXT = Context(prec=40)
 ZERO = Decimal(0)
@@ -89,8 +90,7 @@ class Reason(str, Enum):
     NO_SOLUTION = "NO_SOLUTION"
 
 
-@dataclasses.dataclass(frozen=True)
-class Act:
+class Act(NamedTuple):
     """One activity as the engine sees it. `amount` is the total in the account's currency, always
     >= 0: paid for a BUY (fees and taxes included), received for a SELL (net of them), the gross
     dividend or interest (fee and tax are then deducted from it), the fee or tax itself, the money
@@ -145,27 +145,6 @@ class Series:
         return self.values[i] if i >= 0 else None
 
 
-class _Cursor:
-    """Walks a series forward day by day (the daily valuation's lookups are O(1))."""
-
-    __slots__ = ("series", "i", "n")
-
-    def __init__(self, series: Series | None, day: dt.date) -> None:
-        self.series = series
-        self.n = len(series.dates) if series else 0
-        self.i = series.index(day) if series else -1
-
-    def at(self, day: dt.date) -> Decimal | None:
-        series = self.series
-        if series is None:
-            return None
-        i, dates, n = self.i, series.dates, self.n
-        while i + 1 < n and dates[i + 1] <= day:
-            i += 1
-        self.i = i
-        return series.values[i] if i >= 0 else None
-
-
 @dataclasses.dataclass
 class Lot:
     account: Hashable
@@ -181,7 +160,7 @@ class Position:
     account: Hashable
     security: Hashable
     quantity: Decimal = ZERO
-    lots: list[Lot] = dataclasses.field(default_factory=list)  # FIFO
+    lots: deque[Lot] = dataclasses.field(default_factory=deque)  # FIFO
     average_cost: Decimal = ZERO  # moving average: the position's total cost
     realized_fifo: Decimal = ZERO
     realized_average: Decimal = ZERO
@@ -277,13 +256,15 @@ class Book:
     def __init__(self, rate) -> None:
         self.positions: dict[tuple[Hashable, Hashable], Position] = {}
         self.cash: dict[tuple[Hashable, str], Decimal] = defaultdict(Decimal)
+        self.quantity: dict[Hashable, Decimal] = defaultdict(Decimal)  # per security, all accounts
+        self.cash_in: dict[str, Decimal] = defaultdict(Decimal)  # per currency, all accounts
         self.rate = rate
         self.missing: list[Missing] = []
         self.realized_by: dict[CostMethod, Decimal] = {CostMethod.FIFO: ZERO, CostMethod.AVERAGE: ZERO}
         self.income = {"dividends": ZERO, "interest": ZERO, "fees": ZERO, "taxes": ZERO}
 
     def held(self, security: Hashable) -> Decimal:
-        return sum((p.quantity for (_, s), p in self.positions.items() if s == security), ZERO)
+        return self.quantity.get(security, ZERO)
 
     def _convert(self, amount: Decimal, currency: str, day: dt.date) -> Decimal | None:
         if not amount:
@@ -298,7 +279,7 @@ class Book:
         """Apply one activity; returns (inflow, outflow, known) in the reporting currency.
         `counted`: inside the reported range (realized gains, income, fees and taxes add up)."""
         with localcontext(CONTEXT):
-            return self._apply(act, counted, market_price)
+            return self.apply_in_context(act, counted, market_price)
 
     def _position(self, act: Act) -> Position:
         key = (act.account, act.security)
@@ -307,12 +288,17 @@ class Book:
             position = self.positions[key] = Position(act.account, act.security)
         return position
 
-    def _apply(self, act: Act, counted: bool, market_price) -> tuple[Decimal, Decimal, bool]:
+    def _move_cash(self, key: tuple[Hashable, str], delta: Decimal) -> None:
+        self.cash[key] += delta
+        self.cash_in[key[1]] += delta
+
+    def apply_in_context(self, act: Act, counted: bool, market_price) -> tuple[Decimal, Decimal, bool]:
+        """`apply` for callers already inside CONTEXT (the evaluation loop)."""
         cash_key = (act.account, act.currency)
         inflow = outflow = ZERO
         known = True
         kind = act.kind
-        if counted:
+        if counted and (act.fee or act.tax):
             fee = self._convert(act.fee, act.currency, act.date)
             tax = self._convert(act.tax, act.currency, act.date)
             if fee is None or tax is None:
@@ -326,10 +312,11 @@ class Book:
                 return ZERO, ZERO, False
             position = self._position(act)
             position.quantity += act.quantity
+            self.quantity[act.security] += act.quantity
             position.lots.append(Lot(act.account, act.date, act.quantity, cost))
             position.average_cost += cost
             if kind is Kind.BUY:
-                self.cash[cash_key] -= act.amount
+                self._move_cash(cash_key, -act.amount)
             else:
                 value = market_price(act.security, act.date)
                 inflow = act.quantity * value if value is not None else cost
@@ -344,8 +331,9 @@ class Book:
             average_cost = position.average_cost * act.quantity / held
             position.average_cost = ZERO if act.quantity == held else position.average_cost - average_cost
             position.quantity = held - act.quantity
+            self.quantity[act.security] -= act.quantity
             if kind is Kind.SELL:
-                self.cash[cash_key] += act.amount
+                self._move_cash(cash_key, act.amount)
                 proceeds = self._convert(act.amount, act.currency, act.date)
                 if proceeds is None:
                     return ZERO, ZERO, False
@@ -361,16 +349,17 @@ class Book:
                 else:
                     outflow = self._convert(act.amount, act.currency, act.date) or ZERO
         elif kind is Kind.SPLIT:
-            touched = [p for (a, s), p in self.positions.items() if s == act.security and a == act.account and p.quantity]
-            if not touched:
+            position = self.positions.get((act.account, act.security))
+            if position is None or not position.quantity:
                 raise ActivityError(act, "symbol", f"Nothing of this security is held on {act.date.isoformat()} to split.")
             ratio_to, ratio_from = act.split_to, act.split_from
-            for position in touched:
-                position.quantity = position.quantity * ratio_to / ratio_from
-                for lot in position.lots:
-                    lot.quantity = lot.quantity * ratio_to / ratio_from
+            before = position.quantity
+            position.quantity = position.quantity * ratio_to / ratio_from
+            self.quantity[act.security] += position.quantity - before
+            for lot in position.lots:
+                lot.quantity = lot.quantity * ratio_to / ratio_from
         elif kind is Kind.DIVIDEND or kind is Kind.INTEREST:
-            self.cash[cash_key] += act.amount - act.fee - act.tax
+            self._move_cash(cash_key, act.amount - act.fee - act.tax)
             if counted:
                 gross = self._convert(act.amount, act.currency, act.date)
                 if gross is None:
@@ -378,7 +367,7 @@ class Book:
                 else:
                     self.income["dividends" if kind is Kind.DIVIDEND else "interest"] += gross
         elif kind is Kind.FEE or kind is Kind.TAX:
-            self.cash[cash_key] -= act.amount
+            self._move_cash(cash_key, -act.amount)
             if counted:
                 paid = self._convert(act.amount, act.currency, act.date)
                 if paid is None:
@@ -386,7 +375,7 @@ class Book:
                 else:
                     self.income["fees" if kind is Kind.FEE else "taxes"] += paid
         elif kind is Kind.DEPOSIT:
-            self.cash[cash_key] += act.amount
+            self._move_cash(cash_key, act.amount)
             converted = self._convert(act.amount, act.currency, act.date)
             if converted is None:
                 return ZERO, ZERO, False
@@ -395,14 +384,14 @@ class Book:
             if act.amount > self.cash[cash_key]:
                 raise ActivityError(act, "amount", f"Only {self.cash[cash_key].normalize():f} {act.currency} of cash is "
                                     f"in the account on {act.date.isoformat()}.")
-            self.cash[cash_key] -= act.amount
+            self._move_cash(cash_key, -act.amount)
             converted = self._convert(act.amount, act.currency, act.date)
             if converted is None:
                 return ZERO, ZERO, False
             outflow = converted
         if self.cash[cash_key] < 0:  # an implicit deposit: cash never goes below zero
             shortfall = -self.cash[cash_key]
-            self.cash[cash_key] = ZERO
+            self._move_cash(cash_key, shortfall)
             converted = self._convert(shortfall, act.currency, act.date)
             if converted is None:
                 return inflow, outflow, False
@@ -418,7 +407,7 @@ class Book:
             if lot.quantity <= left:
                 taken += lot.cost
                 left -= lot.quantity
-                lots.pop(0)
+                lots.popleft()
             else:
                 part = lot.cost * left / lot.quantity
                 taken += part
@@ -431,8 +420,13 @@ class Book:
 def check(activities: Sequence[Act]) -> None:
     """Raise ActivityError for the first activity that cannot happen (no prices needed)."""
     book = Book(lambda currency, day: ONE)
-    for act in order(activities):
-        book.apply(act, counted=False, market_price=lambda security, day: None)
+    with localcontext(CONTEXT):
+        for act in order(activities):
+            book.apply_in_context(act, False, _no_price)
+
+
+def _no_price(security: Hashable, day: dt.date) -> None:
+    return None
 
 
 def evaluate(
@@ -453,9 +447,27 @@ def evaluate(
         return _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity)
 
 
-def _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity) -> Result:
-    rate_cursors: dict[str, _Cursor] = {}
+def _carried(series: Series | None, first: dt.date, count: int) -> list[Decimal | None]:
+    """The series' value in force on each of `count` days from `first` (None before its first point)."""
+    values: list[Decimal | None] = [None] * count
+    if series is None or not series.dates:
+        return values
+    dates, points = series.dates, series.values
+    k = max(series.index(first), 0)
+    n = len(dates)
+    while k < n:
+        a = (dates[k] - first).days
+        if a >= count:
+            break
+        b = (dates[k + 1] - first).days if k + 1 < n else count
+        a, b = max(a, 0), min(b, count)
+        if b > a:
+            values[a:b] = [points[k]] * (b - a)
+        k += 1
+    return values
 
+
+def _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity) -> Result:
     def rate(code: str, day: dt.date) -> Decimal | None:
         if code == currency:
             return ONE
@@ -470,138 +482,162 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
 
     ordered = order(activities)
     book = Book(rate)
-    day_before = start - dt.timedelta(days=1)
+    first = start - dt.timedelta(days=1)  # index 0: the end of the day before the range
+    count = (end - first).days + 1
     i, n = 0, len(ordered)
+    apply = book.apply_in_context
     while i < n and ordered[i].date < start:
-        book.apply(ordered[i], counted=False, market_price=market_price)
+        apply(ordered[i], False, market_price)
         i += 1
     book.missing.clear()  # rates missing before the range only matter through the start value
 
-    price_cursors: dict[Hashable, _Cursor] = {s: _Cursor(series, day_before) for s, series in prices.items()}
-    missing: list[Missing] = []
-    missing_seen: set[tuple[Reason, str]] = set()
+    # Piecewise-constant quantities and cash over the day indices: (index, value) changes.
+    quantity_changes: dict[Hashable, list[tuple[int, Decimal]]] = {s: [(0, q)] for s, q in book.quantity.items() if q}
+    cash_changes: dict[str, list[tuple[int, Decimal]]] = {c: [(0, a)] for c, a in book.cash_in.items() if a}
+    flows: dict[int, tuple[Decimal, Decimal]] = {}
+    missing_found: list[tuple[int, Reason, str]] = []
+    flows_known = True
+    while i < n and ordered[i].date <= end:
+        day = ordered[i].date
+        index = (day - first).days
+        inflow = outflow = ZERO
+        securities: set[Hashable] = set()
+        while i < n and ordered[i].date == day:
+            act = ordered[i]
+            flow_in, flow_out, known = apply(act, True, market_price)
+            flows_known = flows_known and known
+            inflow += flow_in
+            outflow += flow_out
+            if act.security is not None:
+                securities.add(act.security)
+            i += 1
+        for item in book.missing:
+            missing_found.append(((item.day - first).days, item.reason, item.subject))
+        book.missing.clear()
+        for security in securities:
+            quantity_changes.setdefault(security, [(0, ZERO)]).append((index, book.quantity[security]))
+        for code, amount in book.cash_in.items():
+            changes = cash_changes.setdefault(code, [(0, ZERO)])
+            if changes[-1][1] != amount:
+                changes.append((index, amount))
+        # A day's flows are netted: a net inflow counts from the start of the day, a net outflow at its end.
+        if inflow or outflow:
+            flows[index] = (inflow - outflow, ZERO) if inflow >= outflow else (ZERO, outflow - inflow)
 
-    def note(reason: Reason, subject: str, day: dt.date) -> None:
-        if (reason, subject) not in missing_seen:
-            missing_seen.add((reason, subject))
-            missing.append(Missing(reason, subject, day))
+    # Daily values: cash and each security's quantity times its close times its rate, summed per day.
+    total: list[Decimal] = [ZERO] * count
+    unknown = bytearray(count)
+    fx_cache: dict[str, list[Decimal | None]] = {}
 
-    def fx_at(code: str, day: dt.date) -> Decimal | None:
+    def fx_days(code: str) -> list[Decimal | None]:
+        if code not in fx_cache:
+            fx_cache[code] = [ONE] * count if code == currency else _carried(rates.get(code), first, count)
+        return fx_cache[code]
+
+    def add(changes: list[tuple[int, Decimal]], factors: list[Decimal | None], subject: str, reason_of) -> None:
+        for k, (a, amount) in enumerate(changes):
+            b = changes[k + 1][0] if k + 1 < len(changes) else count
+            if not amount or b <= a:
+                continue
+            segment = factors[a:b]
+            if None in segment:
+                for t, factor in enumerate(segment):
+                    if factor is None:
+                        if not unknown[a + t]:
+                            unknown[a + t] = 1
+                        missing_found.append((a + t, reason_of(a + t), subject))
+                        break
+                for t, factor in enumerate(segment):
+                    if factor is None:
+                        unknown[a + t] = 1
+                segment = [ZERO if factor is None else factor for factor in segment]
+            total[a:b] = map(operator.add, total[a:b], map(amount.__mul__, segment))
+
+    for code, changes in cash_changes.items():
+        add(changes, fx_days(code), code, lambda t: Reason.MISSING_FX_RATE)
+    for security, changes in quantity_changes.items():
+        closes = _carried(prices.get(security), first, count)
+        code = security_currency[security]
+        fx = fx_days(code)
         if code == currency:
-            return ONE
-        cursor = rate_cursors.get(code)
-        if cursor is None:
-            cursor = rate_cursors[code] = _Cursor(rates.get(code), day)
-        return cursor.at(day)
+            factors = closes
+        else:
+            factors = [None if c is None or f is None else c * f for c, f in zip(closes, fx, strict=True)]
 
-    def valuation(day: dt.date) -> Decimal | None:
-        total = ZERO
-        known = True
-        for (_, code), amount in book.cash.items():
-            if amount:
-                fx = fx_at(code, day)
-                if fx is None:
-                    note(Reason.MISSING_FX_RATE, code, day)
-                    known = False
-                else:
-                    total += amount * fx
-        quantities: dict[Hashable, Decimal] = defaultdict(Decimal)
-        for (_, security), position in book.positions.items():
-            if position.quantity:
-                quantities[security] += position.quantity
-        for security, quantity in quantities.items():
-            cursor = price_cursors.get(security)
-            close = cursor.at(day) if cursor else None
-            if close is None:
-                note(Reason.MISSING_PRICE, str(security), day)
-                known = False
-                continue
-            fx = fx_at(security_currency[security], day)
-            if fx is None:
-                note(Reason.MISSING_FX_RATE, security_currency[security], day)
-                known = False
-                continue
-            total += quantity * close * fx
-        return total if known else None
+        def reason(t: int, closes=closes) -> Reason:
+            return Reason.MISSING_PRICE if closes[t] is None else Reason.MISSING_FX_RATE
 
-    start_value = valuation(day_before)
-    previous = start_value
+        add(changes, factors, str(security), reason)
+
+    missing_found.sort(key=lambda item: item[0])
+    missing: list[Missing] = []
+    seen: set[tuple[Reason, str]] = set()
+    for index, reason_found, subject in missing_found:
+        if (reason_found, subject) not in seen:
+            seen.add((reason_found, subject))
+            missing.append(Missing(reason_found, subject, first + dt.timedelta(days=index)))
+
+    values: list[Decimal | None] = [None if unknown[t] else total[t] for t in range(count)]
+    start_value = values[0]
     growth = ONE
-    twr_known = start_value is not None
-    days = (end - start).days + 1
+    twr_known = flows_known and start_value is not None
     idle = 0
-    flows: list[tuple[int, float]] = []  # (days from day_before, cash flow from the investor's side)
-    if start_value:
-        flows.append((0, -float(start_value)))
+    xirr_flows: list[tuple[int, float]] = [(0, -float(start_value))] if start_value else []
     net_inflow = ZERO
     history: list[Point] = []
     period_inflow = ZERO
-    day = start
-    while day <= end:
-        inflow = outflow = ZERO
-        while i < n and ordered[i].date == day:
-            act = ordered[i]
-            flow_in, flow_out, known = book.apply(act, counted=True, market_price=market_price)
-            if not known:
-                twr_known = False
-            inflow += flow_in
-            outflow += flow_out
-            i += 1
-        for item in book.missing:
-            note(item.reason, item.subject, item.day)
-        book.missing.clear()
-        value = valuation(day)
-        # A day's flows are netted: a net inflow counts from the start of the day, a net outflow at its end.
-        if inflow >= outflow:
-            inflow, outflow = inflow - outflow, ZERO
-        else:
-            inflow, outflow = ZERO, outflow - inflow
+    previous = start_value
+    want_history = granularity is not None
+    for t in range(1, count):
+        value = values[t]
+        inflow, outflow = flows.get(t, (ZERO, ZERO))
         if value is None:
             twr_known = False
-        elif twr_known and previous is not None:
-            denominator = previous + inflow
+        elif twr_known:
+            denominator = previous + inflow  # type: ignore[operator]
             if denominator > 0:
                 growth *= (value + outflow) / denominator
             else:
                 idle += 1
-        if inflow or outflow:
-            offset = (day - day_before).days
-            if inflow:
-                flows.append((offset, -float(inflow)))
-            if outflow:
-                flows.append((offset, float(outflow)))
-        net_inflow += inflow - outflow
-        period_inflow += inflow - outflow
+        if inflow:
+            xirr_flows.append((t, -float(inflow)))
+            net_inflow += inflow
+            period_inflow += inflow
+        if outflow:
+            xirr_flows.append((t, float(outflow)))
+            net_inflow -= outflow
+            period_inflow -= outflow
         previous = value
-        if granularity is not None and (day == end or _period_ends(day, granularity)):
-            history.append(Point(day, value, period_inflow, growth if twr_known else None))
-            period_inflow = ZERO
-        day += dt.timedelta(days=1)
+        if want_history:
+            day = first + dt.timedelta(days=t)
+            if t == count - 1 or _period_ends(day, granularity):
+                history.append(Point(day, value, period_inflow, growth if twr_known else None))
+                period_inflow = ZERO
 
-    end_value = previous
+    days = count - 1
+    end_value = values[-1]
     if end_value:
-        flows.append(((end - day_before).days, float(end_value)))
-
+        xirr_flows.append((days, float(end_value)))
     if not twr_known:
-        reason = missing[0].reason if missing else Reason.MISSING_PRICE
-        twr = Twr(None, None, reason, days, idle)
+        twr = Twr(None, None, missing[0].reason if missing else Reason.MISSING_PRICE, days, idle)
     elif idle == days:
         twr = Twr(None, None, Reason.NOTHING_INVESTED, days, idle)
     else:
         cumulative = growth - ONE
         twr = Twr(cumulative, annualize(cumulative, days), None, days, idle)
-
     if end_value is None or start_value is None or missing:
-        reason = missing[0].reason if missing else Reason.MISSING_PRICE
-        xirr = Xirr(None, reason)
+        xirr = Xirr(None, missing[0].reason if missing else Reason.MISSING_PRICE)
     else:
-        xirr = solve_xirr(flows)
+        xirr = solve_xirr(xirr_flows)
+
+    def fx_at(code: str, day: dt.date) -> Decimal | None:
+        return fx_days(code)[-1]
 
     holdings, cost_basis, unrealized = _holdings(book, method, end, prices, security_currency, fx_at, end_value is not None)
     cash = None
     cash_by_currency: dict[str, Decimal] = defaultdict(Decimal)
     if end_value is not None:
-        for (_, code), amount in book.cash.items():
+        for code, amount in book.cash_in.items():
             if amount:
                 cash_by_currency[code] += amount * (fx_at(code, end) or ZERO)
         cash = sum(cash_by_currency.values(), ZERO)

@@ -14,9 +14,12 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-from sqlalchemy import or_, text
+import sqlalchemy as sa
+from sqlalchemy import bindparam, or_, text
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +28,7 @@ from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account, AccountType
 from finora_gql.core import clock
 from finora_gql.core.currency import minor_units
-from finora_gql.core.db import after_commit
+from finora_gql.core.db import CompiledRead, after_commit, any_of, array_of, fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.owned import SYSTEM, Actor, Owned
@@ -440,44 +443,78 @@ async def investment_accounts(session: AsyncSession, viewer: Viewer, account_ids
     return list(rows.all())
 
 
-_LAST_BEFORE_SQL = text("""
-    SELECT DISTINCT ON (security_id) security_id, date, close, source FROM price
-     WHERE security_id = ANY(:ids) AND date < :first ORDER BY security_id, date DESC
-""")
-_RANGE_SQL = text("""
-    SELECT security_id, date, close, source FROM price
-     WHERE security_id = ANY(:ids) AND date BETWEEN :first AND :last ORDER BY security_id, date
-""")
-_RATES_SQL = text("SELECT base, date, rate FROM fx_rate WHERE base = ANY(:bases) AND quote = :quote AND date <= :last "
-                  "ORDER BY base, date")
+def _activity_read() -> CompiledRead:
+    """The viewer's activities in the accounts bound as `accounts`, through the day bound as `last`."""
+    table = Activity.__table__  # type: ignore[attr-defined]
+    return CompiledRead(
+        sa_select(table.c.id, table.c.date, table.c.kind, table.c.account_id, table.c.security_id, table.c.quantity,
+                  table.c.amount, table.c.fee, table.c.tax, table.c.split_from, table.c.split_to, table.c.created_at)
+        .where(activities.owned_by(bindparam("user_id")),
+               any_of(table.c.account_id, bindparam("accounts", type_=array_of(table.c.account_id.type))),
+               table.c.date <= bindparam("last", type_=sa.Date))
+    )
+
+
+_ACTIVITIES = _activity_read()
+# Per security: the last close before `first` (one index probe each), then every close through `last`,
+# as arrays (one row per security: no per-row decoding of 100k+ rows).
+_PRICES = CompiledRead(text("""
+    SELECT s.id, before.date, before.close, before.source, within.dates, within.closes, within.sources
+      FROM unnest(CAST(:ids AS uuid[])) AS s(id)
+      LEFT JOIN LATERAL (SELECT date, close, source FROM price
+                          WHERE security_id = s.id AND date < :first ORDER BY date DESC LIMIT 1) AS before ON true
+      LEFT JOIN LATERAL (SELECT array_agg(date ORDER BY date) AS dates, array_agg(close ORDER BY date) AS closes,
+                                (array_agg(source ORDER BY date DESC))[1:1] AS sources
+                           FROM price WHERE security_id = s.id AND date BETWEEN :first AND :last) AS within ON true
+""").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid())), sa.bindparam("first", type_=sa.Date),
+                sa.bindparam("last", type_=sa.Date)))
+_RATES = CompiledRead(text(
+    "SELECT base, array_agg(date ORDER BY date), array_agg(rate ORDER BY date) FROM fx_rate "
+    "WHERE base = ANY(CAST(:bases AS varchar[])) AND quote = :quote AND date <= :last GROUP BY base"
+).bindparams(sa.bindparam("bases", type_=ARRAY(sa.String())), sa.bindparam("quote", type_=sa.String()),
+             sa.bindparam("last", type_=sa.Date)))
+_LAST_CLOSE = CompiledRead(text("""
+    SELECT s.id, last.close FROM unnest(CAST(:ids AS uuid[])) AS s(id)
+      JOIN LATERAL (SELECT close FROM price WHERE security_id = s.id AND date <= :day
+                     ORDER BY date DESC LIMIT 1) AS last ON true
+""").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid())), sa.bindparam("day", type_=sa.Date)))
+_KINDS = {kind.value: kind for kind in Kind}
+ONE = Decimal(1)
+
+
+async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], last: dt.date) -> list[Act]:
+    rows = await fetch(session, _ACTIVITIES, {"user_id": viewer.user_id, "accounts": list(currency_of), "last": last})
+    kinds = _KINDS
+    return [
+        Act(r[0], r[1], kinds[r[2]], r[3], currency_of[r[3]], r[4], r[5], r[6], r[7], r[8], r[9] or ONE, r[10] or ONE,
+            int(r[11].timestamp() * 1_000_000))
+        for r in rows
+    ]
 
 
 async def _price_series(session: AsyncSession, ids: list[uuid.UUID], first: dt.date, last: dt.date
                         ) -> dict[uuid.UUID, Series]:
-    points: dict[uuid.UUID, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
     if not ids:
         return {}
-    connection = await session.connection()
-    before = (await connection.execute(_LAST_BEFORE_SQL, {"ids": ids, "first": first})).all()
-    within = (await connection.execute(_RANGE_SQL, {"ids": ids, "first": first, "last": last})).all()
-    for security_id, day, close, source in [*before, *within]:
-        dates, closes, sources = points[security_id]
-        dates.append(day)
-        closes.append(close)
-        sources.append(source)
-    return {key: Series(dates, closes, sources) for key, (dates, closes, sources) in points.items()}
+    series = {}
+    for security_id, day, close, source, dates, closes, sources in await fetch(
+            session, _PRICES, {"ids": ids, "first": first, "last": last}):
+        all_dates = ([day] if day is not None else []) + list(dates or [])
+        all_closes = ([close] if close is not None else []) + list(closes or [])
+        if not all_dates:
+            continue
+        # Only the last point's source is shown (a holding's price at `to`).
+        last_source = (sources or [source])[0] if dates else source
+        series[security_id] = Series(all_dates, all_closes, [None] * (len(all_dates) - 1) + [last_source])
+    return series
 
 
 async def _rate_series(session: AsyncSession, currencies: set[str], target: str, last: dt.date) -> dict[str, Series]:
     wanted = sorted(currencies - {target})
     if not wanted:
         return {}
-    connection = await session.connection()
-    rows = (await connection.execute(_RATES_SQL, {"bases": wanted, "quote": target, "last": last})).all()
-    grouped: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
-    for base, day, rate in rows:
-        grouped[base].append((day, rate))
-    return {code: Series([d for d, _ in pts], [r for _, r in pts]) for code, pts in grouped.items()}
+    rows = await fetch(session, _RATES, {"bases": wanted, "quote": target, "last": last})
+    return {base: Series(list(dates), list(rates)) for base, dates, rates in rows}
 
 
 async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_ids: Sequence[uuid.UUID] | None,
@@ -491,20 +528,7 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
     method = method or await cost_method(session, viewer)
     chosen = await investment_accounts(session, viewer, account_ids)
     currency_of = {account.id: account.currency for account in chosen}
-    rows = []
-    if chosen:
-        columns = (col(Activity.id), col(Activity.date), col(Activity.kind), col(Activity.account_id),
-                   col(Activity.security_id), col(Activity.quantity), col(Activity.amount), col(Activity.fee),
-                   col(Activity.tax), col(Activity.split_from), col(Activity.split_to), col(Activity.created_at))
-        statement = activities.where_visible(select(*columns), viewer).where(
-            col(Activity.account_id).in_(list(currency_of)), col(Activity.date) <= end)
-        rows = (await session.exec(statement)).all()
-    acts = [
-        Act(id=r[0], date=r[1], kind=Kind(r[2]), account=r[3], currency=currency_of[r[3]], security=r[4],
-            quantity=r[5], amount=r[6], fee=r[7], tax=r[8], split_from=r[9] or Decimal(1),
-            split_to=r[10] or Decimal(1), seq=int(r[11].timestamp() * 1_000_000))
-        for r in rows
-    ]
+    acts = await _acts(session, viewer, currency_of, end) if chosen else []
     security_ids = sorted({a.security for a in acts if a.security is not None})
     found = await get_securities(session, viewer, security_ids)
     prices = await _price_series(session, security_ids, start - dt.timedelta(days=1), end)
@@ -529,19 +553,13 @@ async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day
     if not chosen:
         return {}
     currency_of = {account.id: account.currency for account in chosen}
-    rows = (await session.exec(activities.where_visible(
-        select(col(Activity.id), col(Activity.date), col(Activity.kind), col(Activity.account_id),
-               col(Activity.security_id), col(Activity.quantity), col(Activity.amount), col(Activity.fee),
-               col(Activity.tax), col(Activity.split_from), col(Activity.split_to), col(Activity.created_at)), viewer,
-    ).where(col(Activity.account_id).in_(list(currency_of)), col(Activity.date) <= day))).all()
-    if not rows:
+    acts = await _acts(session, viewer, currency_of, day)
+    if not acts:
         return {}
-    acts = [Act(id=r[0], date=r[1], kind=Kind(r[2]), account=r[3], currency=currency_of[r[3]], security=r[4],
-                quantity=r[5], amount=r[6], fee=r[7], tax=r[8], split_from=r[9] or Decimal(1),
-                split_to=r[10] or Decimal(1), seq=int(r[11].timestamp() * 1_000_000)) for r in rows]
-    book = engine.Book(lambda code, d: Decimal(1))
-    for act in engine.order(acts):
-        book.apply(act, counted=False, market_price=lambda s, d: None)
+    book = engine.Book(lambda code, d: ONE)
+    with localcontext(engine.CONTEXT):
+        for act in engine.order(acts):
+            book.apply_in_context(act, False, lambda s, d: None)
     held: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
     cost: dict[tuple[uuid.UUID, str], Decimal] = defaultdict(Decimal)
     for (account, security), position in book.positions.items():
@@ -551,9 +569,7 @@ async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day
     if not held:
         return {}
     found = await get_securities(session, viewer, list(held))
-    connection = await session.connection()
-    last = {r[0]: r[2] for r in (await connection.execute(
-        _LAST_BEFORE_SQL, {"ids": list(held), "first": day + dt.timedelta(days=1)})).all()}
+    last = {row[0]: row[1] for row in await fetch(session, _LAST_CLOSE, {"ids": list(held), "day": day})}
     values: dict[str, Decimal] = defaultdict(Decimal)
     for security, quantity in held.items():
         if security in last:

@@ -193,6 +193,23 @@ async def measure(server: RunningServer, token: str, query: str, variables: dict
             if n >= WARMUP:
                 timings.append(elapsed)
         event.remove(engine, "before_cursor_execute", on_execute)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        from finora_gql.investments import service
+
+        async with server.runtime.sessions() as session:
+            viewer = Viewer.acting_for(uuid.UUID(os.environ["BENCH_PROFILE_USER"]))
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(5):
+                await service.portfolio(session, server.runtime, viewer, account_ids=None,
+                                        start=dt.date.fromisoformat(variables["from"]),
+                                        end=dt.date.fromisoformat(variables["to"]), method=None,
+                                        history="history" in query)
+            profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(22)
     timings.sort()
     p50 = statistics.median(timings)
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
@@ -201,7 +218,8 @@ async def measure(server: RunningServer, token: str, query: str, variables: dict
 
 @pytest.mark.bench
 async def test_investments_benchmark(server: RunningServer) -> None:
-    _, email, start = await load(server)
+    user_id, email, start = await load(server)
+    os.environ["BENCH_PROFILE_USER"] = str(user_id)
     login = await server.gql("""mutation($input: LoginInput!) { login(input: $input) { accessToken } }""",
                              {"input": {"email": email, "password": PASSWORD}})
     token = login["data"]["login"]["accessToken"]
