@@ -47,6 +47,7 @@ import datetime as dt
 import math
 import operator
 from collections import defaultdict, deque
+from itertools import chain, repeat
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal, localcontext
 from enum import Enum
@@ -447,24 +448,25 @@ def evaluate(
         return _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity)
 
 
-def _carried(series: Series | None, first: dt.date, count: int) -> list[Decimal | None]:
-    """The series' value in force on each of `count` days from `first` (None before its first point)."""
-    values: list[Decimal | None] = [None] * count
+def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[Decimal], int]:
+    """The series' value in force on each of `count` days from `first`, and the index of the first day
+    that has one (`count` when none does; earlier days hold ZERO as a placeholder)."""
     if series is None or not series.dates:
-        return values
+        return [ZERO] * count, count
     dates, points = series.dates, series.values
     k = max(series.index(first), 0)
-    n = len(dates)
-    while k < n:
-        a = (dates[k] - first).days
-        if a >= count:
-            break
-        b = (dates[k + 1] - first).days if k + 1 < n else count
-        a, b = max(a, 0), min(b, count)
-        if b > a:
-            values[a:b] = [points[k]] * (b - a)
-        k += 1
-    return values
+    offsets = [max((d - first).days, 0) for d in dates[k:]]
+    points = points[k:]
+    while offsets and offsets[-1] >= count:
+        offsets.pop()
+        points = points[:-1]
+    if not offsets:
+        return [ZERO] * count, count
+    begin = offsets[0]
+    ends = offsets[1:] + [count]
+    values = [ZERO] * begin
+    values += chain.from_iterable(map(repeat, points, map(operator.sub, ends, offsets)))
+    return values, begin
 
 
 def _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity) -> Result:
@@ -527,47 +529,41 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
     # Daily values: cash and each security's quantity times its close times its rate, summed per day.
     total: list[Decimal] = [ZERO] * count
     unknown = bytearray(count)
-    fx_cache: dict[str, list[Decimal | None]] = {}
+    fx_cache: dict[str, tuple[list[Decimal], int]] = {}
 
-    def fx_days(code: str) -> list[Decimal | None]:
+    def fx_days(code: str) -> tuple[list[Decimal], int]:
         if code not in fx_cache:
-            fx_cache[code] = [ONE] * count if code == currency else _carried(rates.get(code), first, count)
+            fx_cache[code] = ([ONE] * count, 0) if code == currency else _carried(rates.get(code), first, count)
         return fx_cache[code]
 
-    def add(changes: list[tuple[int, Decimal]], factors: list[Decimal | None], subject: str, reason_of) -> None:
+    def add(changes: list[tuple[int, Decimal]], factors: list[Decimal], known_from: int, subject: str, reason_of) -> None:
+        """Add amount x factor over each segment; days before `known_from` have no factor: unknown."""
         for k, (a, amount) in enumerate(changes):
             b = changes[k + 1][0] if k + 1 < len(changes) else count
             if not amount or b <= a:
                 continue
-            segment = factors[a:b]
-            if None in segment:
-                for t, factor in enumerate(segment):
-                    if factor is None:
-                        if not unknown[a + t]:
-                            unknown[a + t] = 1
-                        missing_found.append((a + t, reason_of(a + t), subject))
-                        break
-                for t, factor in enumerate(segment):
-                    if factor is None:
-                        unknown[a + t] = 1
-                segment = [ZERO if factor is None else factor for factor in segment]
-            total[a:b] = map(operator.add, total[a:b], map(amount.__mul__, segment))
+            if a < known_from:
+                missing_found.append((a, reason_of(a), subject))
+                unknown[a:min(b, known_from)] = b"\x01" * (min(b, known_from) - a)
+            total[a:b] = map(operator.add, total[a:b], map(amount.__mul__, factors[a:b]))
 
     for code, changes in cash_changes.items():
-        add(changes, fx_days(code), code, lambda t: Reason.MISSING_FX_RATE)
+        factors, known_from = fx_days(code)
+        add(changes, factors, known_from, code, lambda t: Reason.MISSING_FX_RATE)
     for security, changes in quantity_changes.items():
-        closes = _carried(prices.get(security), first, count)
+        closes, priced_from = _carried(prices.get(security), first, count)
         code = security_currency[security]
-        fx = fx_days(code)
         if code == currency:
-            factors = closes
+            factors, known_from = closes, priced_from
         else:
-            factors = [None if c is None or f is None else c * f for c, f in zip(closes, fx, strict=True)]
+            fx, fx_from = fx_days(code)
+            known_from = max(priced_from, fx_from)
+            factors = [ZERO] * known_from + list(map(operator.mul, closes[known_from:], fx[known_from:]))
 
-        def reason(t: int, closes=closes) -> Reason:
-            return Reason.MISSING_PRICE if closes[t] is None else Reason.MISSING_FX_RATE
+        def reason(t: int, priced_from=priced_from) -> Reason:
+            return Reason.MISSING_PRICE if t < priced_from else Reason.MISSING_FX_RATE
 
-        add(changes, factors, str(security), reason)
+        add(changes, factors, known_from, str(security), reason)
 
     missing_found.sort(key=lambda item: item[0])
     missing: list[Missing] = []
@@ -631,7 +627,8 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         xirr = solve_xirr(xirr_flows)
 
     def fx_at(code: str, day: dt.date) -> Decimal | None:
-        return fx_days(code)[-1]
+        factors, known_from = fx_days(code)
+        return factors[-1] if known_from < count else None
 
     holdings, cost_basis, unrealized = _holdings(book, method, end, prices, security_currency, fx_at, end_value is not None)
     cash = None

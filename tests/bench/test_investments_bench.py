@@ -194,26 +194,42 @@ async def measure(server: RunningServer, token: str, query: str, variables: dict
                 timings.append(elapsed)
         event.remove(engine, "before_cursor_execute", on_execute)
     if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-        import pstats
-
-        from finora_gql.investments import service
-
-        async with server.runtime.sessions() as session:
-            viewer = Viewer.acting_for(uuid.UUID(os.environ["BENCH_PROFILE_USER"]))
-            profile = cProfile.Profile()
-            profile.enable()
-            for _ in range(5):
-                await service.portfolio(session, server.runtime, viewer, account_ids=None,
-                                        start=dt.date.fromisoformat(variables["from"]),
-                                        end=dt.date.fromisoformat(variables["to"]), method=None,
-                                        history="history" in query)
-            profile.disable()
-        pstats.Stats(profile).sort_stats("tottime").print_stats(22)
+        await stages(server, variables, "history" in query)
     timings.sort()
     p50 = statistics.median(timings)
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
+    if os.environ.get("BENCH_PROFILE"):
+        print(f"    fastest request {timings[0]:.1f} ms")
     return p50, p95, statements / ROUNDS, body
+
+
+async def stages(server: RunningServer, variables: dict, history: bool) -> None:
+    """BENCH_PROFILE=1: where one computation's time goes (loading, engine), best of 5."""
+    from finora_gql.investments import engine, service
+
+    start, end = dt.date.fromisoformat(variables["from"]), dt.date.fromisoformat(variables["to"])
+    viewer = Viewer.acting_for(uuid.UUID(os.environ["BENCH_PROFILE_USER"]))
+    best: dict[str, float] = {}
+    async with server.runtime.sessions() as session:
+        for _ in range(5):
+            marks = [("begin", time.perf_counter())]
+            chosen = await service.investment_accounts(session, viewer, None)
+            currency_of = {a.id: a.currency for a in chosen}
+            acts = await service._acts(session, viewer, currency_of, end)
+            marks.append(("activities", time.perf_counter()))
+            ids = sorted({a.security for a in acts if a.security is not None})
+            found = await service.get_securities(session, viewer, ids)
+            series = await service._price_series(session, ids, start - dt.timedelta(days=1), end)
+            marks.append(("prices", time.perf_counter()))
+            rates = await service._rate_series(session, {"EUR"}, "USD", end)
+            marks.append(("rates", time.perf_counter()))
+            engine.evaluate(acts, currency="USD", start=start, end=end,
+                            security_currency={k: found[k].currency for k in ids}, prices=series, rates=rates,
+                            granularity="DAY" if history else None)
+            marks.append(("engine", time.perf_counter()))
+            for (_, before), (name, after) in zip(marks, marks[1:], strict=False):
+                best[name] = min(best.get(name, 1e9), (after - before) * 1000)
+    print("    stages, best of 5 (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in best.items()))
 
 
 @pytest.mark.bench
