@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Annotated
@@ -17,8 +18,10 @@ from finora_gql.api.ids import decode_id
 from finora_gql.api.streams import viewer_messages
 from finora_gql.context import Context
 from finora_gql.core import clock
-from finora_gql.core.errors import BadUserInput, ServiceError
-from finora_gql.investments import service
+from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
+from finora_gql.investments.engine import WITH_QUANTITY as _WITH_QUANTITY
+from finora_gql.imports.types import DateFormatEnum
+from finora_gql.investments import imports, service
 from finora_gql.investments.types import (
     CostMethodEnum,
     InvestmentActivityNode,
@@ -81,6 +84,67 @@ class SetPriceInput:
     price: Decimal = strawberry.field(description="Greater than 0, in the security's currency (10 decimals).")
     currency: str | None = strawberry.field(default=None, description="The security's currency: required for a new "
                                             "symbol, checked otherwise.")
+
+
+@strawberry.input(description="A CSV of activities for one INVESTMENT account: a header row naming the columns "
+                  "(date, kind, symbol, quantity, price, amount, fee, tax, splitFrom, splitTo, note; any order and case; "
+                  "type, ticker, shares, total also understood), then one activity per row.")
+class ImportInvestmentActivitiesInput:
+    account_id: relay.GlobalID = strawberry.field(description="One of your INVESTMENT accounts.")
+    csv: str = strawberry.field(description="The file's text (at most 5,000 rows, 2 MB).")
+    dry_run: bool = strawberry.field(default=True, description="Check and preview only (the default); nothing is kept.")
+    date_format: DateFormatEnum | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="How dates are written; default: detected (ambiguous day/month is an error).")
+    decimal_separator: str | None = strawberry.field(default=None, description="\".\" or \",\"; default: detected.")
+
+
+@strawberry.input(description="A CSV of closes: symbol, date, price (or close) and, for a new symbol, currency.")
+class ImportPricesInput:
+    csv: str = strawberry.field(description="The file's text (at most 5,000 rows). Each row follows setPrice's rules.")
+
+
+@strawberry.type(name="InvestmentImportRowError", description="A row of an import that was left out, and why.")
+class ImportRowErrorNode:
+    line: int = strawberry.field(description="The row's line in the file (1 is the header).")
+    field: str | None = strawberry.field(description="The column at fault (as in recordInvestmentActivity's input), or null.")
+    message: str = strawberry.field(description="What is wrong.")
+
+
+@strawberry.type(name="InvestmentImportRow", description="A row that was (or, in a dry run, would be) added.")
+class ImportRowNode:
+    line: int = strawberry.field(description="The row's line in the file.")
+    kind: KindEnum = strawberry.field(description="The activity's kind.")
+    date: dt.date = strawberry.field(description="Its day.")
+    symbol: str | None = strawberry.field(description="Its security's symbol, if any.")
+    quantity: Decimal | None = strawberry.field(description="Units, for kinds that move units.")
+    amount: Decimal = strawberry.field(description="Its total, in the account's currency.")
+    fee: Decimal = strawberry.field(description="Its fee.")
+    tax: Decimal = strawberry.field(description="Its tax.")
+
+
+@strawberry.type(description="The result of importInvestmentActivities.")
+class ImportInvestmentActivitiesPayload:
+    import_id: str | None = strawberry.field(description="Give it to undoInvestmentImport to remove what was added; null "
+                                             "for a dry run or when nothing was added.")
+    dry_run: bool = strawberry.field(description="Whether this was only a preview.")
+    rows: int = strawberry.field(description="Rows read (the header not counted).")
+    added: list[ImportRowNode] = strawberry.field(description="Rows added (or that would be).")
+    duplicates: list[int] = strawberry.field(description="Lines skipped as equal to an existing activity or an earlier row.")
+    row_errors: list[ImportRowErrorNode] = strawberry.field(description="Rows left out, with the reason.")
+    errors: list[UserError] = strawberry.field(description="Why the file as a whole was refused, if so.")
+
+
+@strawberry.type(description="The result of undoInvestmentImport.")
+class UndoInvestmentImportPayload:
+    removed: int = strawberry.field(description="Activities removed.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was removed, if so.")
+
+
+@strawberry.type(description="The result of importPrices.")
+class ImportPricesPayload:
+    stored: int = strawberry.field(description="Closes stored.")
+    row_errors: list[ImportRowErrorNode] = strawberry.field(description="Rows left out, with the reason.")
+    errors: list[UserError] = strawberry.field(description="Why the file as a whole was refused, if so.")
 
 
 @strawberry.type(description="The result of recording or changing an investment activity.")
@@ -228,6 +292,55 @@ class InvestmentsMutation:
             node = PriceNode(symbol=service.clean_symbol(input.symbol), date=price.date, price=price.close.normalize(),
                              currency=price.currency, source=price.source)
         return SetPricePayload(price=node, errors=errors)
+
+    @strawberry.mutation(description="Import activities from a CSV into an INVESTMENT account: each row is validated "
+                         "like recordInvestmentActivity, bad rows are reported and left out, duplicates skipped. "
+                         "dryRun (the default) previews without keeping anything.")
+    async def import_investment_activities(self, info: Info[Context, None], input: ImportInvestmentActivitiesInput
+                                           ) -> ImportInvestmentActivitiesPayload:
+        context = info.context
+        viewer = await context.viewer()
+        result, errors = await perform(context, lambda session: imports.import_activities(
+            session, context.runtime, viewer, account_id=decode_id(input.account_id, AccountNode, "accountId"),
+            csv=input.csv, dry_run=input.dry_run, date_format=input.date_format,
+            decimal_separator=input.decimal_separator))
+        if result is None:
+            return ImportInvestmentActivitiesPayload(import_id=None, dry_run=input.dry_run, rows=0, added=[],
+                                                     duplicates=[], row_errors=[], errors=errors)
+        return ImportInvestmentActivitiesPayload(
+            import_id=str(result.import_id) if result.import_id else None, dry_run=result.dry_run, rows=result.rows,
+            added=[ImportRowNode(line=r.line, kind=r.activity.kind, date=r.activity.date, symbol=r.symbol,
+                                 quantity=r.activity.quantity.normalize() if r.activity.kind in _WITH_QUANTITY else None,
+                                 amount=r.activity.amount, fee=r.activity.fee, tax=r.activity.tax) for r in result.added],
+            duplicates=result.duplicates,
+            row_errors=[ImportRowErrorNode(line=i.line, field=i.field, message=i.message) for i in result.issues],
+            errors=[],
+        )
+
+    @strawberry.mutation(description="Remove every activity an import added; refused when later activities depend on them.")
+    async def undo_investment_import(self, info: Info[Context, None], import_id: str) -> UndoInvestmentImportPayload:
+        context = info.context
+        viewer = await context.viewer()
+
+        async def work(session):
+            try:
+                parsed = uuid.UUID(import_id)
+            except ValueError:
+                raise ServiceError(ErrorCode.NOT_FOUND, "No import of yours has this id.", "importId") from None
+            return await imports.undo_import(session, context.runtime, viewer, parsed)
+
+        removed, errors = await perform(context, work)
+        return UndoInvestmentImportPayload(removed=removed or 0, errors=errors)
+
+    @strawberry.mutation(description="Store closes from a CSV (symbol, date, price, currency), each row by setPrice's rules.")
+    async def import_prices(self, info: Info[Context, None], input: ImportPricesInput) -> ImportPricesPayload:
+        context = info.context
+        viewer = await context.viewer()
+        result, errors = await perform(context, lambda session: imports.import_prices(
+            session, context.runtime, viewer, csv=input.csv))
+        stored, issues = result if result else (0, [])
+        return ImportPricesPayload(stored=stored, row_errors=[
+            ImportRowErrorNode(line=i.line, field=i.field, message=i.message) for i in issues], errors=errors)
 
     @strawberry.mutation(description="Choose the cost method portfolio uses by default.")
     async def set_cost_method(self, info: Info[Context, None], method: CostMethodEnum  # type: ignore[valid-type]
