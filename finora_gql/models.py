@@ -8,7 +8,7 @@ from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshT
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
 from finora_gql.files.models import File
 from finora_gql.imports.models import Import, ImportIssue
-from finora_gql.investments.models import Activity, InvestmentSetting, Price, Security
+from finora_gql.investments.models import Activity, Checkpoint, InvestmentSetting, Price, Security
 from finora_gql.notifications.models import Notification, NotificationPreference, OutgoingEmail
 from finora_gql.transactions.models import Category, CategoryRule, Transaction
 from finora_gql.users.models import User
@@ -17,7 +17,7 @@ from finora_gql.wallet.models import DailyTotal, FxRate, MonthlyTotal, NetWorthS
 metadata = SQLModel.metadata
 
 __all__ = [
-    "Account", "Activity", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
+    "Account", "Activity", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Checkpoint", "Credential", "DailyTotal",
     "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "InvestmentSetting", "MonthlyTotal", "NetWorthSnapshot",
     "Notification",
     "NotificationPreference", "OutgoingEmail", "Price", "RefreshToken", "Security", "Transaction",

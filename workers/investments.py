@@ -1,11 +1,16 @@
-"""Prices of held market securities, refreshed hourly from the configured provider."""
+"""Investments upkeep: prices of held market securities (hourly), and year-end checkpoints rebuilt after
+activity changes."""
 
 from __future__ import annotations
+
+import uuid
 
 import dramatiq
 from periodiq import cron
 
-from finora_gql.investments import prices
+from finora_gql.core.db import atomic
+from finora_gql.investments import checkpoints, prices
+from workers.broker import retry_options, settings
 from workers.runtime import runtime
 
 
@@ -16,3 +21,11 @@ async def refresh_prices() -> None:
     rt = await runtime()
     async with rt.sessions() as session:
         await prices.refresh_prices(session, rt, prices.provider_for(rt.settings))
+
+
+@dramatiq.actor(actor_name="investment_checkpoints", queue_name="default", **retry_options(settings))
+async def investment_checkpoints(user_id: str, account_id: str) -> None:
+    """Rebuild an account's year-end checkpoints after its activities changed."""
+    rt = await runtime()
+    async with rt.sessions() as session, atomic(session):
+        await checkpoints.rebuild(session, uuid.UUID(user_id), uuid.UUID(account_id))

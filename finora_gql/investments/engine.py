@@ -267,6 +267,30 @@ class Book:
     def held(self, security: Hashable) -> Decimal:
         return self.quantity.get(security, ZERO)
 
+    def export(self) -> dict:
+        """The positions and cash as plain JSON values (a checkpoint); securities and accounts by str()."""
+        return {
+            "positions": [
+                [str(account), str(security), str(p.quantity), str(p.average_cost),
+                 [[lot.date.isoformat(), str(lot.quantity), str(lot.cost)] for lot in p.lots]]
+                for (account, security), p in self.positions.items() if p.quantity
+            ],
+            "cash": [[str(account), code, str(amount)] for (account, code), amount in self.cash.items() if amount],
+        }
+
+    def restore(self, state: dict, key) -> None:
+        """Add a checkpoint's positions and cash; `key(text)` turns an exported id back into the key."""
+        for account, security, quantity, average_cost, lots in state["positions"]:
+            account_key, security_key = key(account), key(security)
+            position = Position(account_key, security_key, Decimal(quantity), deque(
+                Lot(account_key, dt.date.fromisoformat(day), Decimal(q), Decimal(cost)) for day, q, cost in lots
+            ), Decimal(average_cost))
+            self.positions[(account_key, security_key)] = position
+            self.quantity[security_key] += position.quantity
+        for account, code, amount in state["cash"]:
+            self.cash[(key(account), code)] += Decimal(amount)
+            self.cash_in[code] += Decimal(amount)
+
     def _convert(self, amount: Decimal, currency: str, day: dt.date) -> Decimal | None:
         if not amount:
             return ZERO
@@ -441,11 +465,15 @@ def evaluate(
     rates: dict[str, Series],
     method: CostMethod = CostMethod.FIFO,
     granularity: str | None = None,
+    checkpoints: Sequence[tuple[dict, object]] = (),
 ) -> Result:
     """Everything the portfolio query reports over [start, end]. `rates[c]` gives 1 c in `currency`
-    (the reporting currency needs none). `granularity`: DAY, WEEK, MONTH or None (no history)."""
+    (the reporting currency needs none). `granularity`: DAY, WEEK, MONTH or None (no history).
+    `checkpoints`: (state, key) pairs of `Book.export` taken before `start`; `activities` are then
+    only the later ones."""
     with localcontext(CONTEXT):
-        return _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity)
+        return _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity,
+                         checkpoints)
 
 
 def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[Decimal], int]:
@@ -469,7 +497,8 @@ def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[De
     return values, begin
 
 
-def _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity) -> Result:
+def _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity,
+              checkpoints=()) -> Result:
     def rate(code: str, day: dt.date) -> Decimal | None:
         if code == currency:
             return ONE
@@ -484,6 +513,8 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
 
     ordered = order(activities)
     book = Book(rate)
+    for state, key in checkpoints:
+        book.restore(state, key)
     first = start - dt.timedelta(days=1)  # index 0: the end of the day before the range
     count = (end - first).days + 1
     i, n = 0, len(ordered)

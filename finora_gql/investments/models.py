@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import Enum
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from finora_gql.core.models import MONEY, created_at_field, enum_field, id_field, owner_field, timestamp_field
@@ -99,3 +100,21 @@ class InvestmentSetting(SQLModel, table=True):
 
     user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", primary_key=True)
     cost_method: CostMethod = enum_field(CostMethod, CostMethod.FIFO)
+
+
+class Checkpoint(SQLModel, table=True):
+    """An account's positions and cash at the end of a year (Dec 31), so a portfolio over a recent
+    range replays only the activities after it. Cost basis is in `currency` (the owner's base
+    currency when built); `rates_version` names the exchange rates it was converted with (NULL
+    when the account is in that currency). Deleted from the day of any activity change on, and
+    rebuilt by a job; a missing or outdated one only means the full replay."""
+
+    __tablename__ = "investment_checkpoint"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+    date: dt.date = Field(sa_type=sa.Date, primary_key=True)
+    currency: str = Field(max_length=3, primary_key=True)
+    user_id: uuid.UUID = owner_field(index=False)
+    rates_version: str | None = Field(default=None, max_length=200)
+    state: dict = Field(default_factory=dict, sa_type=JSONB, nullable=False)
+    created_at: dt.datetime = created_at_field()

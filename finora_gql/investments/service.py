@@ -30,12 +30,13 @@ from finora_gql.core import clock
 from finora_gql.core.currency import minor_units
 from finora_gql.core.db import CompiledRead, after_commit, any_of, array_of, fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.models import touched
 from finora_gql.core.owned import SYSTEM, Actor, Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency, clean_text
 from finora_gql.core.viewer import Viewer, user_channel
-from finora_gql.investments import engine
+from finora_gql.investments import checkpoints, engine
 from finora_gql.investments.engine import WITH_QUANTITY, WITH_SECURITY, Act, ActivityError, CostMethod, Kind, Series
 from finora_gql.investments.models import Activity, AssetClass, InvestmentSetting, Price, Security
 from finora_gql.users import service as users
@@ -285,6 +286,7 @@ async def record_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, *,
     await _check_account(session, viewer, account, row)
     session.add(row)
     await session.flush()
+    await checkpoints.changed(session, viewer, account.id, row.date)
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return row
 
@@ -293,11 +295,13 @@ async def update_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, ac
                           data: ActivityInput) -> Activity:
     row = await activities.get(session, viewer, activity_id, field="id", for_update=True)
     account = await _investment_account(session, viewer, row.account_id)
+    old_date = row.date
     await _apply_input(session, viewer, row, data, account.currency, creating=False)
     touched(row)
     await _check_account(session, viewer, account, row)
     session.add(row)
     await session.flush()
+    await checkpoints.changed(session, viewer, account.id, min(old_date, row.date))
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return row
 
@@ -308,6 +312,7 @@ async def delete_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, ac
     await _check_account(session, viewer, account, None, removed=row.id)
     await session.delete(row)
     await session.flush()
+    await checkpoints.changed(session, viewer, account.id, row.date)
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return activity_id
 
@@ -451,7 +456,7 @@ def _activity_read() -> CompiledRead:
                   table.c.amount, table.c.fee, table.c.tax, table.c.split_from, table.c.split_to, table.c.created_at)
         .where(activities.owned_by(bindparam("user_id")),
                any_of(table.c.account_id, bindparam("accounts", type_=array_of(table.c.account_id.type))),
-               table.c.date <= bindparam("last", type_=sa.Date))
+               table.c.date > bindparam("after", type_=sa.Date), table.c.date <= bindparam("last", type_=sa.Date))
     )
 
 
@@ -482,8 +487,11 @@ _KINDS = {kind.value: kind for kind in Kind}
 ONE = Decimal(1)
 
 
-async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], last: dt.date) -> list[Act]:
-    rows = await fetch(session, _ACTIVITIES, {"user_id": viewer.user_id, "accounts": list(currency_of), "last": last})
+async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], last: dt.date, *,
+                after: dt.date = dt.date(1, 1, 1)) -> list[Act]:
+    """The activities of the accounts in (after, last]."""
+    rows = await fetch(session, _ACTIVITIES, {"user_id": viewer.user_id, "accounts": list(currency_of), "last": last,
+                                              "after": after})
     kinds = _KINDS
     return [
         Act(r[0], r[1], kinds[r[2]], r[3], currency_of[r[3]], r[4], r[5], r[6], r[7], r[8], r[9] or ONE, r[10] or ONE,
@@ -528,8 +536,19 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
     method = method or await cost_method(session, viewer)
     chosen = await investment_accounts(session, viewer, account_ids)
     currency_of = {account.id: account.currency for account in chosen}
-    acts = await _acts(session, viewer, currency_of, end) if chosen else []
-    security_ids = sorted({a.security for a in acts if a.security is not None})
+    states: list[dict] | None = []
+    acts: list[Act] = []
+    if chosen:
+        day = checkpoints.checkpoint_day(start)
+        states = await checkpoints.usable(session, viewer, currency_of, currency, day)
+        if states is None:  # a checkpoint is missing or outdated: replay everything (and have them rebuilt)
+            for account_id in currency_of:
+                await enqueue_async(checkpoints.JOB, str(viewer.user_id), str(account_id))
+            acts = await _acts(session, viewer, currency_of, end)
+        else:
+            acts = await _acts(session, viewer, currency_of, end, after=day)
+    held_before = {uuid.UUID(p[1]) for state in states or () for p in state["positions"]}
+    security_ids = sorted({a.security for a in acts if a.security is not None} | held_before)
     found = await get_securities(session, viewer, security_ids)
     prices = await _price_series(session, security_ids, start - dt.timedelta(days=1), end)
     codes = set(currency_of.values()) | {s.currency for s in found.values()}
@@ -538,6 +557,7 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
         acts, currency=currency, start=start, end=end,
         security_currency={key: found[key].currency for key in security_ids},
         prices=prices, rates=rates, method=method, granularity="DAY" if history else None,
+        checkpoints=[(state, uuid.UUID) for state in states or ()],
     )
     stale_days = rt.settings.price_stale_after_days
     stale_before = min(end, clock.now().date()) - dt.timedelta(days=stale_days)

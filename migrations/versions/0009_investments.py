@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = '0009'
 down_revision: str | None = '0007'
@@ -81,9 +82,22 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id')
     )
+    op.create_table('investment_checkpoint',
+    sa.Column('account_id', sa.Uuid(), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('rates_version', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('state', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'date', 'currency')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('investment_checkpoint')
     op.drop_table('investment_setting')
     op.drop_index(op.f('ix_activity_import_id'), table_name='activity')
     op.drop_index(op.f('ix_activity_security_id'), table_name='activity')

@@ -9,7 +9,8 @@ Not a timed test: it prints figures (see tests/bench/README.md). CI runs it smal
 Loading: the user and their INVESTMENT account go through the services; the market securities,
 their weekday closes, the EUR->USD rates and the activities (a monthly deposit, buys, sells that
 never exceed what is held, dividends, fees, a split) are bulk SQL. One security in five is priced
-in EUR, so every valuation converts through daily rates.
+in EUR, so every valuation converts through daily rates. The year-end checkpoints are built by
+the same function the `investment_checkpoints` job runs after writes.
 
 Measuring: the in-process test server over real HTTP (httpx, sequential, after a warm-up):
 `portfolio` for the last year with TWR, XIRR and holdings, and `history(granularity: DAY)` over
@@ -162,12 +163,17 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
         except engine.ActivityError as error:
             assert error.activity.kind is engine.Kind.SPLIT, error.message
             await session.exec(text("DELETE FROM activity WHERE id = :id").bindparams(id=error.activity.id))
+    # The year-end checkpoints the job would build after writes (bulk SQL enqueues nothing).
+    from finora_gql.investments import checkpoints
+
+    async with rt.sessions() as session, atomic(session):
+        written = await checkpoints.rebuild(session, user.id, account.id)
     async with rt.sessions() as session:
         counts = (await session.exec(text(
             "SELECT (SELECT count(*) FROM activity WHERE user_id = :u), "
             "(SELECT count(*) FROM price WHERE security_id = ANY(:ids))").bindparams(u=user.id, ids=ids))).one()
     print(f"\ninvestments benchmark: {counts[0]:,} activities over {YEARS} years in {SECURITIES} securities, "
-          f"{counts[1]:,} prices")
+          f"{counts[1]:,} prices, {written} year-end checkpoints")
     return user.id, email, start
 
 

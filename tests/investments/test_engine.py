@@ -335,3 +335,25 @@ def test_splits_never_change_cost_basis(buys, ratios) -> None:
         activities.append(act(f"2022-01-{10 + k:02d}", Kind.SPLIT, split_from=D(split_from), split_to=D(split_to), seq=k))
     for method in CostMethod:
         assert run(activities, method=method, end="2022-01-31").cost_basis == before[method]
+
+
+def test_a_checkpoint_gives_the_same_figures_as_the_full_replay() -> None:
+    from finora_gql.investments.engine import Book, order
+
+    activities = [act("2021-03-01", Kind.DEPOSIT, amount="5000"), act("2021-03-02", Kind.BUY, "10", "1000", seq=1),
+                  act("2021-06-01", Kind.BUY, "5", "600", seq=2), act("2021-09-01", Kind.SELL, "12", "1500", seq=3),
+                  act("2022-02-01", Kind.SPLIT, split_from=D(1), split_to=D(3), seq=4),
+                  act("2022-03-01", Kind.SELL, "3", "200", seq=5), act("2022-04-01", Kind.DIVIDEND, amount="7", seq=6)]
+    prices = {"S": [("2021-03-01", "100"), ("2021-12-31", "120"), ("2022-02-01", "40"), ("2022-06-30", "45")]}
+    for method in CostMethod:
+        full = run(activities, start="2022-01-01", end="2022-06-30", prices=prices, method=method, granularity="DAY")
+        book = Book(lambda code, day: D(1))
+        for item in order(a for a in activities if a.date <= day("2021-12-31")):
+            book.apply(item, counted=False, market_price=lambda s, d: None)
+        state = book.export()
+        later = [a for a in activities if a.date > day("2021-12-31")]
+        series = {"S": Series.of((day(d), D(p)) for d, p in prices["S"])}
+        resumed = evaluate(later, currency="EUR", start=day("2022-01-01"), end=day("2022-06-30"),
+                           security_currency={"S": "EUR"}, prices=series, rates={}, method=method, granularity="DAY",
+                           checkpoints=[(state, lambda text: {ACCOUNT: ACCOUNT, "S": "S"}[text])])
+        assert resumed == full
