@@ -123,23 +123,57 @@ class ActivityError(Exception):
         self.message = message
 
 
-@dataclasses.dataclass(frozen=True)
 class Series:
     """Values effective from their date until the next one (prices: closes; rates: into the reporting
-    currency). `dates` ascending."""
+    currency), ascending. Given as dates, or (for bulk loads) as day offsets from an `origin` date,
+    which spares building a date per point."""
 
-    dates: list[dt.date]
-    values: list[Decimal]
-    sources: list[str] | None = None
+    __slots__ = ("_dates", "values", "sources", "origin", "offsets")
+
+    def __init__(self, dates: list[dt.date] | None, values: list[Decimal], sources: list[str | None] | None = None, *,
+                 origin: dt.date | None = None, offsets: list[int] | None = None) -> None:
+        self._dates = dates
+        self.values = values
+        self.sources = sources
+        self.origin = origin
+        self.offsets = offsets
+
+    @property
+    def dates(self) -> list[dt.date]:
+        if self._dates is None:
+            origin = self.origin
+            assert origin is not None and self.offsets is not None
+            self._dates = [origin + dt.timedelta(days=o) for o in self.offsets]
+        return self._dates
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Series) and (self.dates, self.values) == (other.dates, other.values)
+
+    def __repr__(self) -> str:
+        return f"Series({len(self.values)} points)"
 
     @classmethod
     def of(cls, points: Iterable[tuple[dt.date, Decimal]]) -> Series:
         ordered = sorted(points)
         return cls([d for d, _ in ordered], [v for _, v in ordered])
 
+    def offsets_from(self, first: dt.date) -> list[int]:
+        """Each point's day as a number of days after `first` (negative before it)."""
+        if self.offsets is not None and self.origin is not None:
+            shift = (self.origin - first).days
+            return self.offsets if shift == 0 else [o + shift for o in self.offsets]
+        return [(d - first).days for d in self.dates]
+
     def index(self, day: dt.date) -> int:
         """Index of the point in force on `day`, -1 when none."""
+        if self._dates is None and self.offsets is not None and self.origin is not None:
+            return bisect.bisect_right(self.offsets, (day - self.origin).days) - 1
         return bisect.bisect_right(self.dates, day) - 1
+
+    def date_at(self, i: int) -> dt.date:
+        if self._dates is None and self.offsets is not None and self.origin is not None:
+            return self.origin + dt.timedelta(days=self.offsets[i])
+        return self.dates[i]
 
     def at(self, day: dt.date) -> Decimal | None:
         i = self.index(day)
@@ -479,19 +513,18 @@ def evaluate(
 def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[Decimal], int]:
     """The series' value in force on each of `count` days from `first`, and the index of the first day
     that has one (`count` when none does; earlier days hold ZERO as a placeholder)."""
-    if series is None or not series.dates:
+    if series is None or not series.values:
         return [ZERO] * count, count
-    dates, points = series.dates, series.values
-    k = max(series.index(first), 0)
-    offsets = [max((d - first).days, 0) for d in dates[k:]]
-    points = points[k:]
-    while offsets and offsets[-1] >= count:
-        offsets.pop()
-        points = points[:-1]
+    offsets = series.offsets_from(first)
+    k = max(bisect.bisect_right(offsets, 0) - 1, 0)  # the point in force on the first day
+    stop = bisect.bisect_left(offsets, count)
+    points = series.values[k:stop]
+    offsets = [max(o, 0) for o in offsets[k:stop]] if offsets[k] < 0 else offsets[k:stop]
     if not offsets:
         return [ZERO] * count, count
     begin = offsets[0]
-    ends = offsets[1:] + [count]
+    ends = offsets[1:]
+    ends.append(count)
     values = [ZERO] * begin
     values += chain.from_iterable(map(repeat, points, map(operator.sub, ends, offsets)))
     return values, begin
@@ -718,7 +751,7 @@ def _holdings(book: Book, method: CostMethod, end: dt.date, prices, security_cur
         holdings.append(Holding(
             security=security, quantity=quantity, cost_basis=cost, average_cost=cost / quantity,
             lots=[lot for p in positions for lot in p.lots] if method is CostMethod.FIFO else [],
-            price=close, price_date=series.dates[at] if at >= 0 else None,
+            price=close, price_date=series.date_at(at) if at >= 0 else None,
             price_source=series.sources[at] if at >= 0 and series.sources else None,
             value=value, unrealized_gain=gain, weight=None,
         ))

@@ -185,28 +185,42 @@ async def measure(server: RunningServer, token: str, query: str, variables: dict
         nonlocal statements
         statements += 1
 
-    timings = []
+    timings: list[float] = []
+    cpu_times: list[float] = []
     async with server.client(headers={"authorization": f"Bearer {token}"}) as client:
         body = {}
         for n in range(WARMUP + ROUNDS):
             if n == WARMUP:
                 event.listen(engine, "before_cursor_execute", on_execute)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = await client.post("/graphql", json={"query": query, "variables": variables})
             elapsed = (time.perf_counter() - started) * 1000
+            cpu_ms = (time.process_time() - cpu) * 1000
             body = response.json()
             assert "errors" not in body, body
             if n >= WARMUP:
                 timings.append(elapsed)
+                cpu_times.append(cpu_ms)
         event.remove(engine, "before_cursor_execute", on_execute)
     if os.environ.get("BENCH_PROFILE"):
         await stages(server, variables, "history" in query)
+    if os.environ.get("BENCH_CPROFILE"):  # where a request's CPU goes, server and client together
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        async with server.client(headers={"authorization": f"Bearer {token}"}) as client:
+            profile.enable()
+            for _ in range(3):
+                await client.post("/graphql", json={"query": query, "variables": variables})
+            profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
     timings.sort()
     p50 = statistics.median(timings)
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
     if os.environ.get("BENCH_PROFILE"):
         print(f"    fastest request {timings[0]:.1f} ms")
-    return p50, p95, statements / ROUNDS, body
+    return p50, p95, statements / ROUNDS, body, statistics.median(cpu_times)
 
 
 async def stages(server: RunningServer, variables: dict, history: bool) -> None:
@@ -246,15 +260,18 @@ async def test_investments_benchmark(server: RunningServer) -> None:
                              {"input": {"email": email, "password": PASSWORD}})
     token = login["data"]["login"]["accessToken"]
     year = {"from": (END - dt.timedelta(days=364)).isoformat(), "to": END.isoformat()}
-    p50, p95, sql, body = await measure(server, token, PORTFOLIO, year)
+    load_average = os.getloadavg()[0]
+    p50, p95, sql, body, cpu = await measure(server, token, PORTFOLIO, year)
     figures = body["data"]["portfolio"]
     assert figures["twr"]["unavailableReason"] is None, figures["twr"]
     assert figures["xirr"]["rate"] is not None and len(figures["holdings"]) > 0
     print(f"  portfolio, 1 year, TWR + XIRR + {len(figures['holdings'])} holdings: p50 {p50:6.1f} ms  "
-          f"p95 {p95:6.1f} ms  SQL/request {sql:.0f}   (target p95 <= 50 ms)")
+          f"p95 {p95:6.1f} ms  CPU p50 {cpu:6.1f} ms  SQL/request {sql:.0f}   (target p95 <= 50 ms)")
     span = {"from": start.isoformat(), "to": END.isoformat()}
-    p50, p95, sql, body = await measure(server, token, HISTORY, span)
+    p50, p95, sql, body, cpu = await measure(server, token, HISTORY, span)
     points = body["data"]["portfolio"]["history"]
     assert len(points) == (END - start).days + 1 and points[-1]["twrIndex"] is not None
     print(f"  history by DAY, {YEARS} years ({len(points):,} points): p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
-          f"SQL/request {sql:.0f}   (target p95 <= 150 ms)")
+          f"CPU p50 {cpu:6.1f} ms  SQL/request {sql:.0f}   (target p95 <= 150 ms)")
+    print(f"  load average at the start {load_average:.1f}, after {os.getloadavg()[0]:.1f} (2 cores); CPU = this "
+          "process (server and client) per request")
