@@ -35,8 +35,9 @@ Definitions (Portfolio Performance's, see its manual "Performance" chapter):
   number of days in [from, to].
 - XIRR (actual/365): the rate r with sum(CF_i * (1 + r)^(-t_i/365)) = 0, where the value at the end
   of the day before `from` is paid in (negative), inflows are paid in, outflows paid out and the
-  value at `to` paid out (positive). Solved in floating point on x = ln(1 + r) with a bracketed
-  bisection (the bracket nearest 0% wins when there are several roots); no sign change -> no root.
+  value at `to` paid out (positive). Solved in floating point on x = ln(1 + r): a sign change is
+  searched outward from 0 (the bracket nearest 0% wins when there are several roots), then
+  narrowed by the Illinois method (bracketed regula falsi); no sign change -> no root.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ class Series:
         return self.values[i] if i >= 0 else None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Lot:
     account: Hashable
     date: dt.date
@@ -188,7 +189,7 @@ class Lot:
     cost: Decimal  # in the reporting currency
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Position:
     """One security in one account."""
 
@@ -288,7 +289,8 @@ class Book:
     flow the activity causes (inflow, outflow) in the reporting currency, or raises ActivityError;
     `rate(currency, day)` gives the rate into the reporting currency (None: missing)."""
 
-    def __init__(self, rate) -> None:
+    def __init__(self, rate, home: str | None = None) -> None:
+        self.home = home  # the reporting currency: amounts in it need no rate
         self.positions: dict[tuple[Hashable, Hashable], Position] = {}
         self.cash: dict[tuple[Hashable, str], Decimal] = defaultdict(Decimal)
         self.quantity: dict[Hashable, Decimal] = defaultdict(Decimal)  # per security, all accounts
@@ -326,8 +328,8 @@ class Book:
             self.cash_in[code] += Decimal(amount)
 
     def _convert(self, amount: Decimal, currency: str, day: dt.date) -> Decimal | None:
-        if not amount:
-            return ZERO
+        if currency == self.home or not amount:
+            return amount
         rate = self.rate(currency, day)
         if rate is None:
             self.missing.append(Missing(Reason.MISSING_FX_RATE, currency, day))
@@ -545,7 +547,7 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         return None if close is None or fx is None else close * fx
 
     ordered = order(activities)
-    book = Book(rate)
+    book = Book(rate, currency)
     for state, key in checkpoints:
         book.restore(state, key)
     first = start - dt.timedelta(days=1)  # index 0: the end of the day before the range
@@ -792,40 +794,49 @@ def solve_xirr(flows: Sequence[tuple[int, float]]) -> Xirr:
     flows = [(t - first, cf) for t, cf in flows]
     if all(t == 0 for t, _ in flows):
         return Xirr(None, Reason.NO_SOLUTION)
-    # x = ln(1 + r) on a grid outward from 0, geometric steps: r from -1 + 1e-800 to 1e300.
-    grid = [0.0]
+    # x = ln(1 + r), searched outward from 0 on a geometric grid (r from -1 + 1e-800 to 1e300); the
+    # first sign change found is the bracket nearest 0% (the root reported when there are several).
+    def f(x: float) -> float:
+        return _npv_sign(flows, x)
+
+    f0 = f(0.0)
+    if f0 == 0:
+        return Xirr(Decimal(0), None)
+    bracket = None
+    previous = {1: (0.0, f0), -1: (0.0, f0)}
     step = 0.05
-    while step <= 2000:
-        grid.append(-step)
-        if step <= 690:
-            grid.append(step)
+    while step <= 2000 and bracket is None:
+        for side in (1, -1):
+            if side == 1 and step > 690:
+                continue
+            x = side * step
+            fx = f(x)
+            last_x, last_f = previous[side]
+            if fx == 0:
+                return Xirr(Decimal(repr(math.expm1(x))).quantize(Decimal("1e-12")), None)
+            if (fx < 0) != (last_f < 0):
+                bracket = (min(x, last_x), max(x, last_x))
+                break
+            previous[side] = (x, fx)
         step *= 1.15
-    grid = sorted(grid)
-    values = [_npv_sign(flows, x) for x in grid]
-    brackets = []
-    for k in range(len(grid) - 1):
-        a, b = values[k], values[k + 1]
-        if a == 0:
-            brackets.append((abs(grid[k]), grid[k], grid[k]))
-        elif a * b < 0:
-            brackets.append((min(abs(grid[k]), abs(grid[k + 1])), grid[k], grid[k + 1]))
-    if values[-1] == 0:
-        brackets.append((abs(grid[-1]), grid[-1], grid[-1]))
-    if not brackets:
+    if bracket is None:
         return Xirr(None, Reason.NO_SOLUTION)
-    _, low, high = min(brackets)
-    f_low = _npv_sign(flows, low)
-    for _ in range(200):
-        if high - low <= 1e-15 * max(1.0, abs(low)):
+    a, b = bracket
+    fa, fb = f(a), f(b)
+    # Illinois (regula falsi halving the value at the end that stays): superlinear, always bracketed.
+    for _ in range(300):
+        c = b - fb * (b - a) / (fb - fa)
+        fc = f(c)
+        if fc == 0:
+            a = b = c
             break
-        mid = (low + high) / 2
-        f_mid = _npv_sign(flows, mid)
-        if f_mid == 0:
-            low = high = mid
-            break
-        if (f_mid < 0) == (f_low < 0):
-            low, f_low = mid, f_mid
+        if (fc < 0) != (fb < 0):
+            a, fa = b, fb
         else:
-            high = mid
+            fa /= 2
+        b, fb = c, fc
+        if abs(b - a) <= 1e-15 * max(1.0, abs(b)):
+            break
+    low, high = a, b
     x = (low + high) / 2
     return Xirr(Decimal(repr(math.expm1(x))).quantize(Decimal("1e-12")), None)
