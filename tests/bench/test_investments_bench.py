@@ -170,8 +170,8 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
         written = await checkpoints.rebuild(session, user.id, account.id)
     async with rt.sessions() as session:
         counts = (await session.exec(text(
-            "SELECT (SELECT count(*) FROM activity WHERE user_id = :u), "
-            "(SELECT count(*) FROM price WHERE security_id = ANY(:ids))").bindparams(u=user.id, ids=ids))).one()
+            "SELECT (SELECT count(*) FROM activity WHERE account_id = :a), "
+            "(SELECT count(*) FROM price WHERE security_id = ANY(:ids))").bindparams(a=account.id, ids=ids))).one()
     print(f"\ninvestments benchmark: {counts[0]:,} activities over {YEARS} years in {SECURITIES} securities, "
           f"{counts[1]:,} prices, {written} year-end checkpoints")
     return user.id, email, start
