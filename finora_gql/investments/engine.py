@@ -221,7 +221,7 @@ class Missing:
 class Holding:
     security: Hashable
     quantity: Decimal
-    cost_basis: Decimal
+    cost_basis: Decimal | None
     average_cost: Decimal | None  # per unit
     lots: list[Lot]
     price: Decimal | None  # in the security's currency
@@ -264,9 +264,9 @@ class Result:
     start_value: Decimal | None
     cash: Decimal | None
     cash_by_currency: dict[str, Decimal]  # in the reporting currency, by the cash's own currency
-    cost_basis: Decimal
+    cost_basis: Decimal | None  # None when a cost or proceeds had no exchange rate
     unrealized_gain: Decimal | None
-    realized_gain: Decimal
+    realized_gain: Decimal | None
     dividends: Decimal
     interest: Decimal
     fees: Decimal
@@ -297,6 +297,9 @@ class Book:
         self.cash_in: dict[str, Decimal] = defaultdict(Decimal)  # per currency, all accounts
         self.rate = rate
         self.missing: list[Missing] = []
+        # A cost or proceeds without a rate: kept unconverted so quantities stay right, but every
+        # cost-based figure (cost basis, gains) is then unknown. Never cleared.
+        self.cost_missing: list[Missing] = []
         self.realized_by: dict[CostMethod, Decimal] = {CostMethod.FIFO: ZERO, CostMethod.AVERAGE: ZERO}
         self.income = {"dividends": ZERO, "interest": ZERO, "fees": ZERO, "taxes": ZERO}
 
@@ -370,7 +373,8 @@ class Book:
         if kind is Kind.BUY or kind is Kind.TRANSFER_IN:
             cost = self._convert(act.amount, act.currency, act.date)
             if cost is None:
-                return ZERO, ZERO, False
+                self.cost_missing.append(self.missing[-1])
+                cost = act.amount
             position = self._position(act)
             position.quantity += act.quantity
             self.quantity[act.security] += act.quantity
@@ -397,7 +401,8 @@ class Book:
                 self._move_cash(cash_key, act.amount)
                 proceeds = self._convert(act.amount, act.currency, act.date)
                 if proceeds is None:
-                    return ZERO, ZERO, False
+                    self.cost_missing.append(self.missing[-1])
+                    proceeds = act.amount
                 position.realized_fifo += proceeds - fifo_cost
                 position.realized_average += proceeds - average_cost
                 if counted:
@@ -697,6 +702,16 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         return factors[-1] if known_from < count else None
 
     holdings, cost_basis, unrealized = _holdings(book, method, end, prices, security_currency, fx_at, end_value is not None)
+    realized: Decimal | None = book.realized_by[method]
+    if book.cost_missing:
+        for item in book.cost_missing:
+            if (item.reason, item.subject) not in seen:
+                seen.add((item.reason, item.subject))
+                missing.append(item)
+        missing.sort(key=lambda item: item.day)
+        holdings = [dataclasses.replace(h, cost_basis=None, average_cost=None, unrealized_gain=None, lots=[])
+                    for h in holdings]
+        cost_basis = unrealized = realized = None
     cash = None
     cash_by_currency: dict[str, Decimal] = defaultdict(Decimal)
     if end_value is not None:
@@ -707,7 +722,7 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
     return Result(
         currency=currency, start=start, end=end, value=end_value, start_value=start_value, cash=cash,
         cash_by_currency=dict(cash_by_currency),
-        cost_basis=cost_basis, unrealized_gain=unrealized, realized_gain=book.realized_by[method],
+        cost_basis=cost_basis, unrealized_gain=unrealized, realized_gain=realized,
         dividends=book.income["dividends"], interest=book.income["interest"], fees=book.income["fees"],
         taxes=book.income["taxes"], net_inflow=net_inflow,
         total_return=(end_value - start_value - net_inflow) if end_value is not None and start_value is not None else None,

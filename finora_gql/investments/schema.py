@@ -11,6 +11,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from finora_gql.accounts.types import AccountNode
 from finora_gql.api.errors import UserError, perform
@@ -171,6 +172,18 @@ class SetCostMethodPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
 
 
+def _selects(selections, name: str) -> bool:
+    """Whether `name` is selected right below these fields, fragments included."""
+    for selection in selections:
+        for child in selection.selections:
+            if isinstance(child, SelectedField):
+                if child.name == name:
+                    return True
+            elif _selects([child], name):  # an inline fragment or a fragment spread: look inside
+                return True
+    return False
+
+
 def _data(input: RecordInvestmentActivityInput | UpdateInvestmentActivityInput) -> service.ActivityInput:
     return service.ActivityInput(
         kind=input.kind, date=input.date, symbol=input.symbol, quantity=input.quantity, price=input.price,
@@ -193,8 +206,7 @@ class InvestmentsQuery:
     ) -> PortfolioNode:
         context = info.context
         viewer = await context.viewer()
-        wants_history = any(s.name == "history" for f in info.selected_fields for s in f.selections
-                            if hasattr(s, "name"))
+        wants_history = _selects(info.selected_fields, "history")
         try:
             ids = [decode_id(i, AccountNode, "accountIds") for i in account_ids] if account_ids else None
             found = await service.portfolio(context.session, context.runtime, viewer, account_ids=ids, start=from_,

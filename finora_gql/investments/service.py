@@ -577,25 +577,35 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
 
 async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day: dt.date) -> dict[str, Decimal]:
     """What the viewer's positions (not cash: that is the ledger's balance) are worth on `day`, by
-    the securities' currencies, at the last price on or before it; a position without a price
-    counts at its cost (its amount paid) so it never silently counts 0."""
+    the securities' currencies, at the last close on or before it. A position without any close
+    counts at its cost (in the base currency) so it never silently counts 0. Starts from the
+    year-end checkpoint before `day` when there is one (netWorth asks for every month end)."""
     chosen = await investment_accounts(session, viewer, None)
     if not chosen:
         return {}
-    currency_of = {account.id: account.currency for account in chosen}
-    acts = await _acts(session, viewer, currency_of, day)
-    if not acts:
+    user = await users.get_user(session, viewer.user_id)
+    if user is None:
         return {}
-    book = engine.Book(lambda code, d: ONE)
+    base = user.base_currency
+    currency_of = {account.id: account.currency for account in chosen}
+    start = checkpoints.checkpoint_day(day)
+    states = await checkpoints.usable(session, viewer, currency_of, base, start)
+    acts = await _acts(session, viewer, currency_of, day, after=start if states is not None else dt.date(1, 1, 1))
+    if not acts and not states:
+        return {}
+    rates = await _rate_series(session, set(currency_of.values()), base, day)
+
+    def rate(code: str, when: dt.date) -> Decimal | None:
+        series = rates.get(code)
+        return ONE if code == base else (series.at(when) if series else None)
+
+    book = engine.Book(rate, base)
     with localcontext(engine.CONTEXT):
+        for state in states or ():
+            book.restore(state, uuid.UUID)
         for act in engine.order(acts):
             book.apply_in_context(act, False, lambda s, d: None)
-    held: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
-    cost: dict[tuple[uuid.UUID, str], Decimal] = defaultdict(Decimal)
-    for (account, security), position in book.positions.items():
-        if position.quantity:
-            held[security] += position.quantity
-            cost[(security, currency_of[account])] += position.fifo_cost
+    held = {security: quantity for security, quantity in book.quantity.items() if quantity}
     if not held:
         return {}
     found = await get_securities(session, viewer, list(held))
@@ -605,9 +615,7 @@ async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day
         if security in last:
             values[found[security].currency] += quantity * last[security]
         else:
-            for (s, code), amount in cost.items():
-                if s == security:
-                    values[code] += amount
+            values[base] += sum((p.fifo_cost for (_, s), p in book.positions.items() if s == security), Decimal(0))
     return dict(values)
 
 

@@ -187,8 +187,10 @@ class HoldingNode:
     asset_class: AssetClassEnum = strawberry.field(description="The security's asset class.")
     security_currency: str = strawberry.field(description="The currency of `price`.")
     quantity: Decimal = strawberry.field(description="Units held, split-adjusted.")
-    average_cost: Decimal = strawberry.field(description="costBasis / quantity, to 10 decimals.")
-    cost_basis: Decimal = strawberry.field(description="What the units held cost, by the cost method.")
+    average_cost: Decimal | None = strawberry.field(description="costBasis / quantity, to 10 decimals; null with "
+                                                    "costBasis.")
+    cost_basis: Decimal | None = strawberry.field(description="What the units held cost, by the cost method; null when "
+                                                  "a cost had no exchange rate into the base currency.")
     price: Decimal | None = strawberry.field(description="The last close on or before `to`; null without one.")
     price_date: dt.date | None = strawberry.field(description="The day of that close.")
     price_source: str | None = strawberry.field(description="Where that close came from.")
@@ -255,9 +257,11 @@ class PortfolioNode:
     value: Decimal | None = strawberry.field(description="Cash plus holdings at the end of `to`.")
     start_value: Decimal | None = strawberry.field(description="Cash plus holdings at the end of the day before `from`.")
     cash: Decimal | None = strawberry.field(description="Cash in the accounts at `to`.")
-    cost_basis: Decimal = strawberry.field(description="What the holdings cost, by the cost method.")
+    cost_basis: Decimal | None = strawberry.field(description="What the holdings cost, by the cost method; null when a "
+                                                  "cost or proceeds had no exchange rate (see `missing`).")
     unrealized_gain: Decimal | None = strawberry.field(description="Holdings' value - their cost basis.")
-    realized_gain: Decimal = strawberry.field(description="Proceeds - cost of the sales within the range.")
+    realized_gain: Decimal | None = strawberry.field(description="Proceeds - cost of the sales within the range; null "
+                                                     "with costBasis.")
     dividends: Decimal = strawberry.field(description="Gross dividends within the range.")
     interest: Decimal = strawberry.field(description="Gross interest within the range.")
     fees: Decimal = strawberry.field(description="Fees paid within the range (also inside costs and proceeds).")
@@ -289,7 +293,7 @@ class PortfolioNode:
             holdings.append(HoldingNode(
                 symbol=security.symbol, name=security.name, asset_class=security.asset_class,
                 security_currency=security.currency, quantity=_plain(h.quantity), average_cost=_rate(h.average_cost),
-                cost_basis=round_money(h.cost_basis, currency), price=_plain(h.price), price_date=h.price_date,
+                cost_basis=_money(h.cost_basis, currency), price=_plain(h.price), price_date=h.price_date,
                 price_source=h.price_source, stale=h.price_date is None or h.price_date < found.stale_before,
                 value=_money(h.value, currency), unrealized_gain=_money(h.unrealized_gain, currency),
                 weight=_rate(h.weight),
@@ -300,8 +304,8 @@ class PortfolioNode:
         return cls(
             currency=currency, cost_method=found.method, value=_money(r.value, currency),
             start_value=_money(r.start_value, currency), cash=_money(r.cash, currency),
-            cost_basis=round_money(r.cost_basis, currency), unrealized_gain=_money(r.unrealized_gain, currency),
-            realized_gain=round_money(r.realized_gain, currency), dividends=round_money(r.dividends, currency),
+            cost_basis=_money(r.cost_basis, currency), unrealized_gain=_money(r.unrealized_gain, currency),
+            realized_gain=_money(r.realized_gain, currency), dividends=round_money(r.dividends, currency),
             interest=round_money(r.interest, currency), fees=round_money(r.fees, currency),
             taxes=round_money(r.taxes, currency), net_inflow=round_money(r.net_inflow, currency),
             total_return=_money(r.total_return, currency),

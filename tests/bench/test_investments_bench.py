@@ -7,9 +7,9 @@ Not a timed test: it prints figures (see tests/bench/README.md). CI runs it smal
         uv run pytest tests/bench/test_investments_bench.py -s
 
 Loading: the user and their INVESTMENT account go through the services; the market securities,
-their weekday closes, the EUR->USD rates and the activities (a monthly deposit, buys, sells that
+their weekday closes, the DKK->USD rates and the activities (a monthly deposit, buys, sells that
 never exceed what is held, dividends, fees, a split) are bulk SQL. One security in five is priced
-in EUR, so every valuation converts through daily rates. The year-end checkpoints are built by
+in DKK, so every valuation converts through daily rates. The year-end checkpoints are built by
 the same function the `investment_checkpoints` job runs after writes.
 
 Measuring: the in-process test server over real HTTP (httpx, sequential, after a warm-up):
@@ -45,6 +45,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 WARMUP = 3
 PASSWORD = "bench password 2026"
 END = dt.date(2025, 12, 31)
+FOREIGN = "DKK"  # no other test sets rates of it (rates are shared by everyone in the test database)
 
 PRICES = """
 INSERT INTO price (security_id, date, close, currency, source, created_at)
@@ -59,7 +60,7 @@ WHERE extract(isodow FROM d) < 6
 """
 RATES = """
 INSERT INTO fx_rate (id, date, base, quote, rate, created_at)
-SELECT gen_random_uuid(), d::date, 'EUR', 'USD', round(CAST(1.10 + 0.05 * sin(extract(doy FROM d) / 58.0) AS numeric), 6), now()
+SELECT gen_random_uuid(), d::date, 'DKK', 'USD', round(CAST(1.10 + 0.05 * sin(extract(doy FROM d) / 58.0) AS numeric), 6), now()
 FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d
 WHERE extract(isodow FROM d) < 6
 ON CONFLICT (base, quote, date) DO NOTHING
@@ -94,7 +95,7 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
     run = uuid.uuid4().hex[:6].upper()
     ids = [uuid.uuid4() for _ in range(SECURITIES)]
     bases = [Decimal(20 + (k * 37) % 400) for k in range(SECURITIES)]
-    currencies = ["EUR" if k % 5 == 4 else "USD" for k in range(SECURITIES)]
+    currencies = [FOREIGN if k % 5 == 4 else "USD" for k in range(SECURITIES)]
     rng = random.Random(2026)
     rows = []
     held = [Decimal(0)] * SECURITIES
@@ -122,7 +123,7 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
     for n, day in enumerate(days):
         k = rng.randrange(SECURITIES)
         price = close_on(bases[k], k, start, day)
-        fx = Decimal("1.1") if currencies[k] == "EUR" else Decimal(1)
+        fx = Decimal("1.1") if currencies[k] == FOREIGN else Decimal(1)
         roll = n % 10
         if roll < 6 or held[k] == 0:
             quantity = Decimal(rng.randrange(1, 20))
@@ -241,7 +242,7 @@ async def stages(server: RunningServer, variables: dict, history: bool) -> None:
             found = await service.get_securities(session, viewer, ids)
             series = await service._price_series(session, ids, start - dt.timedelta(days=1), end)
             marks.append(("prices", time.perf_counter()))
-            rates = await service._rate_series(session, {"EUR"}, "USD", end)
+            rates = await service._rate_series(session, {FOREIGN}, "USD", end)
             marks.append(("rates", time.perf_counter()))
             engine.evaluate(acts, currency="USD", start=start, end=end,
                             security_currency={k: found[k].currency for k in ids}, prices=series, rates=rates,

@@ -104,3 +104,13 @@ async def test_record_edit_delete_and_the_portfolio_they_make(server: RunningSer
     assert deleted == {"deletedId": deposit["id"], "errors": []}
     listed = (await server.gql(ACTIVITIES, {"ids": [account]}, token=token))["data"]["investmentActivities"]
     assert [a["kind"] for a in listed] == ["BUY", "SELL", "SPLIT", "DIVIDEND"]
+
+
+async def test_history_through_a_fragment(server: RunningServer) -> None:
+    ann = await signed_in_user(server)
+    account = (await investment_account(server, ann.access_token))["id"]
+    await recorded(server, ann.access_token, account, kind="DEPOSIT", date="2024-01-02", amount="100")
+    query = """query { portfolio(from: "2024-01-01", to: "2024-01-03") { ...P } }
+      fragment P on Portfolio { ... on Portfolio { history(granularity: DAY) { date value } } }"""
+    body = await server.gql(query, token=ann.access_token)
+    assert [p["value"] for p in body["data"]["portfolio"]["history"]] == ["0.00", "100.00", "100.00"]

@@ -357,3 +357,16 @@ def test_a_checkpoint_gives_the_same_figures_as_the_full_replay() -> None:
                            security_currency={"S": "EUR"}, prices=series, rates={}, method=method, granularity="DAY",
                            checkpoints=[(state, lambda text: {ACCOUNT: ACCOUNT, "S": "S"}[text])])
         assert resumed == full
+
+
+def test_a_cost_without_a_rate_keeps_the_units_and_nulls_the_cost_figures() -> None:
+    """A EUR purchase in a USD... here: an account in USD reported in EUR, no USD rate on the buy day."""
+    rates = {"USD": Series.of([(day("2021-01-05"), D("0.9"))])}
+    activities = [Act(id="b", date=day("2021-01-02"), kind=Kind.BUY, account=ACCOUNT, currency="USD", security="S",
+                      quantity=D(10), amount=D(100))]
+    result = run(activities, start="2021-01-01", end="2021-01-10", prices={"S": [("2021-01-01", "10")]},
+                 rates=rates, security_currency={"S": "USD"})
+    assert result.holdings[0].quantity == 10 and result.value == D(90)  # valued at the end's rate
+    assert (result.cost_basis, result.unrealized_gain, result.realized_gain) == (None, None, None)
+    assert result.holdings[0].cost_basis is None
+    assert any(m.reason is Reason.MISSING_FX_RATE and m.subject == "USD" for m in result.missing)

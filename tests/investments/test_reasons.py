@@ -39,20 +39,21 @@ async def test_missing_price_missing_rate_nothing_invested_and_stale(server: Run
     fresh = await portfolio(server, token, "2024-01-01", "2024-01-31")
     assert fresh["holdings"][0]["stale"] is False and fresh["holdings"][0]["priceDate"] == "2024-01-30"
 
-    # A EUR account in a USD portfolio with no EUR rate: the value is null with MISSING_FX_RATE.
-    euro = (await investment_account(server, token, currency="EUR", name="Euro broker"))["id"]
+    # An NZD account in a USD portfolio with no NZD rate: the value is null with MISSING_FX_RATE. (NZD: no
+    # other test sets rates of it; rates are shared by every user of the test database.)
+    euro = (await investment_account(server, token, currency="NZD", name="Kiwi broker"))["id"]
     await recorded(server, token, euro, kind="DEPOSIT", date="2024-01-15", amount="100")
     no_rate = await portfolio(server, token, "2024-01-01", "2024-01-31")
     assert no_rate["value"] is None and no_rate["twr"]["unavailableReason"] == "MISSING_FX_RATE"
-    assert {"reason": "MISSING_FX_RATE", "subject": "EUR", "date": "2024-01-15"} in no_rate["missing"]
+    assert {"reason": "MISSING_FX_RATE", "subject": "NZD", "date": "2024-01-15"} in no_rate["missing"]
     admin = await signed_in_user(server)
     await promote_to_admin(server, admin.user_id)
-    rate = await server.gql(SET_FX, {"input": {"base": "EUR", "quote": "USD", "date": "2024-01-01", "rate": "1.1"}},
+    rate = await server.gql(SET_FX, {"input": {"base": "NZD", "quote": "USD", "date": "2024-01-01", "rate": "1.1"}},
                             token=admin.access_token)
     assert rate["data"]["setFxRate"]["errors"] == []
     converted = await portfolio(server, token, "2024-01-01", "2024-01-31")
     assert converted["value"] == "146.00" and converted["cash"] == "110.00"
-    assert {s["key"]: s["value"] for s in converted["allocation"]["byCurrency"]} == {"EUR": "110.00", "USD": "36.00"}
+    assert {s["key"]: s["value"] for s in converted["allocation"]["byCurrency"]} == {"NZD": "110.00", "USD": "36.00"}
 
 
 async def test_market_prices_are_for_administrators(server: RunningServer) -> None:
