@@ -114,3 +114,16 @@ async def test_history_through_a_fragment(server: RunningServer) -> None:
       fragment P on Portfolio { ... on Portfolio { history(granularity: DAY) { date value } } }"""
     body = await server.gql(query, token=ann.access_token)
     assert [p["value"] for p in body["data"]["portfolio"]["history"]] == ["0.00", "100.00", "100.00"]
+
+
+async def test_portfolio_changed_is_heard_after_an_activity(server: RunningServer) -> None:
+    from tests.ws import graphql_ws, listening
+
+    ann = await signed_in_user(server)
+    account = (await investment_account(server, ann.access_token))["id"]
+    async with graphql_ws(server.ws_url, {"authorization": f"Bearer {ann.access_token}"}) as ws:
+        assert (await ws.receive())["type"] == "connection_ack"
+        await ws.subscribe("subscription { portfolioChanged { at reason } }")
+        await listening(server, ann.user_id)
+        await recorded(server, ann.access_token, account, kind="DEPOSIT", date="2024-01-02", amount="10")
+        assert (await ws.receive(timeout=10))["payload"]["data"]["portfolioChanged"]["reason"] == "ACTIVITY"

@@ -370,3 +370,13 @@ def test_a_cost_without_a_rate_keeps_the_units_and_nulls_the_cost_figures() -> N
     assert (result.cost_basis, result.unrealized_gain, result.realized_gain) == (None, None, None)
     assert result.holdings[0].cost_basis is None
     assert any(m.reason is Reason.MISSING_FX_RATE and m.subject == "USD" for m in result.missing)
+
+
+def test_transfers_move_units_with_their_cost_and_count_at_market_as_flows() -> None:
+    activities = [act("2021-01-04", Kind.TRANSFER_IN, "10", "500"), act("2021-01-06", Kind.TRANSFER_OUT, "4", seq=1)]
+    prices = {"S": [("2021-01-01", "60"), ("2021-01-05", "66"), ("2021-01-06", "72.60")]}
+    result = run(activities, start="2021-01-01", end="2021-01-06", prices=prices)
+    assert result.net_inflow == 600 - D("290.40")  # in at 10 x 60, out at 4 x 72.60
+    assert result.cost_basis == 300 and result.realized_gain == 0  # FIFO: 6 of the lot's 500 left
+    assert result.value == D("435.60")  # 6 x 72.60
+    assert result.twr.cumulative == D("0.21")  # 60 -> 66 -> 72.60, the transfers don't count as return
