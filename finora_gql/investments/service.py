@@ -553,7 +553,10 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
         states = await checkpoints.usable(session, viewer, currency_of, currency, day)
         if states is None:  # a checkpoint is missing or outdated: replay everything (and have them rebuilt)
             for account_id in currency_of:
-                await enqueue_async(checkpoints.JOB, str(viewer.user_id), str(account_id))
+                asked = f"investments:checkpoints-asked:{account_id}"
+                if await rt.cache.get(asked) is None:  # at most one rebuild asked per account in 10 minutes
+                    await rt.cache.set(asked, b"1", 600)
+                    await enqueue_async(checkpoints.JOB, str(viewer.user_id), str(account_id))
             acts = await _acts(session, viewer, currency_of, end)
         else:
             acts = await _acts(session, viewer, currency_of, end, after=day)
