@@ -116,7 +116,7 @@ async def changed(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, 
 async def rebuild(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> int:
     """Every year end of the account from its first activity to last year, in the owner's base
     currency. Runs in the caller's transaction; returns how many checkpoints were written."""
-    from finora_gql.investments import service
+    from finora_gql.investments import valuation
 
     viewer = Viewer.acting_for(user_id)
     try:
@@ -128,12 +128,12 @@ async def rebuild(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UU
         return 0
     currency = user.base_currency
     today = clock.now().date()
-    acts = await service._acts(session, viewer, {account.id: account.currency}, checkpoint_day(today))
+    acts = await valuation._acts(session, viewer, {account.id: account.currency}, checkpoint_day(today))
     await session.exec(delete(Checkpoint).where(checkpoints.owned_by(user_id),  # type: ignore[arg-type]
                                                 col(Checkpoint.account_id) == account.id))
     if not acts:
         return 0
-    rates = await service._rate_series(session, {account.currency}, currency, today)
+    rates = await valuation._rate_series(session, {account.currency}, currency, today)
     version = await rates_version(session, [account.currency], currency)
 
     def rate(code: str, day: dt.date) -> Decimal | None:

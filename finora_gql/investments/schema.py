@@ -22,7 +22,7 @@ from finora_gql.core import clock
 from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 from finora_gql.investments.engine import WITH_QUANTITY as _WITH_QUANTITY
 from finora_gql.imports.types import DateFormatEnum
-from finora_gql.investments import imports, service
+from finora_gql.investments import imports, service, valuation
 from finora_gql.investments.types import (
     CostMethodEnum,
     InvestmentActivityNode,
@@ -209,7 +209,7 @@ class InvestmentsQuery:
         wants_history = _selects(info.selected_fields, "history")
         try:
             ids = [decode_id(i, AccountNode, "accountIds") for i in account_ids] if account_ids else None
-            found = await service.portfolio(context.session, context.runtime, viewer, account_ids=ids, start=from_,
+            found = await valuation.portfolio(context.session, context.runtime, viewer, account_ids=ids, start=from_,
                                             end=to, method=cost_method, history=wants_history)
         except ServiceError as error:
             raise BadUserInput(error) from None

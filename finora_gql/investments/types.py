@@ -19,7 +19,7 @@ from strawberry.types import Info
 from finora_gql.accounts.types import AccountNode, account_loader
 from finora_gql.api.ids import parse_uuid
 from finora_gql.core.money import round_money
-from finora_gql.investments import engine, service
+from finora_gql.investments import engine, service, valuation
 from finora_gql.investments.engine import CostMethod, Kind, Reason
 from finora_gql.investments.models import Activity, AssetClass, Security
 from finora_gql.wallet.totals import Bucket
@@ -284,7 +284,7 @@ class PortfolioNode:
                           twr_index=_rate(p.twr_index)) for p in _periods(self._points, Bucket(granularity))]
 
     @classmethod
-    def of(cls, found: service.Portfolio) -> PortfolioNode:
+    def of(cls, found: valuation.Portfolio) -> PortfolioNode:
         r = found.result
         currency = r.currency
         holdings = []
@@ -336,7 +336,7 @@ def _periods(points: list[engine.Point], granularity: Bucket) -> list[engine.Poi
     return out
 
 
-def _allocation(found: service.Portfolio) -> AllocationNode | None:
+def _allocation(found: valuation.Portfolio) -> AllocationNode | None:
     r = found.result
     if r.value is None or r.cash is None or any(h.value is None for h in r.holdings):
         return None

@@ -330,7 +330,7 @@ async def _derived_on(
 
 async def _holdings_value(session: AsyncSession, user_id: uuid.UUID, day: dt.date) -> dict[str, Decimal]:
     """Investment accounts' positions at market value on `day`, by currency (their cash is the ledger's)."""
-    from finora_gql.investments import service as investments  # investments imports this module
+    from finora_gql.investments import valuation as investments  # investments imports this module
 
     return await investments.market_value_by_currency(session, Viewer.acting_for(user_id), day=day)
 

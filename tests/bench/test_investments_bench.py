@@ -226,7 +226,7 @@ async def measure(server: RunningServer, token: str, query: str, variables: dict
 
 async def stages(server: RunningServer, variables: dict, history: bool) -> None:
     """BENCH_PROFILE=1: where one computation's time goes (loading, engine), best of 5."""
-    from finora_gql.investments import engine, service
+    from finora_gql.investments import engine, service, valuation
 
     start, end = dt.date.fromisoformat(variables["from"]), dt.date.fromisoformat(variables["to"])
     viewer = Viewer.acting_for(uuid.UUID(os.environ["BENCH_PROFILE_USER"]))
@@ -234,15 +234,15 @@ async def stages(server: RunningServer, variables: dict, history: bool) -> None:
     async with server.runtime.sessions() as session:
         for _ in range(5):
             marks = [("begin", time.perf_counter())]
-            chosen = await service.investment_accounts(session, viewer, None)
+            chosen = await valuation.investment_accounts(session, viewer, None)
             currency_of = {a.id: a.currency for a in chosen}
-            acts = await service._acts(session, viewer, currency_of, end)
+            acts = await valuation._acts(session, viewer, currency_of, end)
             marks.append(("activities", time.perf_counter()))
             ids = sorted({a.security for a in acts if a.security is not None})
             found = await service.get_securities(session, viewer, ids)
-            series = await service._price_series(session, ids, start - dt.timedelta(days=1), end)
+            series = await valuation._price_series(session, ids, start - dt.timedelta(days=1), end)
             marks.append(("prices", time.perf_counter()))
-            rates = await service._rate_series(session, {FOREIGN}, "USD", end)
+            rates = await valuation._rate_series(session, {FOREIGN}, "USD", end)
             marks.append(("rates", time.perf_counter()))
             engine.evaluate(acts, currency="USD", start=start, end=end,
                             security_currency={k: found[k].currency for k in ids}, prices=series, rates=rates,
