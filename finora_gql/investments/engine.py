@@ -45,6 +45,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import math
 import operator
 from collections import defaultdict, deque
@@ -274,10 +275,18 @@ class Result:
     net_inflow: Decimal
     total_return: Decimal | None  # value - start value - net inflow (income, fees and taxes in it)
     twr: Twr
-    xirr: Xirr
+    xirr_flows: list[tuple[int, float]]  # (day, cash flow), for `xirr`
+    xirr_unavailable: Reason | None
     holdings: list[Holding]
     history: list[Point]
     missing: list[Missing]
+
+    @functools.cached_property
+    def xirr(self) -> Xirr:
+        """Solved when first asked for (a few ms to tens of ms with thousands of flows)."""
+        if self.xirr_unavailable is not None:
+            return Xirr(None, self.xirr_unavailable)
+        return solve_xirr(self.xirr_flows)
 
 
 def order(activities: Iterable[Act]) -> list[Act]:
@@ -526,7 +535,9 @@ def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[De
     k = max(bisect.bisect_right(offsets, 0) - 1, 0)  # the point in force on the first day
     stop = bisect.bisect_left(offsets, count)
     points = series.values[k:stop]
-    offsets = [max(o, 0) for o in offsets[k:stop]] if offsets[k] < 0 else offsets[k:stop]
+    offsets = offsets[k:stop]
+    if offsets and offsets[0] < 0:  # the point in force since before the first day
+        offsets[0] = 0
     if not offsets:
         return [ZERO] * count, count
     begin = offsets[0]
@@ -692,10 +703,9 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
     else:
         cumulative = growth - ONE
         twr = Twr(cumulative, annualize(cumulative, days), None, days, idle)
+    xirr_unavailable = None
     if end_value is None or start_value is None or missing:
-        xirr = Xirr(None, missing[0].reason if missing else Reason.MISSING_PRICE)
-    else:
-        xirr = solve_xirr(xirr_flows)
+        xirr_unavailable = missing[0].reason if missing else Reason.MISSING_PRICE
 
     def fx_at(code: str, day: dt.date) -> Decimal | None:
         factors, known_from = fx_days(code)
@@ -726,7 +736,8 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         dividends=book.income["dividends"], interest=book.income["interest"], fees=book.income["fees"],
         taxes=book.income["taxes"], net_inflow=net_inflow,
         total_return=(end_value - start_value - net_inflow) if end_value is not None and start_value is not None else None,
-        twr=twr, xirr=xirr, holdings=holdings, history=history, missing=missing,
+        twr=twr, xirr_flows=xirr_flows, xirr_unavailable=xirr_unavailable, holdings=holdings, history=history,
+        missing=missing,
     )
 
 

@@ -271,11 +271,16 @@ class PortfolioNode:
         description="value - startValue - netInflow: gains, income, fees and taxes together."
     )
     twr: TwrNode = strawberry.field(description="Time-weighted return.")
-    xirr: XirrNode = strawberry.field(description="Money-weighted return (XIRR).")
     holdings: list[HoldingNode] = strawberry.field(description="Securities held at `to`, largest value first.")
     allocation: AllocationNode | None = strawberry.field(description="By security, asset class and currency.")
     missing: list[MissingNode] = strawberry.field(description="Prices and rates that were missing.")
     _points: strawberry.Private[list[engine.Point]]
+    _result: strawberry.Private[engine.Result]
+
+    @strawberry.field(description="Money-weighted return (XIRR).")
+    def xirr(self) -> XirrNode:
+        found = self._result.xirr  # solved only when asked for
+        return XirrNode(rate=_rate(found.rate), unavailable_reason=found.reason)
 
     @strawberry.field(description="Value, net inflow and the TWR index at the end of each day, week (Sunday) or month "
                       "of the range.")
@@ -312,12 +317,11 @@ class PortfolioNode:
             twr=TwrNode(cumulative=_rate(r.twr.cumulative), annualized=_rate(r.twr.annualized),
                         unavailable_reason=r.twr.reason, days=r.twr.days,
                         days_without_investment=r.twr.days_without_investment),
-            xirr=XirrNode(rate=_rate(r.xirr.rate), unavailable_reason=r.xirr.reason),
             holdings=holdings, allocation=_allocation(found), missing=[
                 MissingNode(reason=m.reason, subject=found.securities[uuid.UUID(m.subject)].symbol
                             if m.reason is Reason.MISSING_PRICE else m.subject, date=m.day) for m in r.missing
             ],
-            _points=r.history,
+            _points=r.history, _result=r,
         )
 
 
