@@ -55,3 +55,31 @@ async def test_checkpoints_match_the_full_replay_and_follow_changes(server: Runn
     # 20 of 30 at 11 left after the FIFO sale, split to 40, plus 5 at 7.
     assert figures["costBasis"] == "255.00"
     assert left in (0, 4)  # voided, or already rebuilt by the job the change enqueued
+
+
+async def test_checkpoints_of_a_foreign_account_carry_the_rates_they_were_built_with(server: RunningServer) -> None:
+    from tests.auth.test_auth_flows import promote_to_admin
+
+    admin = await signed_in_user(server)
+    await promote_to_admin(server, admin.user_id)
+    set_fx = """mutation($input: FxRateInput!) { setFxRate(input: $input) { errors { code } } }"""
+    rate = {"base": "ZAR", "quote": "USD", "date": "2021-01-01", "rate": "0.06"}
+    assert (await server.gql(set_fx, {"input": rate}, token=admin.access_token))["data"]["setFxRate"]["errors"] == []
+    ann = await signed_in_user(server)
+    token = ann.access_token
+    account = (await investment_account(server, token, currency="ZAR", name="Rand broker"))["id"]
+    await recorded(server, token, account, kind="BUY", date="2022-03-01", symbol="RANDCO", quantity="10", price="100")
+    await set_price(server, token, "RANDCO", "2022-03-01", "110")
+    assert await _rebuild(server, ann.user_id, account) >= 1
+    async with server.runtime.sessions() as session:
+        stored = (await session.exec(select(Checkpoint.rates_version).where(
+            col(Checkpoint.account_id) == node_uuid(account)))).all()
+        version = await checkpoints.rates_version(session, ["ZAR"], "USD")
+        assert stored and version and all(v == version for v in stored)
+    from_checkpoint = await portfolio(server, token, "2024-01-01", "2024-01-31")
+    assert from_checkpoint["costBasis"] == "60.00" and from_checkpoint["value"] == "66.00"
+    # A new rate makes the checkpoints outdated: the full replay gives the new figures.
+    rate.update(date="2022-03-01", rate="0.05")
+    assert (await server.gql(set_fx, {"input": rate}, token=admin.access_token))["data"]["setFxRate"]["errors"] == []
+    replayed = await portfolio(server, token, "2024-01-01", "2024-01-31")
+    assert replayed["costBasis"] == "50.00" and replayed["value"] == "55.00"
