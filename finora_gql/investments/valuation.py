@@ -97,7 +97,8 @@ _PRICES = CompiledRead(text("""
                           WHERE security_id = s.id AND date < :first ORDER BY date DESC LIMIT 1) AS before ON true
       LEFT JOIN LATERAL (SELECT array_agg(date - CAST(:first AS date) ORDER BY date) AS offsets,
                                 array_agg(close ORDER BY date)::text AS closes,
-                                (array_agg(source ORDER BY date DESC))[1] AS source
+                                (SELECT source FROM price AS p WHERE p.security_id = s.id AND p.date <= :last
+                                  ORDER BY p.date DESC LIMIT 1) AS source
                            FROM price WHERE security_id = s.id AND date BETWEEN :first AND :last) AS within ON true
 """).bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid())), sa.bindparam("first", type_=sa.Date),
                 sa.bindparam("last", type_=sa.Date)))
