@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -128,6 +129,20 @@ class Settings(BaseSettings):
     # "path" for servers addressed by IP or localhost (MinIO and the like); "auto" suits AWS.
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1, le=2**31 - 1)  # sizes are GraphQL Ints
+
+    # Investments. Prices come from the prices table (set by people, administrators and CSV) unless
+    # an HTTP quote provider is configured: "alphavantage" speaks Alpha Vantage's TIME_SERIES_DAILY
+    # JSON at price_api_url (any server answering that format works).
+    price_provider: Literal["embedded", "alphavantage"] = "embedded"
+    price_api_url: str = "https://www.alphavantage.co"
+    price_api_key: SecretStr | None = None
+    price_api_timeout: float = 10.0
+    # A holding's price older than this many days (before `to`, or today) is flagged stale.
+    price_stale_after_days: int = Field(5, ge=0)
+    # A security whose refresh failed waits 2^failures minutes (at most this many) before the next try.
+    price_refresh_max_backoff_minutes: int = Field(24 * 60, ge=1)
+    # A holder is told when a held security's close moves more than this (in percent) in a day.
+    price_move_threshold_percent: Decimal = Field(Decimal(5), gt=0)
 
     # /metrics: open when unset (keep it off the public network), else requires this bearer token.
     metrics_token: SecretStr | None = None

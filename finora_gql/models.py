@@ -9,6 +9,7 @@ from finora_gql.budgets.models import Budget, Goal, GoalContribution
 from finora_gql.core.jobs import JobOutbox
 from finora_gql.files.models import File
 from finora_gql.imports.models import Import, ImportIssue
+from finora_gql.investments.models import Activity, Checkpoint, InvestmentSetting, Price, Security
 from finora_gql.notifications.models import Notification, NotificationPreference, OutgoingEmail
 from finora_gql.transactions.models import Category, CategoryRule, Transaction
 from finora_gql.users.models import User
@@ -17,9 +18,10 @@ from finora_gql.wallet.models import DailyTotal, FxRate, MonthlyTotal, NetWorthS
 metadata = SQLModel.metadata
 
 __all__ = [
-    "Account", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
-    "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "JobOutbox", "MonthlyTotal", "NetWorthSnapshot",
+    "Account", "Activity", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Checkpoint", "Credential",
+    "DailyTotal", "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue",
+    "InvestmentSetting", "JobOutbox", "MonthlyTotal", "NetWorthSnapshot",
     "Notification",
-    "NotificationPreference", "OutgoingEmail", "RefreshToken", "Transaction",
+    "NotificationPreference", "OutgoingEmail", "Price", "RefreshToken", "Security", "Transaction",
     "User", "metadata",
 ]

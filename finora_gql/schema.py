@@ -34,6 +34,7 @@ from finora_gql.core.errors import is_public
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.files.schema import FilesMutation, FilesQuery
 from finora_gql.imports.schema import ImportsMutation, ImportsQuery, ImportsSubscription
+from finora_gql.investments.schema import InvestmentsMutation, InvestmentsQuery, InvestmentsSubscription
 from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
@@ -45,7 +46,7 @@ log = logging.getLogger("finora.graphql")
 @strawberry.type(description="Everything you can read.")
 class Query(
     UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, FilesQuery, ImportsQuery,
-    AdminQuery,
+    InvestmentsQuery, AdminQuery,
 ):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(
@@ -61,13 +62,15 @@ class Query(
 @strawberry.type(description="Everything you can change.")
 class Mutation(
     AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, WalletMutation, BudgetsMutation,
-    NotificationsMutation, FilesMutation, ImportsMutation, AdminMutation,
+    NotificationsMutation, FilesMutation, ImportsMutation, InvestmentsMutation, AdminMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
-class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription):
+class Subscription(
+    AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription, InvestmentsSubscription,
+):
     pass
 
 

@@ -18,6 +18,7 @@ def test_periodic_actors_are_due_at_the_minutes_their_schedules_name() -> None:
     assert due_at(10, 15) == ["relay_job_outbox", "requeue_stale_emails"]  # every minute; every 5 minutes
     assert due_at(10, 17) == ["relay_job_outbox", "remove_abandoned_uploads"]  # hourly, at :17
     assert due_at(10, 18) == ["relay_job_outbox"]
+    assert due_at(10, 41) == ["refresh_prices", "relay_job_outbox"]  # hourly, at :41
 
 
 async def test_the_embedded_server_runs_one_scheduler(server: RunningServer) -> None:

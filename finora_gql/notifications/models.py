@@ -49,6 +49,7 @@ class NotificationKind(str, Enum):
     GOAL_REACHED = "GOAL_REACHED"
     IMPORT_FINISHED = "IMPORT_FINISHED"
     ADMIN_ACTION = "ADMIN_ACTION"
+    PRICE_MOVE = "PRICE_MOVE"  # a held security's close moved beyond the threshold in a day
 
 
 class Channel(str, Enum):

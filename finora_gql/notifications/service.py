@@ -34,6 +34,7 @@ DEFAULT_CHANNELS: dict[NotificationKind, frozenset[Channel]] = {
     NotificationKind.GOAL_REACHED: frozenset({Channel.IN_APP, Channel.EMAIL}),
     NotificationKind.IMPORT_FINISHED: frozenset({Channel.IN_APP}),
     NotificationKind.ADMIN_ACTION: frozenset({Channel.IN_APP, Channel.EMAIL}),
+    NotificationKind.PRICE_MOVE: frozenset({Channel.IN_APP}),
 }
 CURSOR_KIND = "notification"
 

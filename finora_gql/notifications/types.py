@@ -22,6 +22,7 @@ NotificationKindEnum = described(NotificationKind, name="NotificationKind", desc
     "GOAL_REACHED": "A savings goal reached its target.",
     "IMPORT_FINISHED": "A CSV import finished (completed, previewed or failed).",
     "ADMIN_ACTION": "An administrator acted on the account (ban, unban, unlock).",
+    "PRICE_MOVE": "A security you hold moved more than the threshold in a day.",
 })
 ChannelEnum = described(Channel, name="NotificationChannel", description="Where a notification is delivered.", values={
     "IN_APP": "The notifications list and the notificationAdded subscription.",

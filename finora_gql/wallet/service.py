@@ -196,7 +196,8 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
         top = top[:TOP_CATEGORIES]
         names = await categories.get_categories(session, viewer, [c for c, _ in top if c is not None])
         trend = _flows(monthly, currency)
-        balances = await accounts.balances_by_currency(session, viewer)
+        balances = _plus(await accounts.balances_by_currency(session, viewer),
+                         await _holdings_value(session, viewer, end))
         balance, balance_missing = await _convert(session, balances, currency, end)
         return Summary(
             currency=currency,
@@ -312,7 +313,22 @@ async def _derived_on(
 ) -> tuple[Decimal, list[MissingRate]]:
     flows = await totals.net_flow_by_currency(session, viewer, through=day)
     held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
-    return await _convert(session, held, currency, day)
+    return await _convert(session, _plus(held, await _holdings_value(session, viewer, day)), currency, day)
+
+
+async def _holdings_value(session: AsyncSession, viewer: Viewer, day: dt.date) -> dict[str, Decimal]:
+    """Investment accounts' positions at market value on `day`, by currency (their cash is the ledger's)."""
+    from finora_gql.investments import valuation as investments  # investments imports this module
+
+    return await investments.market_value_by_currency(session, viewer, day=day)
+
+
+def _plus(*amounts: dict[str, Decimal]) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for group in amounts:
+        for code, amount in group.items():
+            total[code] += amount
+    return dict(total)
 
 
 async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: Viewer) -> NetWorthPoint:

@@ -1,0 +1,245 @@
+"""The portfolio figures: loading a viewer's activities, closes and rates, and asking the engine.
+
+Reads only (the activities' rules live in service.py). The hot loads are compiled reads that
+decode cheaply (numbers as text, days as offsets); a range after the first year starts from the
+accounts' year-end checkpoints when they are usable (checkpoints.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal, localcontext
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam, text
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from finora_gql.accounts import service as accounts
+from finora_gql.accounts.models import Account, AccountType
+from finora_gql.core import clock
+from finora_gql.core.db import CompiledRead, any_of, array_of, fetch
+from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.jobs import enqueue_async
+from finora_gql.core.runtime import Runtime
+from finora_gql.core.viewer import Viewer
+from finora_gql.investments import checkpoints, engine
+from finora_gql.investments.engine import Act, CostMethod, Kind, Series
+from finora_gql.investments.models import Activity, Security
+from finora_gql.investments.service import EARLIEST, activities, cost_method, get_securities
+from finora_gql.users import service as users
+
+MAX_RANGE_DAYS = 366 * 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Portfolio:
+    result: engine.Result
+    method: CostMethod
+    securities: dict[uuid.UUID, Security]
+    stale_before: dt.date  # a holding priced before this day is stale
+    account_ids: list[uuid.UUID]
+
+
+def _check_range(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise ServiceError(ErrorCode.INVALID, "`to` must not be before `from`.", "to")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ServiceError(ErrorCode.INVALID, "Ask for at most ten years at once.", "from")
+    if start <= EARLIEST:
+        raise ServiceError(ErrorCode.INVALID, "`from` must be after 1900-01-01.", "from")
+
+
+async def investment_accounts(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID] | None
+                              ) -> list[Account]:
+    if account_ids:
+        found = []
+        for account_id in dict.fromkeys(account_ids):
+            account = await accounts.get_account(session, viewer, account_id, field="accountIds")
+            if account.type is not AccountType.INVESTMENT:
+                raise ServiceError(ErrorCode.INVALID, "Only INVESTMENT accounts have a portfolio.", "accountIds")
+            found.append(account)
+        return found
+    rows = await session.exec(accounts.readable(viewer).where(col(Account.type) == AccountType.INVESTMENT))
+    return list(rows.all())
+
+
+def _activity_read() -> CompiledRead:
+    """The viewer's activities in the accounts bound as `accounts`, through the day bound as `last`."""
+    table = Activity.__table__  # type: ignore[attr-defined]
+    return CompiledRead(
+        # Numbers as text (Decimal(str) is cheaper than asyncpg's numeric decoding), the creation time as
+        # microseconds (the order of a day's activities).
+        sa_select(table.c.id, table.c.date, table.c.kind, table.c.account_id, table.c.security_id,
+                  *(sa.cast(column, sa.Text) for column in (table.c.quantity, table.c.amount, table.c.fee, table.c.tax,
+                                                             table.c.split_from, table.c.split_to)),
+                  sa.cast(sa.func.extract("epoch", table.c.created_at) * 1_000_000, sa.BigInteger))
+        .where(activities.owned_by(bindparam("user_id")),
+               any_of(table.c.account_id, bindparam("accounts", type_=array_of(table.c.account_id.type))),
+               table.c.date > bindparam("after", type_=sa.Date), table.c.date <= bindparam("last", type_=sa.Date))
+    )
+
+
+_ACTIVITIES = _activity_read()
+# Per security: the last close before `first` (one index probe each), then every close through `last`,
+# as one row per security: the days as offsets from `first` (int arrays decode in C) and the closes as
+# the text of a numeric array (Decimal(str) is several times cheaper than decoding numerics one by one).
+_PRICES = CompiledRead(text("""
+    SELECT s.id, before.date, before.close, before.source, within.offsets, within.closes, within.source
+      FROM unnest(CAST(:ids AS uuid[])) AS s(id)
+      LEFT JOIN LATERAL (SELECT date, close, source FROM price
+                          WHERE security_id = s.id AND date < :first ORDER BY date DESC LIMIT 1) AS before ON true
+      LEFT JOIN LATERAL (SELECT array_agg(date - CAST(:first AS date) ORDER BY date) AS offsets,
+                                array_agg(close ORDER BY date)::text AS closes,
+                                (SELECT source FROM price AS p WHERE p.security_id = s.id AND p.date <= :last
+                                  ORDER BY p.date DESC LIMIT 1) AS source
+                           FROM price WHERE security_id = s.id AND date BETWEEN :first AND :last) AS within ON true
+""").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid())), sa.bindparam("first", type_=sa.Date),
+                sa.bindparam("last", type_=sa.Date)))
+_RATES = CompiledRead(text(
+    "SELECT base, array_agg(date ORDER BY date), array_agg(rate ORDER BY date) FROM fx_rate "
+    "WHERE base = ANY(CAST(:bases AS varchar[])) AND quote = :quote AND date <= :last GROUP BY base"
+).bindparams(sa.bindparam("bases", type_=ARRAY(sa.String())), sa.bindparam("quote", type_=sa.String()),
+             sa.bindparam("last", type_=sa.Date)))
+_LAST_CLOSE = CompiledRead(text("""
+    SELECT s.id, last.close FROM unnest(CAST(:ids AS uuid[])) AS s(id)
+      JOIN LATERAL (SELECT close FROM price WHERE security_id = s.id AND date <= :day
+                     ORDER BY date DESC LIMIT 1) AS last ON true
+""").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid())), sa.bindparam("day", type_=sa.Date)))
+_KINDS = {kind.value: kind for kind in Kind}
+ONE = Decimal(1)
+
+
+async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], last: dt.date, *,
+                after: dt.date = dt.date(1, 1, 1)) -> list[Act]:
+    """The activities of the accounts in (after, last]."""
+    rows = await fetch(session, _ACTIVITIES, {"user_id": viewer.user_id, "accounts": list(currency_of), "last": last,
+                                              "after": after})
+    kinds, number = _KINDS, Decimal
+    return [
+        Act(r[0], r[1], kinds[r[2]], r[3], currency_of[r[3]], r[4], number(r[5]), number(r[6]), number(r[7]),
+            number(r[8]), number(r[9]) if r[9] is not None else ONE, number(r[10]) if r[10] is not None else ONE, r[11])
+        for r in rows
+    ]
+
+
+async def _price_series(session: AsyncSession, ids: list[uuid.UUID], first: dt.date, last: dt.date
+                        ) -> dict[uuid.UUID, Series]:
+    if not ids:
+        return {}
+    series = {}
+    for security_id, day, close, source, offsets, closes, last_source in await fetch(
+            session, _PRICES, {"ids": ids, "first": first, "last": last}):
+        points = list(offsets or ())
+        values = list(map(Decimal, closes[1:-1].split(","))) if closes else []
+        if day is not None:
+            points.insert(0, (day - first).days)
+            values.insert(0, close)
+        if not points:
+            continue
+        # Only the last point's source is shown (a holding's price at `to`).
+        sources: list[str | None] = [None] * len(points)
+        sources[-1] = last_source if offsets else source
+        series[security_id] = Series(None, values, sources, origin=first, offsets=points)
+    return series
+
+
+async def _rate_series(session: AsyncSession, currencies: set[str], target: str, last: dt.date) -> dict[str, Series]:
+    wanted = sorted(currencies - {target})
+    if not wanted:
+        return {}
+    rows = await fetch(session, _RATES, {"bases": wanted, "quote": target, "last": last})
+    return {base: Series(list(dates), list(rates)) for base, dates, rates in rows}
+
+
+async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_ids: Sequence[uuid.UUID] | None,
+                    start: dt.date, end: dt.date, method: CostMethod | None, history: bool = False) -> Portfolio:
+    """The viewer's investment accounts (or the ones named) over [start, end], in their base currency."""
+    _check_range(start, end)
+    user = await users.get_user(session, viewer.user_id)
+    if user is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "This account no longer exists.")
+    currency = user.base_currency
+    method = method or await cost_method(session, viewer)
+    chosen = await investment_accounts(session, viewer, account_ids)
+    currency_of = {account.id: account.currency for account in chosen}
+    states: list[dict] | None = []
+    acts: list[Act] = []
+    if chosen:
+        day = checkpoints.checkpoint_day(start)
+        states = await checkpoints.usable(session, viewer, currency_of, currency, day)
+        if states is None:  # a checkpoint is missing or outdated: replay everything (and have them rebuilt)
+            for account_id in currency_of:
+                asked = f"investments:checkpoints-asked:{account_id}"
+                if await rt.cache.get(asked) is None:  # at most one rebuild asked per account in 10 minutes
+                    await rt.cache.set(asked, b"1", 600)
+                    await enqueue_async(checkpoints.JOB, str(viewer.user_id), str(account_id))
+            acts = await _acts(session, viewer, currency_of, end)
+        else:
+            acts = await _acts(session, viewer, currency_of, end, after=day)
+    held_before = {uuid.UUID(p[1]) for state in states or () for p in state["positions"]}
+    security_ids = sorted({a.security for a in acts if a.security is not None} | held_before)
+    found = await get_securities(session, viewer, security_ids)
+    prices = await _price_series(session, security_ids, start - dt.timedelta(days=1), end)
+    codes = set(currency_of.values()) | {s.currency for s in found.values()}
+    rates = await _rate_series(session, codes, currency, end)
+    result = engine.evaluate(
+        acts, currency=currency, start=start, end=end,
+        security_currency={key: found[key].currency for key in security_ids},
+        prices=prices, rates=rates, method=method, granularity="DAY" if history else None,
+        checkpoints=[(state, uuid.UUID) for state in states or ()],
+    )
+    stale_days = rt.settings.price_stale_after_days
+    stale_before = min(end, clock.now().date()) - dt.timedelta(days=stale_days)
+    return Portfolio(result=result, method=method, securities=found, stale_before=stale_before,
+                     account_ids=list(currency_of))
+
+
+async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day: dt.date) -> dict[str, Decimal]:
+    """What the viewer's positions (not cash: that is the ledger's balance) are worth on `day`, by
+    the securities' currencies, at the last close on or before it. A position without any close
+    counts at its cost (in the base currency) so it never silently counts 0. Starts from the
+    year-end checkpoint before `day` when there is one (netWorth asks for every month end)."""
+    chosen = await investment_accounts(session, viewer, None)
+    if not chosen:
+        return {}
+    user = await users.get_user(session, viewer.user_id)
+    if user is None:
+        return {}
+    base = user.base_currency
+    currency_of = {account.id: account.currency for account in chosen}
+    start = checkpoints.checkpoint_day(day)
+    states = await checkpoints.usable(session, viewer, currency_of, base, start)
+    acts = await _acts(session, viewer, currency_of, day, after=start if states is not None else dt.date(1, 1, 1))
+    if not acts and not states:
+        return {}
+    rates = await _rate_series(session, set(currency_of.values()), base, day)
+
+    def rate(code: str, when: dt.date) -> Decimal | None:
+        series = rates.get(code)
+        return ONE if code == base else (series.at(when) if series else None)
+
+    book = engine.Book(rate, base)
+    with localcontext(engine.CONTEXT):
+        for state in states or ():
+            book.restore(state, uuid.UUID)
+        for act in engine.order(acts):
+            book.apply_in_context(act, False, lambda s, d: None)
+    held = {security: quantity for security, quantity in book.quantity.items() if quantity}
+    if not held:
+        return {}
+    found = await get_securities(session, viewer, list(held))
+    last = {row[0]: row[1] for row in await fetch(session, _LAST_CLOSE, {"ids": list(held), "day": day})}
+    values: dict[str, Decimal] = defaultdict(Decimal)
+    for security, quantity in held.items():
+        if security in last:
+            values[found[security].currency] += quantity * last[security]
+        else:
+            values[base] += sum((p.fifo_cost for (_, s), p in book.positions.items() if s == security), Decimal(0))
+    return dict(values)
