@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1, le=2**31 - 1)  # sizes are GraphQL Ints
 
+    # Gamification: points earned per day (in the person's time zone) are capped at this.
+    gamification_daily_points_cap: int = Field(200, ge=0)
+
     # /metrics: open when unset (keep it off the public network), else requires this bearer token.
     metrics_token: SecretStr | None = None
 

@@ -7,6 +7,10 @@ from finora_gql.admin.models import AuditLog
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
 from finora_gql.files.models import File
+from finora_gql.gamification.models import (
+    Award, Badge, Challenge, ChallengeEnrollment, ChallengeProgress, GamificationEvent, GamificationState,
+    LeaderboardProfile, PointsEntry, Redemption, Reward,
+)
 from finora_gql.imports.models import Import, ImportIssue
 from finora_gql.notifications.models import Notification, NotificationPreference, OutgoingEmail
 from finora_gql.transactions.models import Category, CategoryRule, Transaction
@@ -16,6 +20,8 @@ from finora_gql.wallet.models import DailyTotal, FxRate, MonthlyTotal, NetWorthS
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Award", "Badge", "Challenge", "ChallengeEnrollment", "ChallengeProgress", "GamificationEvent", "GamificationState",
+    "LeaderboardProfile", "PointsEntry", "Redemption", "Reward",
     "Account", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
     "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "MonthlyTotal", "NetWorthSnapshot",
     "Notification",

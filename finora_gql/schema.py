@@ -31,6 +31,7 @@ from finora_gql.notifications.schema import NotificationsMutation, Notifications
 from finora_gql.core.errors import is_public
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.files.schema import FilesMutation, FilesQuery
+from finora_gql.gamification.schema import GamificationMutation, GamificationQuery, GamificationSubscription
 from finora_gql.imports.schema import ImportsMutation, ImportsQuery, ImportsSubscription
 from finora_gql.transactions.schema import TransactionsMutation, TransactionsQuery
 from finora_gql.users.schema import UsersMutation, UsersQuery
@@ -42,7 +43,7 @@ log = logging.getLogger("finora.graphql")
 @strawberry.type(description="Everything you can read.")
 class Query(
     UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, FilesQuery, ImportsQuery,
-    AdminQuery,
+    GamificationQuery, AdminQuery,
 ):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
@@ -55,13 +56,15 @@ class Query(
 @strawberry.type(description="Everything you can change.")
 class Mutation(
     AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, WalletMutation, BudgetsMutation,
-    NotificationsMutation, FilesMutation, ImportsMutation, AdminMutation,
+    NotificationsMutation, FilesMutation, ImportsMutation, GamificationMutation, AdminMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
-class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription):
+class Subscription(
+    AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription, GamificationSubscription,
+):
     pass
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from finora_gql.gamification import events as gamification
 from finora_gql.auth import emails
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken, TokenPurpose
 from finora_gql.auth.password_policy import check_password
@@ -190,6 +191,7 @@ async def login(
         user_agent=(user_agent or "")[:300] or None,
     )
     session.add(auth_session)
+    gamification.record(session, user.id, gamification.EventKind.SIGNED_IN)
     return await _sign_in(session, rt, user, auth_session)
 
 

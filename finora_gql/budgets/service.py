@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from finora_gql.gamification import events as gamification
 from finora_gql.accounts import service as accounts
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
 from finora_gql.core import clock
@@ -664,6 +665,8 @@ async def add_contribution(
         goal_id=goal.id, user_id=viewer.user_id, amount=value, date=day, note=cleaned_note or None
     )
     session.add(contribution)
+    gamification.record(session, viewer, gamification.EventKind.GOAL_CONTRIBUTION, {
+        "goal_id": str(goal.id), "amount": str(value), "currency": goal.currency, "date": day.isoformat()})
     touched(goal)
     progress, reached_now = await _settle(session, viewer, goal)
     if reached_now:

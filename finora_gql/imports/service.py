@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from finora_gql.gamification import events as gamification
 from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
@@ -293,6 +294,9 @@ async def run_import(rt: Runtime, import_id: uuid.UUID) -> None:
         await session.flush()
         if not job.dry_run:
             await _notify_finished(session, rt, job)
+        if job.status is ImportStatus.COMPLETED:
+            gamification.record(session, viewer, gamification.EventKind.IMPORT_COMPLETED, {
+                "import_id": str(job.id), "inserted": job.inserted, "duplicates": job.duplicates})
         _publish_later(session, rt, job)
 
 

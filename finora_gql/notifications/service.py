@@ -33,6 +33,10 @@ DEFAULT_CHANNELS: dict[NotificationKind, frozenset[Channel]] = {
     NotificationKind.GOAL_REACHED: frozenset({Channel.IN_APP, Channel.EMAIL}),
     NotificationKind.IMPORT_FINISHED: frozenset({Channel.IN_APP}),
     NotificationKind.ADMIN_ACTION: frozenset({Channel.IN_APP, Channel.EMAIL}),
+    # Gamification: in the app by default; email only for those who ask (no nagging).
+    NotificationKind.BADGE_EARNED: frozenset({Channel.IN_APP}),
+    NotificationKind.CHALLENGE_COMPLETED: frozenset({Channel.IN_APP}),
+    NotificationKind.REWARD_REDEEMED: frozenset({Channel.IN_APP, Channel.EMAIL}),
 }
 CURSOR_KIND = "notification"
 

@@ -31,6 +31,7 @@ from finora_gql.core import clock
 from finora_gql.core.db import CompiledRead, any_of, array_of, fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
+from finora_gql.gamification import events as gamification
 from finora_gql.core.models import touched
 from finora_gql.core.money import clean_amount
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, window
@@ -188,6 +189,7 @@ async def create_transactions(
     session.add_all(rows)
     await session.flush()
     await _apply(session, rt, viewer, added=rows)
+    gamification.record(session, viewer, gamification.EventKind.TRANSACTION_CREATED, gamification.transactions_payload(rows))
     return rows
 
 
@@ -435,6 +437,7 @@ async def _delete(
     removed = list(found.values())
     await session.exec(delete(Transaction).where(any_of(col(Transaction.id), list(found))))
     await _apply(session, rt, viewer, removed=removed)
+    gamification.record(session, viewer, gamification.EventKind.TRANSACTION_DELETED, {"ids": [str(i) for i in found]})
     return list(found)
 
 

@@ -1,0 +1,54 @@
+"""Gamification over real HTTP with the real worker: events become progress, awards and points."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.budgets.budget_flows import on_today
+from tests.flows import signed_in_user
+from tests.gamification.gamification_flows import (
+    POINTS, balance, data, my_badges, my_challenges, settled,
+)
+from tests.ledger.ledger_flows import DELETE_TXN, create_account, create_txn
+from tests.server import RunningServer
+
+TODAY = dt.date(2031, 5, 15)  # a Thursday; the week is 12-18 May
+
+
+async def test_five_transactions_complete_the_weekly_challenge_once(server: RunningServer) -> None:
+    with on_today():
+        user = await signed_in_user(server)
+        token = user.access_token
+        account = await create_account(server, token)
+        for _ in range(5):
+            created = await create_txn(server, token, accountId=account["id"], date=TODAY.isoformat(), amount="-3")
+            assert created["errors"] == []
+        await settled(server, user.user_id)
+        mine = await my_challenges(server, token)
+        assert mine["LOG_5_WEEK"]["progress"] == "5"
+        assert mine["LOG_5_WEEK"]["completedAt"] is not None
+        assert mine["LOG_5_WEEK"]["periodStart"] == "2031-05-12"
+        assert await my_badges(server, token) == ["FIRST_CHALLENGE", "FIRST_TRANSACTION"]
+        # 20 (challenge) + 10 (first transaction) + 10 (first challenge)
+        assert await balance(server, token) == 40
+        # A sixth changes nothing: once per period.
+        await create_txn(server, token, accountId=account["id"], date=TODAY.isoformat(), amount="-3")
+        await settled(server, user.user_id)
+        assert await balance(server, token) == 40
+        entries = (await data(server, token, POINTS, {"first": 10}))["points"]["entries"]["edges"]
+        assert sorted(e["node"]["amount"] for e in entries) == [10, 10, 20]
+
+
+async def test_created_then_deleted_back_dated_and_transfers_do_not_count(server: RunningServer) -> None:
+    with on_today():
+        user = await signed_in_user(server)
+        token = user.access_token
+        account = await create_account(server, token)
+        created = await create_txn(server, token, accountId=account["id"], date=TODAY.isoformat(), amount="-3")
+        deleted = await server.gql(DELETE_TXN, {"id": created["transaction"]["id"]}, token=token)
+        assert deleted["data"]["deleteTransaction"]["errors"] == []
+        # Back-dated before this week: not this week's effort.
+        await create_txn(server, token, accountId=account["id"], date=(TODAY - dt.timedelta(days=10)).isoformat(),
+                         amount="-3")
+        await settled(server, user.user_id)
+        assert (await my_challenges(server, token))["LOG_5_WEEK"]["progress"] == "0"
