@@ -1,6 +1,7 @@
 """Permission classes declared on fields, visible in the schema as `@requiresRole(role: ...)`.
 
-A field with `permission_classes=[IsAdmin]` refuses everyone but administrators before its
+A field with `extensions=admin_only()` (strawberry's PermissionExtension with IsAdmin; the
+`permission_classes=` shortcut would hide the directive) refuses everyone but administrators before its
 resolver runs: no viewer is UNAUTHENTICATED, any other viewer FORBIDDEN. The directive in the
 SDL is how clients (and `tests/admin/test_admin_matrix.py`) see which fields are admin-only.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.permission import BasePermission
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
@@ -22,7 +23,7 @@ from finora_gql.core.errors import Forbidden
     description="Only viewers with this role may use the field; anyone else gets a FORBIDDEN error.",
 )
 class RequiresRole:
-    role: str = strawberry.directive_field(description="The role required, e.g. ADMIN.")
+    role: str
 
 
 class IsAdmin(BasePermission):
@@ -39,4 +40,6 @@ class IsAdmin(BasePermission):
         raise Forbidden(self.message)
 
 
-ADMIN = [IsAdmin]
+def admin_only() -> list[PermissionExtension]:
+    """The extensions of an administrators-only field (a new list per field)."""
+    return [PermissionExtension([IsAdmin()], use_directives=True)]
