@@ -44,6 +44,7 @@ class Board(Protocol):
     async def built(self, key: str) -> bool: ...
     async def names(self, members: list[str]) -> dict[str, str]: ...
     async def set_name(self, member: str, name: str | None) -> None: ...
+    async def set_names(self, names: dict[str, str]) -> None: ...
 
 
 class RedisBoard:
@@ -97,6 +98,10 @@ class RedisBoard:
             await self.redis.hdel(f"{PREFIX}:names", member)
         else:
             await self.redis.hset(f"{PREFIX}:names", member, name)
+
+    async def set_names(self, names: dict[str, str]) -> None:
+        if names:
+            await self.redis.hset(f"{PREFIX}:names", mapping=names)
 
 
 class _Sorted:
@@ -181,6 +186,10 @@ class LocalBoard:
                 self._names.pop(member, None)
             else:
                 self._names[member] = name
+
+    async def set_names(self, names: dict[str, str]) -> None:
+        with self._lock:
+            self._names.update(names)
 
     def clear(self) -> None:
         with self._lock:

@@ -613,19 +613,19 @@ async def _earned(session: AsyncSession, user_id: uuid.UUID, since: dt.datetime 
 
 async def rebuild_leaderboard(session: AsyncSession, rt: Runtime, period: str) -> int:
     """Refill a board from the points ledger: earned points of everyone opted in."""
-    statement = (
-        points.where_visible(select(PointsEntry.user_id, func.sum(PointsEntry.amount)), SYSTEM)
-        .join(LeaderboardProfile, col(LeaderboardProfile.user_id) == col(PointsEntry.user_id))
-        .where(col(LeaderboardProfile.opt_in), col(PointsEntry.amount) > 0)
-        .group_by(col(PointsEntry.user_id))
-    )
-    if period != "ALL_TIME":
-        statement = statement.where(col(PointsEntry.created_at) >= _week_start(clock.now()))
-    scores = {str(user_id): int(total) for user_id, total in (await session.exec(statement)).all()}
     named = (await session.exec(profiles.readable(SYSTEM).where(col(LeaderboardProfile.opt_in)))).all()
+    scores: dict[str, int] = {}
+    if named:
+        statement = (
+            points.where_visible(select(PointsEntry.user_id, func.sum(PointsEntry.amount)), SYSTEM)
+            .where(any_of(col(PointsEntry.user_id), [p.user_id for p in named]), col(PointsEntry.amount) > 0)
+            .group_by(col(PointsEntry.user_id))
+        )
+        if period != "ALL_TIME":
+            statement = statement.where(col(PointsEntry.created_at) >= _week_start(clock.now()))
+        scores = {str(user_id): int(total) for user_id, total in (await session.exec(statement)).all()}
     board = boards.board_for(rt.redis)
-    for profile in named:
-        await board.set_name(str(profile.user_id), profile.display_name or boards.pseudonym(profile.user_id))
+    await board.set_names({str(p.user_id): p.display_name or boards.pseudonym(p.user_id) for p in named})
     await board.replace(_board_key(period), scores)
     return len(scores)
 
