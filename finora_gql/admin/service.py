@@ -196,10 +196,18 @@ def audit_cursor(row: AuditLog) -> str:
 # --- catalog --------------------------------------------------------------------------------------
 
 
+def _catalog_changed(session: AsyncSession) -> None:
+    async def forget() -> None:
+        gamification.catalog_changed()
+
+    after_commit(session, forget)
+
+
 async def create_badge(session: AsyncSession, viewer: Viewer, draft: catalog.BadgeDraft):
     require_admin(viewer)
     row, changed = await catalog.create_badge(session, draft)
     audit.record(session, viewer, AuditAction.BADGE_CREATE, row.id, changed)
+    _catalog_changed(session)
     return row
 
 
@@ -207,6 +215,7 @@ async def update_badge(session: AsyncSession, viewer: Viewer, badge_id: uuid.UUI
     require_admin(viewer)
     row, changed = await catalog.update_badge(session, badge_id, draft)
     audit.record(session, viewer, AuditAction.BADGE_UPDATE, row.id, changed)
+    _catalog_changed(session)
     return row
 
 
@@ -214,6 +223,7 @@ async def retire_badge(session: AsyncSession, viewer: Viewer, badge_id: uuid.UUI
     require_admin(viewer)
     row, changed = await catalog.retire_badge(session, badge_id)
     audit.record(session, viewer, AuditAction.BADGE_RETIRE, row.id, changed)
+    _catalog_changed(session)
     return row
 
 
@@ -221,6 +231,7 @@ async def create_challenge(session: AsyncSession, viewer: Viewer, draft: catalog
     require_admin(viewer)
     row, changed = await catalog.create_challenge(session, viewer, draft)
     audit.record(session, viewer, AuditAction.CHALLENGE_CREATE, row.id, changed)
+    _catalog_changed(session)
     return row
 
 
@@ -228,6 +239,7 @@ async def update_challenge(session: AsyncSession, viewer: Viewer, challenge_id: 
     require_admin(viewer)
     row, changed = await catalog.update_challenge(session, viewer, challenge_id, draft)
     audit.record(session, viewer, AuditAction.CHALLENGE_UPDATE, row.id, changed)
+    _catalog_changed(session)
     return row
 
 
@@ -235,6 +247,7 @@ async def retire_challenge(session: AsyncSession, viewer: Viewer, challenge_id: 
     require_admin(viewer)
     row, changed = await catalog.retire_challenge(session, challenge_id)
     audit.record(session, viewer, AuditAction.CHALLENGE_RETIRE, row.id, changed)
+    _catalog_changed(session)
     return row
 
 

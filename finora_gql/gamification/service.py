@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,15 +62,31 @@ POINTS_CURSOR = "points"
 # --- the catalog as the rules see it ----------------------------------------------------------------
 
 
-async def engine(session: AsyncSession, *, daily_points_cap: int = 0) -> Engine:
-    challenges = (await session.exec(select(Challenge))).all()
-    badges = (await session.exec(select(Badge).order_by(col(Badge.threshold), col(Badge.code)))).all()
-    return Engine(
-        [ChallengeSpec(str(c.id), c.code, c.name, c.kind, c.target, c.reward_points, c.recurrence, c.duration_days,
-                       c.default_enrolled, c.starts_at, c.ends_at, c.retired_at) for c in challenges],
-        [BadgeSpec(str(b.id), b.code, b.name, b.criterion, b.threshold, b.points, b.retired_at) for b in badges],
-        daily_points_cap=daily_points_cap,
-    )
+CATALOG_TTL = 2.0  # seconds a process trusts its copy of the catalog (every job reads it)
+_catalog: tuple[float, list[ChallengeSpec], list[BadgeSpec]] | None = None
+
+
+async def engine(session: AsyncSession, *, daily_points_cap: int = 0, fresh: bool = False) -> Engine:
+    """The rules over the catalog. The catalog is read at most every CATALOG_TTL seconds per
+    process: an admin's edit reaches the workers within that (this process's at once)."""
+    global _catalog
+    if fresh or _catalog is None or _catalog[0] < time.monotonic():
+        challenges = (await session.exec(select(Challenge))).all()
+        badges = (await session.exec(select(Badge).order_by(col(Badge.threshold), col(Badge.code)))).all()
+        _catalog = (
+            time.monotonic() + CATALOG_TTL,
+            [ChallengeSpec(str(c.id), c.code, c.name, c.kind, c.target, c.reward_points, c.recurrence,
+                           c.duration_days, c.default_enrolled, c.starts_at, c.ends_at, c.retired_at)
+             for c in challenges],
+            [BadgeSpec(str(b.id), b.code, b.name, b.criterion, b.threshold, b.points, b.retired_at) for b in badges],
+        )
+    return Engine(_catalog[1], _catalog[2], daily_points_cap=daily_points_cap)
+
+
+def catalog_changed() -> None:
+    """This process's next job reads the catalog again (called after an admin edit commits)."""
+    global _catalog
+    _catalog = None
 
 
 async def _lock(session: AsyncSession, user_id: uuid.UUID) -> GamificationState:
@@ -112,6 +129,9 @@ async def apply_pending(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) 
     if user is None:
         return 0
     rules = await engine(session, daily_points_cap=rt.settings.gamification_daily_points_cap)
+    if any(e.payload.get("challenge_id") not in (None, *rules.challenges) for e in pending):
+        # A challenge newer than this process's copy of the catalog: read it again.
+        rules = await engine(session, daily_points_cap=rt.settings.gamification_daily_points_cap, fresh=True)
     state = copy.deepcopy(state_row.data) if state_row.data else empty_state()
     seq, now = state_row.last_seq, clock.now()
     touched: dict[str, dict[str, Any]] = {}
@@ -238,6 +258,7 @@ async def recompute(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> R
     if user is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "No user has this id.", "userId")
     state_row = await _lock(session, user_id)
+    await engine(session, fresh=True)
     applied = (await session.exec(
         events.readable(Viewer.acting_for(user_id)).where(col(GamificationEvent.seq).is_not(None))
         .order_by(col(GamificationEvent.seq))
@@ -421,7 +442,10 @@ async def my_challenges(session: AsyncSession, viewer: Viewer) -> list[MyChallen
     today = now.astimezone(ZoneInfo(user.timezone)).date()
     rules = await engine(session)
     result = []
-    for challenge in await list_challenges(session):
+    listed = await list_challenges(session)
+    if any(str(c.id) not in rules.challenges for c in listed):
+        rules = await engine(session, fresh=True)
+    for challenge in listed:
         spec = rules.challenges[str(challenge.id)]
         enrollment = explicit.get(challenge.id)
         if enrollment is not None and enrollment.left_at is not None:
