@@ -229,7 +229,7 @@ async def sweep_pending(rt: Runtime, *, older_than: dt.timedelta = dt.timedelta(
     """Apply events whose job was lost (a crash between commit and enqueue)."""
     async with rt.sessions() as session:
         user_ids = (await session.exec(
-            select(GamificationEvent.user_id).where(
+            events.where_visible(select(GamificationEvent.user_id), SYSTEM).where(
                 col(GamificationEvent.seq).is_(None), col(GamificationEvent.created_at) < clock.now() - older_than)
             .distinct().limit(1000)
         )).all()

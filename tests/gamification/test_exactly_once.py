@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from finora_gql.core import clock
 from finora_gql.core.jobs import enqueue_async
-from finora_gql.core.owned import SYSTEM
+from finora_gql.core.owned import SYSTEM, user_filter
 from finora_gql.gamification import service
 from finora_gql.gamification.events import PROCESS_ACTOR
 from finora_gql.gamification.models import Award, GamificationEvent, PointsEntry
@@ -80,7 +80,7 @@ async def test_a_challenge_completes_once_despite_a_crash_mid_award_and_duplicat
         assert challenge_awards == 1
         assert await count(server, PointsEntry, service.points.owned_by(user_id)) == 3  # challenge + 2 badges
         assert await balance(server, user.access_token) == 40
-        told = await count(server, Notification, col(Notification.user_id) == user_id,
+        told = await count(server, Notification, user_filter(col(Notification.user_id), user_id),
                            col(Notification.kind) == NotificationKind.CHALLENGE_COMPLETED)
         assert told == 1
         assert (await my_challenges(server, user.access_token))["LOG_5_WEEK"]["progress"] == "5"
