@@ -34,6 +34,35 @@ class Ranked:
     points: int
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One read of a board: the top, one member's place and the places around it, and names."""
+
+    top: list[Ranked]
+    mine: Ranked | None
+    around: list[Ranked]
+    names: dict[str, str]
+
+
+# The whole read in one round trip (a leaderboard read is one Redis call, not five).
+READ_SCRIPT = """
+if redis.call('exists', KEYS[3]) == 0 then return false end
+local top = redis.call('zrevrange', KEYS[1], 0, tonumber(ARGV[3]) - 1, 'withscores')
+local rank = redis.call('zrevrank', KEYS[1], ARGV[1])
+local around, first = {}, 0
+if rank then
+  first = math.max(rank - tonumber(ARGV[2]), 0)
+  around = redis.call('zrevrange', KEYS[1], first, rank + tonumber(ARGV[2]), 'withscores')
+end
+local members = {}
+for i = 1, #top, 2 do members[#members + 1] = top[i] end
+for i = 1, #around, 2 do members[#members + 1] = around[i] end
+local shown = {}
+if #members > 0 then shown = redis.call('hmget', KEYS[2], unpack(members)) end
+return {top, rank or -1, first, around, members, shown}
+"""
+
+
 class Board(Protocol):
     async def incr(self, key: str, member: str, delta: int) -> None: ...
     async def replace(self, key: str, scores: dict[str, int]) -> None: ...
@@ -45,11 +74,30 @@ class Board(Protocol):
     async def names(self, members: list[str]) -> dict[str, str]: ...
     async def set_name(self, member: str, name: str | None) -> None: ...
     async def set_names(self, names: dict[str, str]) -> None: ...
+    async def read(self, key: str, member: str, *, count: int, radius: int) -> Reading | None: ...
 
 
 class RedisBoard:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._read = redis.register_script(READ_SCRIPT)
+
+    async def read(self, key: str, member: str, *, count: int, radius: int) -> Reading | None:
+        """None when the board is not built (its marker is missing or expired)."""
+        found = await self._read(keys=[f"{PREFIX}:{key}", f"{PREFIX}:names", f"{PREFIX}:built:{key}"],
+                                 args=[member, radius, count])
+        if not found:
+            return None
+        top, rank, first, around, members, shown = found
+
+        def ranked(flat: list, start: int) -> list[Ranked]:
+            return [Ranked(start + i + 1, flat[2 * i].decode(), int(float(flat[2 * i + 1])))
+                    for i in range(len(flat) // 2)]
+
+        places = ranked(around, int(first))
+        mine = next((r for r in places if r.member == member), None) if int(rank) >= 0 else None
+        names = {m.decode(): v.decode() for m, v in zip(members, shown, strict=True) if v}
+        return Reading(ranked(top, 0), mine, places, names)
 
     async def incr(self, key: str, member: str, delta: int) -> None:
         await self.redis.zincrby(f"{PREFIX}:{key}", delta, member)
@@ -190,6 +238,22 @@ class LocalBoard:
     async def set_names(self, names: dict[str, str]) -> None:
         with self._lock:
             self._names.update(names)
+
+    async def read(self, key: str, member: str, *, count: int, radius: int) -> Reading | None:
+        with self._lock:
+            if self._built.get(key, 0) <= time.monotonic():
+                return None
+            board = self._board(key)
+            top = [Ranked(i + 1, m, -s) for i, (s, m) in enumerate(board.order[:count])]
+            score = board.score.get(member)
+            mine, around = None, []
+            if score is not None:
+                rank = bisect.bisect_left(board.order, (-score, member)) + 1
+                mine = Ranked(rank, member, score)
+                first = max(rank - 1 - radius, 0)
+                around = [Ranked(first + i + 1, m, -s) for i, (s, m) in enumerate(board.order[first:rank + radius])]
+            names = {r.member: self._names[r.member] for r in [*top, *around] if r.member in self._names}
+            return Reading(top, mine, around, names)
 
     def clear(self) -> None:
         with self._lock:

@@ -17,9 +17,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,12 +88,25 @@ def catalog_changed() -> None:
     _catalog = None
 
 
-async def _lock(session: AsyncSession, user_id: uuid.UUID) -> GamificationState:
-    """The person's state row, locked for this transaction (created on first use)."""
-    await session.exec(insert(GamificationState).values(
-        user_id=user_id, last_seq=0, data=empty_state(), updated_at=clock.now()).on_conflict_do_nothing())
-    statement = states.readable(Viewer.acting_for(user_id)).with_for_update().execution_options(populate_existing=True)
-    return (await session.exec(statement)).one()
+@dataclass
+class _Locked:
+    last_seq: int
+    data: dict[str, Any]
+
+
+async def _lock(session: AsyncSession, user_id: uuid.UUID) -> _Locked:
+    """The person's state, its row locked for this transaction (created on first use); one statement."""
+    statement = insert(GamificationState).values(user_id=user_id, last_seq=0, data=empty_state(), updated_at=clock.now())
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id"], set_={"user_id": statement.excluded.user_id},  # a no-op that takes the row lock
+    ).returning(col(GamificationState.last_seq), col(GamificationState.data))
+    last_seq, data = (await session.exec(statement)).one()
+    return _Locked(last_seq, data or empty_state())
+
+
+async def _save(session: AsyncSession, user_id: uuid.UUID, state: dict[str, Any], last_seq: int) -> None:
+    await session.exec(update(GamificationState).where(states.owned_by(user_id)).values(
+        data=state, last_seq=last_seq, updated_at=clock.now()))
 
 
 def _event_in(event: GamificationEvent) -> EventIn:
@@ -115,7 +127,12 @@ async def process_event(rt: Runtime, event_id: uuid.UUID) -> int:
 
 
 async def apply_pending(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> int:
-    """Apply the person's pending events in the order they were recorded, under their lock."""
+    """Apply the person's pending events in the order they were recorded, under their lock.
+
+    The transaction commits without waiting for its WAL flush: a database crash can lose its
+    last few milliseconds of commits, but the events' `seq` is lost with their effects (one
+    transaction), so they are pending again and the sweep applies them. Nothing half-applied."""
+    await session.exec(text("SET LOCAL synchronous_commit TO OFF"))
     state_row = await _lock(session, user_id)
     viewer = Viewer.acting_for(user_id)
     pending = (await session.exec(
@@ -132,7 +149,7 @@ async def apply_pending(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) 
     if any(e.payload.get("challenge_id") not in (None, *rules.challenges) for e in pending):
         # A challenge newer than this process's copy of the catalog: read it again.
         rules = await engine(session, daily_points_cap=rt.settings.gamification_daily_points_cap, fresh=True)
-    state = copy.deepcopy(state_row.data) if state_row.data else empty_state()
+    state = copy.deepcopy(state_row.data)
     seq, now = state_row.last_seq, clock.now()
     touched: dict[str, dict[str, Any]] = {}
     earned: list[tuple[GamificationEvent, Earned]] = []
@@ -145,9 +162,7 @@ async def apply_pending(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) 
         touched.update(outcome.progress)
         earned.extend((event, item) for item in outcome.earned)
         session.add(event)
-    state_row.data, state_row.last_seq, state_row.updated_at = state, seq, now
-    flag_modified(state_row, "data")
-    session.add(state_row)
+    await _save(session, user_id, state, seq)
     await _write_progress(session, user_id, touched)
     await _write_awards(session, rt, user, earned)
     return len(pending)
@@ -271,9 +286,7 @@ async def recompute(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> R
         outcome = rules.apply(state, _event_in(event))
         touched.update(outcome.progress)
         earned.extend((event, item) for item in outcome.earned)
-    state_row.data = state
-    flag_modified(state_row, "data")
-    session.add(state_row)
+    await _save(session, user_id, state, state_row.last_seq)
     await _write_progress(session, user_id, touched)
     added = await _write_awards(session, rt, user, earned)
     return Recomputed(events=len(applied), awards_added=added, progress_rows=len(touched))
@@ -314,8 +327,7 @@ async def close_user_periods(session: AsyncSession, rt: Runtime, user_id: uuid.U
     user = await users.get_user(session, user_id)
     if user is None:
         return 0
-    state_row = await _lock(session, user_id)
-    state = state_row.data or empty_state()
+    state = (await _lock(session, user_id)).data
     if not state.get("since"):
         return 0
     since = dt.date.fromisoformat(state["since"])
@@ -671,22 +683,22 @@ class Leaderboard:
 
 
 async def leaderboard(session: AsyncSession, rt: Runtime, viewer: Viewer, *, period: str, radius: int = 2) -> Leaderboard:
+    """The top 10 and the viewer's neighbourhood: one read of the board (one Redis call), which
+    is first rebuilt from the points ledger when it is not built."""
     board = boards.board_for(rt.redis)
-    key = _board_key(period)
-    if not await board.built(key):
+    key, member = _board_key(period), str(viewer.user_id)
+    reading = await board.read(key, member, count=10, radius=radius)
+    if reading is None:
         await rebuild_leaderboard(session, rt, period)
-    member = str(viewer.user_id)
-    top = await board.top(key, 10)
-    mine = await board.rank(key, member)
-    around = await board.around(key, mine.rank, radius) if mine is not None else []
-    names = await board.names(list({r.member for r in [*top, *around]}))
+        reading = await board.read(key, member, count=10, radius=radius)
+        assert reading is not None
 
     def standing(row: boards.Ranked) -> Standing:
-        shown = names.get(row.member) or boards.pseudonym(uuid.UUID(row.member))
+        shown = reading.names.get(row.member) or boards.pseudonym(uuid.UUID(row.member))
         return Standing(row.rank, shown, row.points, row.member == member)
 
-    return Leaderboard(period, [standing(r) for r in top], standing(mine) if mine else None,
-                       [standing(r) for r in around])
+    return Leaderboard(period, [standing(r) for r in reading.top],
+                       standing(reading.mine) if reading.mine else None, [standing(r) for r in reading.around])
 
 
 async def profile_of(session: AsyncSession, viewer: Viewer) -> LeaderboardProfile | None:
