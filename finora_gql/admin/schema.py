@@ -138,10 +138,6 @@ class AdminQuery:
         return [RewardNode.of(r) for r in await gamification.list_rewards(info.context.session, include_retired=True)]
 
 
-def _user_payload(user) -> AdminUserPayload:
-    return AdminUserPayload(user=UserType.of(user) if user else None, errors=[])
-
-
 @strawberry.type
 class AdminMutation:
     @strawberry.mutation(
