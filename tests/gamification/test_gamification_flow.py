@@ -52,3 +52,23 @@ async def test_created_then_deleted_back_dated_and_transfers_do_not_count(server
                          amount="-3")
         await settled(server, user.user_id)
         assert (await my_challenges(server, token))["LOG_5_WEEK"]["progress"] == "0"
+
+
+PREFER = """mutation($kind: NotificationKind!, $channel: NotificationChannel!, $on: Boolean!) {
+  setNotificationPreference(kind: $kind, channel: $channel, enabled: $on) { errors { code } } }"""
+
+
+async def test_badge_email_only_for_those_who_want_it(server: RunningServer, smtp_sink) -> None:
+    with on_today():
+        wants, quiet = await signed_in_user(server), await signed_in_user(server)
+        body = await server.gql(PREFER, {"kind": "BADGE_EARNED", "channel": "EMAIL", "on": True}, token=wants.access_token)
+        assert body["data"]["setNotificationPreference"]["errors"] == []
+        for person in (wants, quiet):
+            account = await create_account(server, person.access_token)
+            await create_txn(server, person.access_token, accountId=account["id"], date=TODAY.isoformat(), amount="-1")
+            await settled(server, person.user_id)
+        mail = await smtp_sink.wait_for(lambda m: m["To"] == wants.email and "Badge earned" in m["Subject"], timeout=30)
+        assert "First Entry" in mail["Subject"]
+        notes = await data(server, quiet.access_token, "{ notifications(first: 5) { edges { node { kind title } } } }")
+        assert [n["node"]["kind"] for n in notes["notifications"]["edges"]] == ["BADGE_EARNED"]
+    assert not [m for m in smtp_sink.messages if m["To"] == quiet.email and "Badge" in m["Subject"]]
