@@ -20,6 +20,7 @@ from finora_gql.auth import service as auth
 from finora_gql.core import dead_letters
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.gamification import catalog_admin as catalog
+from finora_gql.gamification import processing, state
 from finora_gql.gamification import service as gamification
 from finora_gql.users import directory
 from finora_gql.users.models import Role
@@ -198,7 +199,7 @@ def audit_cursor(row: AuditLog) -> str:
 
 def _catalog_changed(session: AsyncSession) -> None:
     async def forget() -> None:
-        gamification.catalog_changed()
+        state.catalog_changed()
 
     after_commit(session, forget)
 
@@ -274,7 +275,7 @@ async def retire_reward(session: AsyncSession, viewer: Viewer, reward_id: uuid.U
 
 async def recompute_gamification(session: AsyncSession, rt: Runtime, viewer: Viewer, user_id: uuid.UUID):
     require_admin(viewer)
-    result = await gamification.recompute(session, rt, user_id)
+    result = await processing.recompute(session, rt, user_id)
     audit.record(session, viewer, AuditAction.GAMIFICATION_RECOMPUTE, user_id,
                  {"events_replayed": {"before": None, "after": result.events},
                   "awards_added": {"before": None, "after": result.awards_added}})

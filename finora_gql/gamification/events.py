@@ -2,7 +2,7 @@
 
 The event is written in the caller's transaction (so it exists exactly when its cause does) and
 a job processes it after commit. A crash between commit and enqueue leaves it pending; the
-period-close sweep processes pending events it finds (`service.sweep_pending`).
+period-close sweep processes pending events it finds (`processing.sweep_pending`).
 """
 
 from __future__ import annotations

@@ -14,12 +14,27 @@ from finora_gql.api.ids import decode_id
 from finora_gql.api.streams import viewer_messages
 from finora_gql.context import Context
 from finora_gql.gamification import leaderboard as boards
-from finora_gql.gamification import service
+from finora_gql.gamification import service, state
 from finora_gql.gamification.models import Badge
 from finora_gql.gamification.types import (
-    AchievementNode, BadgeNode, ChallengeInput, ChallengeNode, ChallengePayload, EarnedBadgeNode, LeaderboardNode,
-    LeaderboardPeriod, LeaderboardProfileInput, LeaderboardProfileNode, LeaderboardProfilePayload, MyChallengeNode,
-    PointsNode, RedeemRewardInput, RedeemRewardPayload, RewardNode, achievement, earned_badge,
+    AchievementNode,
+    BadgeNode,
+    ChallengeInput,
+    ChallengeNode,
+    ChallengePayload,
+    EarnedBadgeNode,
+    LeaderboardNode,
+    LeaderboardPeriod,
+    LeaderboardProfileInput,
+    LeaderboardProfileNode,
+    LeaderboardProfilePayload,
+    MyChallengeNode,
+    PointsNode,
+    RedeemRewardInput,
+    RedeemRewardPayload,
+    RewardNode,
+    achievement,
+    earned_badge,
 )
 
 
@@ -128,5 +143,5 @@ class GamificationSubscription:
         def node(message: dict) -> AchievementNode:
             return shared_event(message, achievement)
 
-        async for _, message in viewer_messages(info.context, {service.ACHIEVEMENT}, shared=node):
+        async for _, message in viewer_messages(info.context, {state.ACHIEVEMENT}, shared=node):
             yield node(message)

@@ -7,7 +7,7 @@ transactions' worth of events) is
 Events are what the API records: one TRANSACTION_CREATED per create call (1-9 transactions, 5 on
 average), a TRANSACTION_DELETED now and then, a SIGNED_IN per person per day. They are inserted in
 rounds of one event per active person ("live": each job then has about one event to apply, as
-when the worker keeps up) and applied by the job's body (`service.process_event`, what the
+when the worker keeps up) and applied by the job's body (`processing.process_event`, what the
 `gamification_process` actor calls) from BENCH_GAMIFICATION_THREADS concurrent workers sharing
 one event loop, as Dramatiq's AsyncIO middleware runs async actors. Then everyone opts in to the
 leaderboard, and its reads are timed in the service and over HTTP (GraphQL, keep-alive client).
@@ -35,7 +35,7 @@ from finora_gql.core.db import any_of, atomic
 from finora_gql.core.runtime import build_runtime
 from finora_gql.core.viewer import Viewer
 from finora_gql.gamification import leaderboard as boards
-from finora_gql.gamification import service
+from finora_gql.gamification import processing, service
 from finora_gql.gamification.models import EventKind, GamificationEvent, LeaderboardProfile
 from finora_gql.users.models import Role, User
 from tests.conftest import make_settings
@@ -121,7 +121,7 @@ async def test_gamification_benchmark(server: RunningServer, database_url: str, 
                 if event_id is None:
                     return
                 began = time.perf_counter()
-                done = await service.process_event(rt, event_id)
+                done = await processing.process_event(rt, event_id)
                 outcomes[done] = outcomes.get(done, 0) + 1
                 applied += done
                 job_times.append(time.perf_counter() - began)

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from finora_gql.core.owned import SYSTEM
-from finora_gql.gamification import service
+from finora_gql.gamification import state
 from finora_gql.gamification.models import GamificationEvent
 from tests.flows import node_uuid
 from tests.server import RunningServer
@@ -40,10 +40,10 @@ async def data(server: RunningServer, token: str, query: str, variables: dict[st
 
 async def pending_events(server: RunningServer, user_id: str | None = None) -> int:
     async with server.runtime.sessions() as session:
-        statement = service.events.where_visible(select(func.count()).select_from(GamificationEvent), SYSTEM).where(
+        statement = state.events.where_visible(select(func.count()).select_from(GamificationEvent), SYSTEM).where(
             col(GamificationEvent.seq).is_(None))
         if user_id is not None:
-            statement = statement.where(service.events.owned_by(node_uuid(user_id)))
+            statement = statement.where(state.events.owned_by(node_uuid(user_id)))
         return (await session.exec(statement)).one()
 
 

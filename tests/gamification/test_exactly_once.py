@@ -14,15 +14,23 @@ from sqlmodel import col, select
 from finora_gql.core import clock
 from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.owned import SYSTEM, user_filter
-from finora_gql.gamification import service
+from finora_gql.gamification import processing, state
 from finora_gql.gamification.events import PROCESS_ACTOR
-from finora_gql.gamification.models import Award, GamificationEvent, PointsEntry
+from finora_gql.gamification.models import Award, ChallengeProgress, GamificationEvent, PointsEntry
 from finora_gql.notifications.models import Notification, NotificationKind
 from tests.auth.test_auth_flows import promote_to_admin
 from tests.budgets.budget_flows import UPDATE_PROFILE, on_today
 from tests.flows import node_uuid, signed_in_user
 from tests.gamification.gamification_flows import (
-    ERRORS, JOIN, LEADERBOARD, REDEEM, SET_PROFILE, balance, data, my_challenges, settled,
+    ERRORS,
+    JOIN,
+    LEADERBOARD,
+    REDEEM,
+    SET_PROFILE,
+    balance,
+    data,
+    my_challenges,
+    settled,
 )
 from tests.ledger.ledger_flows import create_account, create_txn
 from tests.server import RunningServer
@@ -46,7 +54,7 @@ async def log_transactions(server: RunningServer, token: str, account_id: str, n
 async def test_a_challenge_completes_once_despite_a_crash_mid_award_and_duplicate_delivery(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = service._write_awards
+    original = processing._write_awards
     crashes: list[int] = []
 
     async def crash_once(session, rt, user, earned):
@@ -56,7 +64,7 @@ async def test_a_challenge_completes_once_despite_a_crash_mid_award_and_duplicat
             raise RuntimeError("worker killed mid-award")
         return added
 
-    monkeypatch.setattr(service, "_write_awards", crash_once)
+    monkeypatch.setattr(processing, "_write_awards", crash_once)
     with on_today():
         user = await signed_in_user(server)
         account = await create_account(server, user.access_token)
@@ -67,18 +75,18 @@ async def test_a_challenge_completes_once_despite_a_crash_mid_award_and_duplicat
 
         # Every event delivered again, twice, and applied directly too: nothing changes.
         async with server.runtime.sessions() as session:
-            event_ids = (await session.exec(service.events.readable(SYSTEM).with_only_columns(
-                col(GamificationEvent.id)).where(service.events.owned_by(user_id)))).all()
+            event_ids = (await session.exec(state.events.readable(SYSTEM).with_only_columns(
+                col(GamificationEvent.id)).where(state.events.owned_by(user_id)))).all()
         for event_id in event_ids:
             await enqueue_async(PROCESS_ACTOR, str(event_id))
             await enqueue_async(PROCESS_ACTOR, str(event_id))
-        await asyncio.gather(*(service.process_event(server.runtime, event_id) for event_id in event_ids))
+        await asyncio.gather(*(processing.process_event(server.runtime, event_id) for event_id in event_ids))
         await asyncio.sleep(1)  # let the duplicates run
         await settled(server, user.user_id)
 
-        challenge_awards = await count(server, Award, service.awards.owned_by(user_id), col(Award.challenge_id).is_not(None))
+        challenge_awards = await count(server, Award, state.awards.owned_by(user_id), col(Award.challenge_id).is_not(None))
         assert challenge_awards == 1
-        assert await count(server, PointsEntry, service.points.owned_by(user_id)) == 3  # challenge + 2 badges
+        assert await count(server, PointsEntry, state.points.owned_by(user_id)) == 3  # challenge + 2 badges
         assert await balance(server, user.access_token) == 40
         told = await count(server, Notification, user_filter(col(Notification.user_id), user_id),
                            col(Notification.kind) == NotificationKind.CHALLENGE_COMPLETED)
@@ -120,15 +128,15 @@ async def test_spend_under_is_judged_when_the_week_closes_in_each_persons_time_z
 
     async def judged(person) -> dict:
         async with server.runtime.sessions() as session:
-            rows = (await session.exec(service.progress_rows.readable(SYSTEM).where(
-                service.progress_rows.owned_by(node_uuid(person.user_id)),
-                col(service.ChallengeProgress.challenge_id) == node_uuid(challenge_id)))).all()
+            rows = (await session.exec(state.progress_rows.readable(SYSTEM).where(
+                state.progress_rows.owned_by(node_uuid(person.user_id)),
+                col(ChallengeProgress.challenge_id) == node_uuid(challenge_id)))).all()
         return {str(r.period_start): (r.judged, r.completed_at is not None, r.progress) for r in rows}
 
     # Sunday 18 May, 13:00 UTC: Monday 01:00 in Auckland (its week closed), Sunday 06:00 in Los Angeles.
     with clock.travel(dt.datetime(2031, 5, 18, 13, tzinfo=dt.UTC) - clock.now()):
-        await service.close_periods(server.runtime)
-        await service.close_periods(server.runtime)  # safe to run twice
+        await processing.close_periods(server.runtime)
+        await processing.close_periods(server.runtime)  # safe to run twice
         for person in people.values():
             await settled(server, person.user_id)
         assert await judged(people["auckland"]) == {"2031-05-12": (True, True, Decimal("30"))}
@@ -136,8 +144,8 @@ async def test_spend_under_is_judged_when_the_week_closes_in_each_persons_time_z
         assert await judged(people["spender"]) == {}
     # Monday 19 May, 08:00 UTC: 01:00 in Los Angeles, its week closed too.
     with clock.travel(dt.datetime(2031, 5, 19, 8, tzinfo=dt.UTC) - clock.now()):
-        await service.close_periods(server.runtime)
-        await service.close_periods(server.runtime)
+        await processing.close_periods(server.runtime)
+        await processing.close_periods(server.runtime)
         for person in people.values():
             await settled(server, person.user_id)
         assert await judged(people["auckland"]) == {"2031-05-12": (True, True, Decimal("30"))}
@@ -175,7 +183,7 @@ async def test_redeeming_twice_with_one_key_debits_once_and_never_below_zero(ser
         assert [e["code"] for e in refused["redeemReward"]["errors"]] == ["INVALID"]
         assert await balance(server, user.access_token) == 10
         user_id = node_uuid(user.user_id)
-        assert await count(server, PointsEntry, service.points.owned_by(user_id), col(PointsEntry.amount) < 0) == 1
+        assert await count(server, PointsEntry, state.points.owned_by(user_id), col(PointsEntry.amount) < 0) == 1
 
 
 async def test_the_leaderboard_shows_points_only_and_only_people_who_opted_in(server: RunningServer) -> None:

@@ -7,7 +7,12 @@ import datetime as dt
 from tests.budgets.budget_flows import on_today
 from tests.flows import signed_in_user
 from tests.gamification.gamification_flows import (
-    POINTS, balance, data, my_badges, my_challenges, settled,
+    POINTS,
+    balance,
+    data,
+    my_badges,
+    my_challenges,
+    settled,
 )
 from tests.ledger.ledger_flows import DELETE_TXN, create_account, create_txn
 from tests.server import RunningServer

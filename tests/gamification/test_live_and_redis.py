@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from finora_gql.core.db import atomic
 from finora_gql.core.runtime import build_runtime
+from finora_gql.core.viewer import Viewer
 from finora_gql.gamification import leaderboard as boards
 from finora_gql.gamification import service
 from tests.budgets.budget_flows import on_today
@@ -77,7 +78,7 @@ async def test_leaderboard_on_redis_is_rebuilt_from_the_ledger(
             assert isinstance(boards.board_for(rt.redis), boards.RedisBoard)
             first = node_uuid(people[0].user_id)
             async with rt.sessions() as session:
-                board = await service.leaderboard(session, rt, service.Viewer.acting_for(first), period="ALL_TIME")
+                board = await service.leaderboard(session, rt, Viewer.acting_for(first), period="ALL_TIME")
             names = {s.display_name: s.points for s in board.entries}
             assert names["Redis Rita"] == 40
             assert names[boards.pseudonym(node_uuid(people[1].user_id))] == 10
@@ -88,10 +89,10 @@ async def test_leaderboard_on_redis_is_rebuilt_from_the_ledger(
             assert await redis_db.zscore(f"{boards.PREFIX}:all", str(hidden)) is None  # never opted in
             # Opting out removes the entry from Redis at once.
             async with rt.sessions() as session, atomic(session):
-                await service.set_profile(session, rt, service.Viewer.acting_for(first), opt_in=False, display_name=None)
+                await service.set_profile(session, rt, Viewer.acting_for(first), opt_in=False, display_name=None)
             assert await redis_db.zscore(f"{boards.PREFIX}:all", str(first)) is None
             async with rt.sessions() as session:
-                board = await service.leaderboard(session, rt, service.Viewer.acting_for(first), period="WEEKLY")
+                board = await service.leaderboard(session, rt, Viewer.acting_for(first), period="WEEKLY")
             assert board.viewer_entry is None and "Redis Rita" not in {s.display_name for s in board.entries}
         finally:
             await rt.aclose()

@@ -18,7 +18,7 @@ from strawberry.relay import GlobalID
 from finora_gql.core import clock
 from finora_gql.core.db import atomic
 from finora_gql.core.viewer import Viewer
-from finora_gql.gamification import events, service
+from finora_gql.gamification import events, processing, state
 from finora_gql.gamification.catalog import catalog_id
 from finora_gql.gamification.engine import empty_state
 from finora_gql.gamification.models import ChallengeProgress, EventKind, GamificationState
@@ -47,13 +47,13 @@ op = st.one_of(
 async def snapshot(server: RunningServer, user_id: uuid.UUID) -> dict[str, Any]:
     viewer = Viewer.acting_for(user_id)
     async with server.runtime.sessions() as session:
-        state = (await session.exec(select(GamificationState).where(service.states.owned_by(user_id)))).one()
-        progress = (await session.exec(service.progress_rows.readable(viewer))).all()
-        awarded = (await session.exec(service.awards.readable(viewer))).all()
-        ledger = (await session.exec(service.points.readable(viewer))).all()
+        row = (await session.exec(select(GamificationState).where(state.states.owned_by(user_id)))).one()
+        progress = (await session.exec(state.progress_rows.readable(viewer))).all()
+        awarded = (await session.exec(state.awards.readable(viewer))).all()
+        ledger = (await session.exec(state.points.readable(viewer))).all()
     return {
-        "state": state.data,
-        "last_seq": state.last_seq,
+        "state": row.data,
+        "last_seq": row.last_seq,
         "progress": sorted((str(p.challenge_id), p.period_start, p.period_end, p.progress, p.completed_at, p.judged)
                            for p in progress),
         "awards": sorted((a.subject, a.period, a.points) for a in awarded),
@@ -79,7 +79,7 @@ async def test_recompute_equals_the_incremental_state(server: RunningServer, ops
             continue
         if kind == "apply":
             async with rt.sessions() as session, atomic(session):
-                await service.apply_pending(session, rt, user_id)
+                await processing.apply_pending(session, rt, user_id)
             continue
         with clock.travel(now - clock.now()):
             async with rt.sessions() as session, atomic(session):
@@ -115,16 +115,16 @@ async def test_recompute_equals_the_incremental_state(server: RunningServer, ops
                     events.record(session, user_id, EventKind.IMPORT_COMPLETED, {
                         "import_id": str(uuid.uuid4()), "inserted": item[1], "duplicates": 0})
     async with rt.sessions() as session, atomic(session):
-        await service.apply_pending(session, rt, user_id)
+        await processing.apply_pending(session, rt, user_id)
     await settled(server, str(GlobalID("User", str(user_id))))
 
     incremental = await snapshot(server, user_id)
     # Forget the derived state (not the awards or the ledger): recompute must rebuild it from the events.
     async with rt.sessions() as session, atomic(session):
-        await session.exec(update(GamificationState).where(service.states.owned_by(user_id)).values(data=empty_state()))
-        await session.exec(delete(ChallengeProgress).where(service.progress_rows.owned_by(user_id)))
+        await session.exec(update(GamificationState).where(state.states.owned_by(user_id)).values(data=empty_state()))
+        await session.exec(delete(ChallengeProgress).where(state.progress_rows.owned_by(user_id)))
     async with rt.sessions() as session, atomic(session):
-        result = await service.recompute(session, rt, user_id)
+        result = await processing.recompute(session, rt, user_id)
     assert result.awards_added == 0
     assert result.events == incremental["last_seq"]
     assert await snapshot(server, user_id) == incremental

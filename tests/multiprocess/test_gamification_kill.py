@@ -18,7 +18,8 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from finora_gql.gamification import service
+from finora_gql.core.owned import SYSTEM
+from finora_gql.gamification import state
 from finora_gql.gamification.catalog import catalog_id
 from finora_gql.gamification.models import Award, GamificationEvent, PointsEntry
 from tests.flows import node_uuid, signed_in_user
@@ -82,7 +83,7 @@ async def test_worker_killed_mid_award_and_duplicate_delivery_award_once(
         async def pending() -> int:
             async with server.runtime.sessions() as session:
                 return (await session.exec(select(func.count()).select_from(GamificationEvent).where(
-                    service.events.owned_by(user_id), col(GamificationEvent.seq).is_(None)))).one()
+                    state.events.owned_by(user_id), col(GamificationEvent.seq).is_(None)))).one()
 
         async def applied_nothing_pending() -> bool:
             return await pending() == 0
@@ -118,7 +119,7 @@ async def test_worker_killed_mid_award_and_duplicate_delivery_award_once(
             async with server.runtime.sessions() as session:
                 return (await session.exec(select(func.count()).select_from(model).where(*conditions))).one()
 
-        assert await count(Award, service.awards.owned_by(user_id), col(Award.challenge_id) == challenge) == 0
+        assert await count(Award, state.awards.owned_by(user_id), col(Award.challenge_id) == challenge) == 0
         assert await pending() >= 1
 
         replacement = start_worker(shared_env, tmp_path / "worker-2.log")
@@ -126,8 +127,8 @@ async def test_worker_killed_mid_award_and_duplicate_delivery_award_once(
 
         # The same job delivered again (and again): nothing changes.
         async with server.runtime.sessions() as session:
-            event_ids = (await session.exec(service.events.readable(service.SYSTEM).with_only_columns(
-                col(GamificationEvent.id)).where(service.events.owned_by(user_id)))).all()
+            event_ids = (await session.exec(state.events.readable(SYSTEM).with_only_columns(
+                col(GamificationEvent.id)).where(state.events.owned_by(user_id)))).all()
         broker = RedisBroker(url=REDIS_URL, namespace="finora-jobs")
         broker.declare_queue("gamification")
         for event_id in event_ids:
@@ -137,8 +138,8 @@ async def test_worker_killed_mid_award_and_duplicate_delivery_award_once(
         await asyncio.sleep(3)
         broker.close()
 
-        assert await count(Award, service.awards.owned_by(user_id), col(Award.challenge_id) == challenge) == 1
-        assert await count(PointsEntry, service.points.owned_by(user_id)) == 3
+        assert await count(Award, state.awards.owned_by(user_id), col(Award.challenge_id) == challenge) == 1
+        assert await count(PointsEntry, state.points.owned_by(user_id)) == 3
         assert await balance(client, user.access_token) == 40
         assert (await my_challenges(client, user.access_token))["LOG_5_WEEK"]["progress"] == "5"
     finally:
