@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -35,6 +36,11 @@ from finora_gql.users import directory
 from finora_gql.users.types import UserType
 
 
+First = Annotated[int | None, strawberry.argument(description="How many to return (at most 100; default 20).")]
+After = Annotated[str | None, strawberry.argument(description="Continue after this cursor (an edge's `cursor`).")]
+UserArg = Annotated[relay.GlobalID, strawberry.argument(description="The user.")]
+
+
 def _target_uuid(value: str) -> uuid.UUID:
     """A target given as a UUID or as any global id."""
     found = parse_uuid(value)
@@ -58,14 +64,18 @@ class AdminQuery:
     @strawberry.field(description=(
         "Administrators only: jobs that exhausted their retries (newest first), with secrets redacted."),
         extensions=admin_only())
-    async def dead_letters(self, info: Info[Context, None], first: int = 50) -> list[DeadLetterNode]:
+    async def dead_letters(
+        self, info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="How many to return (at most 100).")] = 50,
+    ) -> list[DeadLetterNode]:
         viewer = await info.context.viewer()
         return [DeadLetterNode.of(d) for d in await service.list_dead_letters(viewer, limit=max(1, min(first, 100)))]
 
     @strawberry.field(description="Administrators only: users, newest first, filtered.", extensions=admin_only())
     async def users(
-        self, info: Info[Context, None], filter: UserFilterInput | None = None, first: int | None = 20,
-        after: str | None = None,
+        self, info: Info[Context, None],
+        filter: Annotated[UserFilterInput | None, strawberry.argument(description="Which users; all when omitted.")] = None,
+        first: First = 20, after: After = None,
     ) -> AdminUserConnection:
         context = info.context
         viewer = await context.viewer()
@@ -84,7 +94,7 @@ class AdminQuery:
 
     @strawberry.field(description="Administrators only: one user's details (sessions, last sign-in, counts).",
                       extensions=admin_only())
-    async def admin_user(self, info: Info[Context, None], id: relay.GlobalID) -> AdminUserNode | None:
+    async def admin_user(self, info: Info[Context, None], id: UserArg) -> AdminUserNode | None:
         from finora_gql.users import service as users
 
         try:
@@ -99,8 +109,10 @@ class AdminQuery:
 
     @strawberry.field(description="Administrators only: the audit log, newest first, filtered.", extensions=admin_only())
     async def audit_logs(
-        self, info: Info[Context, None], filter: AuditLogFilterInput | None = None, first: int | None = 20,
-        after: str | None = None,
+        self, info: Info[Context, None],
+        filter: Annotated[AuditLogFilterInput | None, strawberry.argument(
+            description="Which entries; all when omitted.")] = None,
+        first: First = 20, after: After = None,
     ) -> AuditLogConnection:
         context = info.context
         viewer = await context.viewer()
@@ -284,7 +296,7 @@ class AdminMutation:
     @strawberry.mutation(description=(
         "Administrators only: rebuild a user's gamification progress from their events and the ledger "
         "(adds any missing award; never takes one back)."), extensions=admin_only())
-    async def recompute_gamification(self, info: Info[Context, None], user_id: relay.GlobalID) -> RecomputePayload:
+    async def recompute_gamification(self, info: Info[Context, None], user_id: UserArg) -> RecomputePayload:
         context = info.context
         viewer = await context.viewer()
         done, errors = await perform(context, lambda session: service.recompute_gamification(

@@ -4,6 +4,7 @@ leaderboard, and live achievements."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -82,7 +83,11 @@ class GamificationQuery:
     @strawberry.field(description=(
         "The opt-in leaderboard: the top 10 and the viewer's neighbourhood, by points earned (never amounts); "
         "only people who opted in appear."))
-    async def leaderboard(self, info: Info[Context, None], period: LeaderboardPeriod = LeaderboardPeriod.WEEKLY) -> LeaderboardNode:
+    async def leaderboard(
+        self, info: Info[Context, None],
+        period: Annotated[LeaderboardPeriod, strawberry.argument(description="Which board (default WEEKLY).")]
+        = LeaderboardPeriod.WEEKLY,
+    ) -> LeaderboardNode:
         context = info.context
         viewer = await context.viewer()
         board = await service.leaderboard(context.session, context.runtime, viewer, period=period.value)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -184,7 +184,11 @@ class PointsNode:
     balance: int = strawberry.field(description="Points available to redeem; never below zero.")
 
     @strawberry.field(description="The ledger, newest first.")
-    async def entries(self, info: Info, first: int | None = 20, after: str | None = None) -> PointsEntryConnection:
+    async def entries(
+        self, info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many entries (at most 100).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Continue after this cursor.")] = None,
+    ) -> PointsEntryConnection:
         from finora_gql.api.connection import page_info, page_request
 
         request = page_request(first=first, after=after, last=None, before=None, kind=service.POINTS_CURSOR)
