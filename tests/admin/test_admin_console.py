@@ -104,3 +104,22 @@ async def test_dead_letters_are_listed_redacted_then_retried_or_discarded(server
     again = await data(server, admin.access_token, f"""mutation($id: ID!) {{ discardDeadLetter(input: {{id: $id}}) {{
       job {{ actor }} {ERR} }} }}""", {"id": mine["id"]})
     assert [e["code"] for e in again["discardDeadLetter"]["errors"]] == ["NOT_FOUND"]
+
+
+async def test_locked_filter_and_unlock_audited_with_the_lock_it_cleared(server: RunningServer) -> None:
+    admin = await signed_in_user(server)
+    await promote_to_admin(server, admin.user_id)
+    person = await signed_in_user(server)
+    for _ in range(5):
+        await login(server, person.email, "definitely not the password")
+    locked = (await data(server, admin.access_token, USERS, {"filter": {"locked": True, "search": person.email}}))["users"]
+    assert [e["node"]["user"]["id"] for e in locked["edges"]] == [person.user_id]
+    assert locked["edges"][0]["node"]["locked"] is True
+    unlocked = await data(server, admin.access_token, f"mutation($u: ID!) {{ unlockUser(userId: $u) {{ {ERR} }} }}",
+                          {"u": person.user_id})
+    assert unlocked["unlockUser"]["errors"] == []
+    assert (await data(server, admin.access_token, USERS, {"filter": {"locked": True, "search": person.email}}))[
+        "users"]["totalCount"] == 0
+    log = (await data(server, admin.access_token, AUDIT, {"filter": {"actor": admin.user_id, "action": "USER_UNLOCK"}}))
+    changes = log["auditLogs"]["edges"][0]["node"]["changes"]
+    assert changes["locked_until"]["after"] is None and changes["locked_until"]["before"].startswith("20")
