@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     price_refresh_max_backoff_minutes: int = Field(24 * 60, ge=1)
     # A holder is told when a held security's close moves more than this (in percent) in a day.
     price_move_threshold_percent: Decimal = Field(Decimal(5), gt=0)
+    # Gamification: points earned per day (in the person's time zone) are capped at this.
+    gamification_daily_points_cap: int = Field(200, ge=0)
 
     # /metrics: open when unset (keep it off the public network), else requires this bearer token.
     metrics_token: SecretStr | None = None

@@ -8,6 +8,19 @@ from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshT
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
 from finora_gql.core.jobs import JobOutbox
 from finora_gql.files.models import File
+from finora_gql.gamification.models import (
+    Award,
+    Badge,
+    Challenge,
+    ChallengeEnrollment,
+    ChallengeProgress,
+    GamificationEvent,
+    GamificationState,
+    LeaderboardProfile,
+    PointsEntry,
+    Redemption,
+    Reward,
+)
 from finora_gql.imports.models import Import, ImportIssue
 from finora_gql.investments.models import Activity, Checkpoint, InvestmentSetting, Price, Security
 from finora_gql.notifications.models import Notification, NotificationPreference, OutgoingEmail
@@ -21,6 +34,8 @@ __all__ = [
     "Account", "Activity", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Checkpoint", "Credential",
     "DailyTotal", "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue",
     "InvestmentSetting", "JobOutbox", "MonthlyTotal", "NetWorthSnapshot",
+    "Award", "Badge", "Challenge", "ChallengeEnrollment", "ChallengeProgress", "GamificationEvent", "GamificationState",
+    "LeaderboardProfile", "PointsEntry", "Redemption", "Reward",
     "Notification",
     "NotificationPreference", "OutgoingEmail", "Price", "RefreshToken", "Security", "Transaction",
     "User", "metadata",

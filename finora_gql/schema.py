@@ -33,6 +33,7 @@ from finora_gql.config import Settings
 from finora_gql.core.errors import is_public
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.files.schema import FilesMutation, FilesQuery
+from finora_gql.gamification.schema import GamificationMutation, GamificationQuery, GamificationSubscription
 from finora_gql.imports.schema import ImportsMutation, ImportsQuery, ImportsSubscription
 from finora_gql.investments.schema import InvestmentsMutation, InvestmentsQuery, InvestmentsSubscription
 from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
@@ -46,7 +47,7 @@ log = logging.getLogger("finora.graphql")
 @strawberry.type(description="Everything you can read.")
 class Query(
     UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, FilesQuery, ImportsQuery,
-    InvestmentsQuery, AdminQuery,
+    InvestmentsQuery, GamificationQuery, AdminQuery,
 ):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(
@@ -62,7 +63,7 @@ class Query(
 @strawberry.type(description="Everything you can change.")
 class Mutation(
     AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, WalletMutation, BudgetsMutation,
-    NotificationsMutation, FilesMutation, ImportsMutation, InvestmentsMutation, AdminMutation,
+    NotificationsMutation, FilesMutation, ImportsMutation, InvestmentsMutation, GamificationMutation, AdminMutation,
 ):
     pass
 
@@ -70,6 +71,7 @@ class Mutation(
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
 class Subscription(
     AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription, InvestmentsSubscription,
+    GamificationSubscription,
 ):
     pass
 

@@ -1,35 +1,179 @@
-"""Administrative mutations. Each requires the ADMIN role and writes to the audit log."""
+"""The admin console. Every field here is declared admin-only (api/permissions.py) (shown in the schema as
+`@requiresRole(role: "ADMIN")`): anyone else gets FORBIDDEN before a resolver runs. Every mutation
+writes exactly one audit row in its transaction (see admin/service.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Annotated
 
 import strawberry
+from strawberry import relay
 from strawberry.types import Info
 
 from finora_gql.admin import service
+from finora_gql.admin.types import (
+    AdminChallengePayload,
+    AdminUserConnection,
+    AdminUserEdge,
+    AdminUserNode,
+    AdminUserPayload,
+    AuditLogConnection,
+    AuditLogEdge,
+    AuditLogFilterInput,
+    AuditLogNode,
+    BadgePayload,
+    CreateBadgeInput,
+    CreateChallengeInput,
+    CreateRewardInput,
+    DeadLetterInput,
+    DeadLetterNode,
+    DeadLetterPayload,
+    RecomputePayload,
+    RetireInput,
+    RevokeSessionsPayload,
+    RewardPayload,
+    SetUserRoleInput,
+    UpdateBadgeInput,
+    UpdateChallengeInput,
+    UpdateRewardInput,
+    UserFilterInput,
+    UserIdInput,
+)
+from finora_gql.api.connection import page_info, page_request
 from finora_gql.api.errors import perform
-from finora_gql.api.ids import decode_id
-from finora_gql.api.permissions import admin_only
+from finora_gql.api.ids import decode_id, parse_uuid
+from finora_gql.api.permissions import admin_field, admin_only
+from finora_gql.auth import console as sign_ins
 from finora_gql.auth.types import BanUserInput, UserActionInput, UserPayload
 from finora_gql.context import Context
+from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 from finora_gql.core.jobs import dead_letter_count
+from finora_gql.gamification import catalog_admin as catalog
+from finora_gql.gamification.types import BadgeNode, ChallengeNode, RewardNode
+from finora_gql.transactions.types import CategoryNode
+from finora_gql.users import directory
 from finora_gql.users.types import UserType
+
+First = Annotated[int | None, strawberry.argument(description="How many to return (at most 100; default 20).")]
+After = Annotated[str | None, strawberry.argument(description="Continue after this cursor (an edge's `cursor`).")]
+UserArg = Annotated[relay.GlobalID, strawberry.argument(description="The user.")]
+
+
+def _target_uuid(value: str) -> uuid.UUID:
+    """A target given as a UUID or as any global id."""
+    found = parse_uuid(value)
+    if found is None:
+        try:
+            found = parse_uuid(relay.GlobalID.from_id(value).node_id)
+        except Exception:  # noqa: BLE001 - not a global id either
+            found = None
+    if found is None:
+        raise BadUserInput(ServiceError(ErrorCode.INVALID, "target is neither a UUID nor an id.", "target"))
+    return found
 
 
 @strawberry.type
 class AdminQuery:
-    @strawberry.field(**admin_only("How many background jobs exhausted their retries and wait for an operator."))
+    @strawberry.field(description="Admin only. How many background jobs exhausted their retries.",
+                      extensions=admin_only())
     async def dead_lettered_jobs(self, info: Info[Context, None]) -> int:
-        await info.context.admin()
         return await asyncio.to_thread(dead_letter_count)
+
+    @strawberry.field(description=(
+        "Admin only. Jobs that exhausted their retries (newest first), with secrets redacted."),
+        extensions=admin_only())
+    async def dead_letters(
+        self, info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="How many to return (at most 100).")] = 50,
+    ) -> list[DeadLetterNode]:
+        viewer = await info.context.viewer()
+        return [DeadLetterNode.of(d) for d in await service.list_dead_letters(viewer, limit=max(1, min(first, 100)))]
+
+    @strawberry.field(description="Admin only. Users, newest first, filtered.", extensions=admin_only())
+    async def users(
+        self, info: Info[Context, None],
+        filter: Annotated[UserFilterInput | None, strawberry.argument(description="Which users; all when omitted.")] = None,
+        first: First = 20, after: After = None,
+    ) -> AdminUserConnection:
+        context = info.context
+        viewer = await context.viewer()
+        spec = service.UserFilter(**vars(filter)) if filter else service.UserFilter()
+        request = page_request(first=first, after=after, last=None, before=None, kind=directory.CURSOR_KIND)
+        try:
+            page = await service.list_users(context.session, viewer, spec, page=request)
+            total = await service.count_users(context.session, viewer, spec)
+        except ServiceError as error:
+            raise BadUserInput(error) from None
+        locked = await sign_ins.locked_until(context.session, [u.id for u in page.rows])
+        edges = [AdminUserEdge(cursor=directory.cursor_of(u), node=AdminUserNode.of(u, locked.get(u.id)))
+                 for u in page.rows]
+        return AdminUserConnection(edges=edges, page_info=page_info(edges, has_next=page.has_next,
+                                                                     has_previous=page.has_previous), total_count=total)
+
+    @strawberry.field(description="Admin only. One user's details (sessions, last sign-in, counts).",
+                      extensions=admin_only())
+    async def admin_user(self, info: Info[Context, None], id: UserArg) -> AdminUserNode | None:
+        from finora_gql.users import service as users
+
+        try:
+            user_id = decode_id(id, UserType, "id")
+        except ServiceError:
+            return None
+        user = await users.get_user(info.context.session, user_id)
+        if user is None:
+            return None
+        locked = await sign_ins.locked_until(info.context.session, [user.id])
+        return AdminUserNode.of(user, locked.get(user.id))
+
+    @strawberry.field(description="Admin only. The audit log, newest first, filtered.", extensions=admin_only())
+    async def audit_logs(
+        self, info: Info[Context, None],
+        filter: Annotated[AuditLogFilterInput | None, strawberry.argument(
+            description="Which entries; all when omitted.")] = None,
+        first: First = 20, after: After = None,
+    ) -> AuditLogConnection:
+        context = info.context
+        viewer = await context.viewer()
+        spec = service.AuditFilter()
+        if filter is not None:
+            try:
+                actor = decode_id(filter.actor, UserType, "actor") if filter.actor else None
+            except ServiceError as error:
+                raise BadUserInput(error) from None
+            spec = service.AuditFilter(actor_id=actor, action=filter.action,
+                                       target_id=_target_uuid(filter.target) if filter.target else None,
+                                       since=filter.from_, until=filter.to)
+        request = page_request(first=first, after=after, last=None, before=None, kind=service.AUDIT_CURSOR)
+        page = await service.list_audit(context.session, viewer, spec, page=request)
+        edges = [AuditLogEdge(cursor=service.audit_cursor(r), node=AuditLogNode.of(r)) for r in page.rows]
+        return AuditLogConnection(edges=edges, page_info=page_info(edges, has_next=page.has_next,
+                                                                   has_previous=page.has_previous))
+
+    @strawberry.field(description="Admin only. Every badge, retired ones too.", extensions=admin_only())
+    async def all_badges(self, info: Info[Context, None]) -> list[BadgeNode]:
+        from finora_gql.gamification import service as gamification
+
+        return [BadgeNode.of(b) for b in await gamification.list_badges(info.context.session, include_retired=True)]
+
+    @strawberry.field(description="Admin only. Every challenge, retired ones too.", extensions=admin_only())
+    async def all_challenges(self, info: Info[Context, None]) -> list[ChallengeNode]:
+        from finora_gql.gamification import service as gamification
+
+        return [ChallengeNode.of(c) for c in await gamification.list_challenges(info.context.session, include_retired=True)]
+
+    @strawberry.field(description="Admin only. Every reward, retired ones too.", extensions=admin_only())
+    async def all_rewards(self, info: Info[Context, None]) -> list[RewardNode]:
+        from finora_gql.gamification import service as gamification
+
+        return [RewardNode.of(r) for r in await gamification.list_rewards(info.context.session, include_retired=True)]
 
 
 @strawberry.type
 class AdminMutation:
     @strawberry.mutation(
-        **admin_only("Suspend a user: they cannot sign in, and their sessions and live subscriptions end at once.")
+        **admin_field("Suspend a user: they cannot sign in, and their sessions and live subscriptions end at once.")
     )
     async def ban_user(
         self, info: Info[Context, None], input: Annotated[BanUserInput, strawberry.argument(description="Who and why.")]
@@ -44,7 +188,7 @@ class AdminMutation:
         )
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
-    @strawberry.mutation(**admin_only("Lift a suspension."))
+    @strawberry.mutation(**admin_field("Lift a suspension."))
     async def unban_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
@@ -56,7 +200,7 @@ class AdminMutation:
         )
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
-    @strawberry.mutation(**admin_only("Clear a sign-in lockout before it expires."))
+    @strawberry.mutation(**admin_field("Clear a sign-in lockout before it expires."))
     async def unlock_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
@@ -67,3 +211,144 @@ class AdminMutation:
             lambda session: service.unlock_user(session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")),
         )
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Give a user a role (takes effect on their next request).",
+                         extensions=admin_only())
+    async def set_user_role(self, info: Info[Context, None], input: SetUserRoleInput) -> AdminUserPayload:
+        context = info.context
+        viewer = await context.viewer()
+        user, errors = await perform(context, lambda session: service.set_user_role(
+            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId"), input.role))
+        return AdminUserPayload(user=UserType.of(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. End every live session of a user.", extensions=admin_only())
+    async def revoke_user_sessions(self, info: Info[Context, None], input: UserIdInput) -> RevokeSessionsPayload:
+        context = info.context
+        viewer = await context.viewer()
+        done, errors = await perform(context, lambda session: service.revoke_user_sessions(
+            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")))
+        if done is None:
+            return RevokeSessionsPayload(user=None, revoked=0, errors=errors)
+        return RevokeSessionsPayload(user=UserType.of(done[0]), revoked=done[1], errors=[])
+
+    @strawberry.mutation(description="Admin only. Add a badge to the catalog.", extensions=admin_only())
+    async def create_badge(self, info: Info[Context, None], input: CreateBadgeInput) -> BadgePayload:
+        context = info.context
+        viewer = await context.viewer()
+        draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
+                                   criterion=input.criterion, threshold=input.threshold, points=input.points,
+                                   icon=input.icon)
+        row, errors = await perform(context, lambda session: service.create_badge(session, viewer, draft))
+        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Change a badge.", extensions=admin_only())
+    async def update_badge(self, info: Info[Context, None], input: UpdateBadgeInput) -> BadgePayload:
+        context = info.context
+        viewer = await context.viewer()
+        draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
+                                   criterion=input.criterion, threshold=input.threshold, points=input.points,
+                                   icon=input.icon)
+        row, errors = await perform(context, lambda session: service.update_badge(
+            session, viewer, decode_id(input.id, BadgeNode, "id"), draft))
+        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Retire a badge (no one can earn it any more).",
+                         extensions=admin_only())
+    async def retire_badge(self, info: Info[Context, None], input: RetireInput) -> BadgePayload:
+        context = info.context
+        viewer = await context.viewer()
+        row, errors = await perform(context, lambda session: service.retire_badge(
+            session, viewer, decode_id(input.id, BadgeNode, "id")))
+        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Add a challenge to the catalog.", extensions=admin_only())
+    async def create_challenge(self, info: Info[Context, None], input: CreateChallengeInput) -> AdminChallengePayload:
+        context = info.context
+        viewer = await context.viewer()
+
+        async def work(session):
+            draft = catalog.ChallengeDraft(
+                code=input.code, name=input.name, description=input.description, kind=input.kind, target=input.target,
+                reward_points=input.reward_points, duration_days=input.duration_days, recurrence=input.recurrence,
+                category_id=decode_id(input.category_id, CategoryNode, "categoryId") if input.category_id else None,
+                default_enrolled=input.default_enrolled, starts_at=input.starts_at, ends_at=input.ends_at)
+            return await service.create_challenge(session, viewer, draft)
+
+        row, errors = await perform(context, work)
+        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Change a challenge.", extensions=admin_only())
+    async def update_challenge(self, info: Info[Context, None], input: UpdateChallengeInput) -> AdminChallengePayload:
+        context = info.context
+        viewer = await context.viewer()
+        draft = catalog.ChallengeDraft(code=input.code, name=input.name, description=input.description,
+                                       target=input.target, reward_points=input.reward_points,
+                                       default_enrolled=input.default_enrolled, ends_at=input.ends_at)
+        row, errors = await perform(context, lambda session: service.update_challenge(
+            session, viewer, decode_id(input.id, ChallengeNode, "id"), draft))
+        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Retire a challenge (no more progress; awards stay).",
+                         extensions=admin_only())
+    async def retire_challenge(self, info: Info[Context, None], input: RetireInput) -> AdminChallengePayload:
+        context = info.context
+        viewer = await context.viewer()
+        row, errors = await perform(context, lambda session: service.retire_challenge(
+            session, viewer, decode_id(input.id, ChallengeNode, "id")))
+        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Add a reward to the catalog.", extensions=admin_only())
+    async def create_reward(self, info: Info[Context, None], input: CreateRewardInput) -> RewardPayload:
+        context = info.context
+        viewer = await context.viewer()
+        draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
+                                    cost_points=input.cost_points)
+        row, errors = await perform(context, lambda session: service.create_reward(session, viewer, draft))
+        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Change a reward.", extensions=admin_only())
+    async def update_reward(self, info: Info[Context, None], input: UpdateRewardInput) -> RewardPayload:
+        context = info.context
+        viewer = await context.viewer()
+        draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
+                                    cost_points=input.cost_points)
+        row, errors = await perform(context, lambda session: service.update_reward(
+            session, viewer, decode_id(input.id, RewardNode, "id"), draft))
+        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Retire a reward (it can no longer be redeemed).",
+                         extensions=admin_only())
+    async def retire_reward(self, info: Info[Context, None], input: RetireInput) -> RewardPayload:
+        context = info.context
+        viewer = await context.viewer()
+        row, errors = await perform(context, lambda session: service.retire_reward(
+            session, viewer, decode_id(input.id, RewardNode, "id")))
+        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description=(
+        "Admin only. Rebuild a user's gamification progress from their events and the ledger "
+        "(adds any missing award; never takes one back)."), extensions=admin_only())
+    async def recompute_gamification(self, info: Info[Context, None], user_id: UserArg) -> RecomputePayload:
+        context = info.context
+        viewer = await context.viewer()
+        done, errors = await perform(context, lambda session: service.recompute_gamification(
+            session, context.runtime, viewer, decode_id(user_id, UserType, "userId")))
+        if done is None:
+            return RecomputePayload(events_replayed=None, awards_added=None, progress_rows=None, errors=errors)
+        return RecomputePayload(events_replayed=done.events, awards_added=done.awards_added,
+                                progress_rows=done.progress_rows, errors=[])
+
+    @strawberry.mutation(description="Admin only. Put a dead-lettered job back on its queue.",
+                         extensions=admin_only())
+    async def retry_dead_letter(self, info: Info[Context, None], input: DeadLetterInput) -> DeadLetterPayload:
+        context = info.context
+        viewer = await context.viewer()
+        letter, errors = await perform(context, lambda session: service.retry_dead_letter(session, viewer, str(input.id)))
+        return DeadLetterPayload(job=DeadLetterNode.of(letter) if letter else None, errors=errors)
+
+    @strawberry.mutation(description="Admin only. Drop a dead-lettered job for good.", extensions=admin_only())
+    async def discard_dead_letter(self, info: Info[Context, None], input: DeadLetterInput) -> DeadLetterPayload:
+        context = info.context
+        viewer = await context.viewer()
+        letter, errors = await perform(context, lambda session: service.discard_dead_letter(session, viewer, str(input.id)))
+        return DeadLetterPayload(job=DeadLetterNode.of(letter) if letter else None, errors=errors)

@@ -28,6 +28,7 @@ from finora_gql.core.security import InvalidToken, new_opaque_token, token_diges
 from finora_gql.core.session_cache import REVOCATIONS
 from finora_gql.core.validation import clean_email
 from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
+from finora_gql.gamification import events as gamification
 from finora_gql.notifications import service as notifications
 from finora_gql.notifications.email import queue_email
 from finora_gql.notifications.models import NotificationKind
@@ -205,6 +206,7 @@ async def login(
         user_agent=(user_agent or "")[:300] or None,
     )
     session.add(auth_session)
+    gamification.record(session, Viewer.acting_for(user.id), gamification.EventKind.SIGNED_IN)
     return await _sign_in(session, rt, user, auth_session)
 
 

@@ -28,6 +28,7 @@ from finora_gql.core.owned import Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency, clean_text
 from finora_gql.core.viewer import Viewer
+from finora_gql.gamification import events as gamification
 from finora_gql.notifications import service as notifications
 from finora_gql.notifications.models import NotificationKind
 
@@ -313,6 +314,8 @@ async def add_contribution(
         goal_id=goal.id, user_id=viewer.user_id, amount=value, date=day, note=cleaned_note or None
     )
     session.add(contribution)
+    gamification.record(session, viewer, gamification.EventKind.GOAL_CONTRIBUTION, {
+        "goal_id": str(goal.id), "amount": str(value), "currency": goal.currency, "date": day.isoformat()})
     touched(goal)
     progress, reached_now = await _settle(session, viewer, goal)
     if reached_now:

@@ -26,6 +26,7 @@ from finora_gql.core.money import clean_amount
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
 from finora_gql.files import service as files
+from finora_gql.gamification import events as gamification
 from finora_gql.imports.duplicates import ContentHasher, Existing, LikelyDuplicates, label
 from finora_gql.imports.mapping import LikelyDuplicatePolicy, Mapping, Options, SignConvention
 from finora_gql.imports.models import Import, ImportIssue, ImportStatus, IssueKind
@@ -101,6 +102,9 @@ async def _run_import(rt: Runtime, import_id: uuid.UUID) -> None:
         await session.flush()
         if not job.dry_run:
             await _notify_finished(session, rt, job)
+        if job.status is ImportStatus.COMPLETED:
+            gamification.record(session, viewer, gamification.EventKind.IMPORT_COMPLETED, {
+                "import_id": str(job.id), "inserted": job.inserted, "duplicates": job.duplicates})
         publish_later(session, rt, job)
 
 

@@ -50,6 +50,9 @@ class NotificationKind(str, Enum):
     IMPORT_FINISHED = "IMPORT_FINISHED"
     ADMIN_ACTION = "ADMIN_ACTION"
     PRICE_MOVE = "PRICE_MOVE"  # a held security's close moved beyond the threshold in a day
+    BADGE_EARNED = "BADGE_EARNED"
+    CHALLENGE_COMPLETED = "CHALLENGE_COMPLETED"
+    REWARD_REDEEMED = "REWARD_REDEEMED"
 
 
 class Channel(str, Enum):

@@ -35,6 +35,10 @@ DEFAULT_CHANNELS: dict[NotificationKind, frozenset[Channel]] = {
     NotificationKind.IMPORT_FINISHED: frozenset({Channel.IN_APP}),
     NotificationKind.ADMIN_ACTION: frozenset({Channel.IN_APP, Channel.EMAIL}),
     NotificationKind.PRICE_MOVE: frozenset({Channel.IN_APP}),
+    # Gamification: in the app by default; email only for those who ask (no nagging).
+    NotificationKind.BADGE_EARNED: frozenset({Channel.IN_APP}),
+    NotificationKind.CHALLENGE_COMPLETED: frozenset({Channel.IN_APP}),
+    NotificationKind.REWARD_REDEEMED: frozenset({Channel.IN_APP, Channel.EMAIL}),
 }
 CURSOR_KIND = "notification"
 

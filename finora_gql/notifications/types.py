@@ -23,6 +23,9 @@ NotificationKindEnum = described(NotificationKind, name="NotificationKind", desc
     "IMPORT_FINISHED": "A CSV import finished (completed, previewed or failed).",
     "ADMIN_ACTION": "An administrator acted on the account (ban, unban, unlock).",
     "PRICE_MOVE": "A security you hold moved more than the threshold in a day.",
+    "BADGE_EARNED": "You earned a badge.",
+    "CHALLENGE_COMPLETED": "You completed a challenge and earned its points.",
+    "REWARD_REDEEMED": "You redeemed points for a reward.",
 })
 ChannelEnum = described(Channel, name="NotificationChannel", description="Where a notification is delivered.", values={
     "IN_APP": "The notifications list and the notificationAdded subscription.",

@@ -37,6 +37,7 @@ from finora_gql.core.owned import Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
+from finora_gql.gamification import events as gamification
 from finora_gql.transactions import categories, rules
 from finora_gql.transactions.cleaning import Changes, Draft, clean_date, clean_tags, optional_text
 from finora_gql.transactions.models import CategoryKind, Transaction
@@ -149,6 +150,7 @@ async def create_transactions(
     session.add_all(rows)
     await session.flush()
     await _apply(session, rt, viewer, added=rows)
+    gamification.record(session, viewer, gamification.EventKind.TRANSACTION_CREATED, gamification.transactions_payload(rows))
     return rows
 
 
@@ -412,6 +414,7 @@ async def _delete(
     removed = list(found.values())
     await session.exec(delete(Transaction).where(any_of(col(Transaction.id), list(found))))
     await _apply(session, rt, viewer, removed=removed)
+    gamification.record(session, viewer, gamification.EventKind.TRANSACTION_DELETED, {"ids": [str(i) for i in found]})
     return list(found)
 
 

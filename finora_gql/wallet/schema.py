@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from finora_gql.api.errors import UserError, errors_field, perform
-from finora_gql.api.permissions import admin_only
+from finora_gql.api.permissions import admin_field
 from finora_gql.api.scalars import CurrencyCode
 from finora_gql.api.streams import viewer_messages
 from finora_gql.context import Context
@@ -106,7 +106,7 @@ class WalletQuery:
 
 @strawberry.type
 class WalletMutation:
-    @strawberry.mutation(**admin_only("Set an exchange rate; rates are shared market data."))
+    @strawberry.mutation(**admin_field("Set an exchange rate; rates are shared market data."))
     async def set_fx_rate(
         self, info: Info[Context, None], input: Annotated[FxRateInput, strawberry.argument(description="The rate.")]
     ) -> FxRatePayload:
