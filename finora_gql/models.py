@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from finora_gql.accounts.models import Account
 from finora_gql.admin.models import AuditLog
+from finora_gql.assistant.models import AiContext, Conversation, Message, Proposal, ToolCall
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
 from finora_gql.files.models import File
@@ -16,7 +17,7 @@ from finora_gql.wallet.models import DailyTotal, FxRate, MonthlyTotal, NetWorthS
 metadata = SQLModel.metadata
 
 __all__ = [
-    "Account", "AuditLog", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
+    "Account", "AiContext", "AuditLog", "Conversation", "Message", "Proposal", "ToolCall", "AuthSession", "Budget", "Category", "CategoryRule", "Credential", "DailyTotal",
     "EmailToken", "File", "FxRate", "Goal", "GoalContribution", "Import", "ImportIssue", "MonthlyTotal", "NetWorthSnapshot",
     "Notification",
     "NotificationPreference", "OutgoingEmail", "RefreshToken", "Transaction",
