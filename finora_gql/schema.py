@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, Info
 
 from finora_gql.accounts.schema import AccountsMutation, AccountsQuery
 from finora_gql.admin.schema import AdminMutation, AdminQuery
+from finora_gql.assistant.schema import AssistantMutation, AssistantQuery, AssistantSubscription
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
 from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, install_fast_paths
@@ -42,7 +43,7 @@ log = logging.getLogger("finora.graphql")
 @strawberry.type(description="Everything you can read.")
 class Query(
     UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, FilesQuery, ImportsQuery,
-    AdminQuery,
+    AssistantQuery, AdminQuery,
 ):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
@@ -55,13 +56,14 @@ class Query(
 @strawberry.type(description="Everything you can change.")
 class Mutation(
     AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, WalletMutation, BudgetsMutation,
-    NotificationsMutation, FilesMutation, ImportsMutation, AdminMutation,
+    NotificationsMutation, FilesMutation, ImportsMutation, AssistantMutation, AdminMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
-class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription):
+class Subscription(AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription,
+                   AssistantSubscription):
     pass
 
 
