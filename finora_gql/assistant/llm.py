@@ -111,6 +111,9 @@ async def stream_completion(
 
 def _reason(error: Exception) -> str:
     name = type(error).__name__
+    status = getattr(error, "status_code", None)
+    if status in (401, 403) or "401" in str(error)[:300]:
+        return "The language model refused the configured API key."
     if "Timeout" in name or isinstance(error, TimeoutError):
         return "The language model did not answer in time."
     if "RateLimit" in name:
