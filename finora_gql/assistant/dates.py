@@ -60,7 +60,7 @@ def parse_period(text: str, today: dt.date) -> Period | None:
         return month_period(add_months(this_month, -1), today, "last month")
     if re.search(r" (this|current) month | so far this month | month to date | mtd ", q):
         return month_period(this_month, today, "this month")
-    if re.search(r" (two|2) months ago ", q):
+    if re.search(r" (two|2) months? ago ", q):
         return month_period(add_months(this_month, -2), today)
     m = re.search(r" (last|past|previous|prior) (\w+) (full )?months ", q)
     if m and (n := _count(m.group(2))):

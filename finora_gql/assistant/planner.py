@@ -69,7 +69,8 @@ VOCABULARY = ("spend", "spent", "spending", "budget", "budgets", "balance", "bal
               "savings", "saving", "goal", "goals", "month", "year", "week", "last", "this", "subscriptions",
               "recurring", "worth", "cashflow", "accounts", "account", "transactions", "categories", "category",
               "remaining", "left", "earned", "largest", "biggest", "categorize", "categorise", "recategorize",
-              "recategorise", "simulate", "weekly", "monthly", "yearly", "purchases", "purchase", "spends")
+              "recategorise", "simulate", "weekly", "monthly", "yearly", "purchases", "purchase", "spends", "months",
+              "weeks", "years", "expense", "incomes", "goals", "close", "closer", "closest")
 
 
 def _fix_typos(text: str) -> str:
@@ -115,22 +116,21 @@ def _find_name(text: str, options: list[str], *, synonyms: bool = False, min_len
     """Which of the person's names the question mentions: whole-name match, then synonyms, then
     close spellings of single words and word pairs."""
     padded = f" {_norm(text)} "
-    best = None
-    for option in sorted(options, key=len, reverse=True):
+    best: tuple[str, str] | None = None  # (option, the phrase that named it): the longest phrase wins
+    for option in options:
         name = _norm(option)
-        if name and f" {name} " in padded:
-            return option
         plural = name[:-1] if name.endswith("s") else name + "s"
-        if len(name) >= 4 and f" {plural} " in padded:
-            return option
+        for phrase in (name, plural if len(name) >= 4 else ""):
+            if phrase and f" {phrase} " in padded and (best is None or len(phrase) > len(best[1])):
+                best = (option, phrase)
     if synonyms:
         for option in options:
             for word in SYNONYMS.get(option, ()):
-                if f" {_norm(word)} " in padded:
-                    if best is None or len(word) > len(best[1]):
-                        best = (option, word)
-        if best:
-            return best[0]
+                phrase = _norm(word)
+                if f" {phrase} " in padded and (best is None or len(phrase) > len(best[1])):
+                    best = (option, phrase)
+    if best:
+        return best[0]
     words = padded.split()
     grams = words + [" ".join(words[i:i + 2]) for i in range(len(words) - 1)] + [
         " ".join(words[i:i + 3]) for i in range(len(words) - 2)]
@@ -267,8 +267,8 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
     if write and q.category and q.amount is not None and not what_if:
         q.intent = "propose_budget"
         return
-    if re.search(r"\b(delete|remove|cancel|transfer|send|pay off|move money|close)\b", t) and not re.search(
-            r"\b(how much|what|when|did i)\b", t):
+    if re.search(r"\b(delete|remove|cancel|transfer|send|pay off|move money|close my|close the)\b", t) and not re.search(
+            r"\b(how|what|when|did i|which|where)\b", t):
         q.intent = "unsupported_action"
         return
     if _has(t, "net worth", "worth", "wealth"):
@@ -306,8 +306,8 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
                  r"\baccounts\b", t) and not re.search(r"\bspen[dt]\b", t):
         q.intent = "accounts"
         return
-    if re.search(r"\b(largest|biggest|most expensive|highest|smallest|cheapest)\b.*\b(purchase|transaction|expense|"
-                 r"charge|payment|spend)\b", t):
+    if re.search(r"\b(largest|biggest|most expensive|highest|smallest|cheapest)\b.*\b(purchases?|transactions?|expenses?|"
+                 r"charges?|payments?|spend|buy)\b", t):
         q.intent = "transactions"
         q.focus = "smallest" if re.search(r"\b(smallest|cheapest)\b", t) else "largest"
         return
@@ -323,6 +323,7 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
     if re.search(r"\b(top|biggest|largest|main|most)\b.*\b(categories|category|expenses|spending)\b|\bwhere (does|did) "
                  r"(my|all my|the) money go\b|\bbreakdown\b|\bby category\b", t) and not q.merchant:
         q.intent = "top_categories"
+        q.focus = "top"
         return
     spend = re.search(r"\b(spend|spent|spending|spends|cost|costs|pay|paid|paying|expenses?|outgoings|"
                       r"shell(ed)? out|blow|blew|drop(ped)?|charged)\b", t)
@@ -409,7 +410,7 @@ def plan(q: Question, ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     if q.intent == "accounts":
         return [("list_accounts", {})]
     if q.intent == "top_categories":
-        return [("spending_by_category", {**period, "category": None})]
+        return [("wallet_summary", period)]
     if q.intent == "category_spend":
         return [("spending_by_category", {**period, "category": q.category})]
     if q.intent == "category_income":
@@ -522,7 +523,7 @@ def _w_search(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str) -
     when = _period_words({"date_from": r["period"]["from"], "date_to": r["period"]["to"]})
     subject = r.get("merchant") or r.get("category") or "matching transactions"
     if r["count"] == 0:
-        return f"I found no transactions for {subject} {when} {cite}."
+        return f"I found no transactions for {subject} {when}: 0.00 {ctx_currency(r)} {cite}."
     if q.focus in ("largest", "smallest") and r["transactions"]:
         t = r["transactions"][0]
         kind = "largest" if q.focus == "largest" else "smallest"
@@ -538,6 +539,10 @@ def _w_search(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str) -
     verb = "received" if args.get("direction") == "INCOME" else "spent"
     where = f"at {r['merchant']}" if r.get("merchant") else f"on {subject}"
     return f"You {verb} {amounts} {where} {when}, in {r['count']} transactions {cite}."
+
+
+def ctx_currency(r: dict[str, Any]) -> str:
+    return next(iter(r.get("totals_by_currency") or {}), "USD")
 
 
 def _w_accounts(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str) -> str:
@@ -556,6 +561,12 @@ def _w_summary(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str) 
     when = _period_words(args) or f"from {r['period']['from']} to {r['period']['to']}"
     if q.focus == "income":
         return f"Your income {when} was {money(r['income'], c)} {cite}."
+    if q.focus == "top":
+        top = r["top_categories"]
+        if not top:
+            return f"No spending recorded {when} {cite}."
+        listed = "; ".join(f"{row['name']} {money(row['amount'], c)}" for row in top)
+        return f"Your biggest spending categories {when} (money out, before refunds): {listed} {cite}."
     if q.focus == "expenses":
         return f"You spent {money(r['expenses'], c)} in total {when} {cite}."
     if q.focus == "savings":

@@ -281,7 +281,9 @@ async def _search_transactions(session: AsyncSession, run: ToolRun, args: dict[s
     category = _category(names, args.get("category"))
     account = _account(names, args.get("account"))
     direction = {"EXPENSE": ledger.Direction.EXPENSE, "INCOME": ledger.Direction.INCOME}.get(args.get("direction") or "")
-    text = merchant or args.get("text") or None
+    # The ledger's search matches whole words by prefix; "Trader Joe's" is searched by its plain words
+    # (the apostrophe splits the indexed word) and then kept to that exact merchant below.
+    text = (" ".join(w for w in merchant.split() if w.isalnum()) or None) if merchant else (args.get("text") or None)
     spec = ledger.Filter(
         date_from=start, date_to=end, direction=direction,
         category_ids=[category[1]] if category else None, account_ids=[account[1]] if account else None,
@@ -340,9 +342,12 @@ async def _wallet_summary(session: AsyncSession, run: ToolRun, args: dict[str, A
 
 async def _cashflow(session: AsyncSession, run: ToolRun, args: dict[str, Any]) -> dict[str, Any]:
     start, end = _period(args, run.names)
-    bucket = Bucket(args.get("granularity") or "MONTH")
+    try:
+        bucket = Bucket[str(args.get("granularity") or "MONTH").upper()]
+    except KeyError:
+        raise ToolFailure(f"Unknown granularity {args.get('granularity')!r}.", "Use DAY, WEEK or MONTH.") from None
     c = await wallet.cashflow(session, run.rt, run.viewer, start=start, end=end, granularity=bucket)
-    return {"currency": c.currency, "granularity": bucket.value,
+    return {"currency": c.currency, "granularity": bucket.name,
             "buckets": [{"period": str(f.period), "income": str(f.income), "expenses": str(f.expenses),
                          "net": str(f.net)} for f in c.buckets[-40:]]}
 
