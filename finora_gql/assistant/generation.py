@@ -61,11 +61,12 @@ class _Saver:
         if time.monotonic() - self.saved_at >= self.interval:
             await self.save(content=content, status=MessageStatus.STREAMING)
 
-    async def save(self, **values: Any) -> None:
+    async def save(self, *, tool_calls: list[ToolCall] = (), **values: Any) -> None:  # type: ignore[assignment]
         self.saved_at = time.monotonic()
         self.saves += 1
         async with self.rt.sessions() as session:
             await session.exec(update(Message).where(col(Message.id) == self.message_id).values(**values))
+            session.add_all(tool_calls)
             await session.commit()
 
 
@@ -103,7 +104,7 @@ async def generate_reply(rt: Runtime, message_id: uuid.UUID) -> None:
     emitter = Emitter(rt, message_id)
     await emitter.start()
     saver = _Saver(rt, message_id, rt.settings.assistant_persist_interval)
-    state: dict[str, Any] = {"content": "", "tokens": 0, "citations": []}
+    state: dict[str, Any] = {"content": "", "tokens": 0, "citations": [], "tool_calls": []}
     try:
         async with asyncio.timeout(rt.settings.assistant_reply_timeout):
             await _run(rt, viewer, message_id, history, emitter, saver, state)
@@ -119,7 +120,7 @@ async def generate_reply(rt: Runtime, message_id: uuid.UUID) -> None:
         return
     content = state["content"].strip()
     await saver.save(content=content, status=MessageStatus.COMPLETE, tokens=state["tokens"],
-                     citations=state["citations"], finished_at=clock.now())
+                     citations=state["citations"], finished_at=clock.now(), tool_calls=state["tool_calls"])
     async with rt.sessions() as session:
         await session.exec(update(Conversation).where(col(Conversation.id) == conversation_id)
                            .values(updated_at=clock.now()))
@@ -129,7 +130,8 @@ async def generate_reply(rt: Runtime, message_id: uuid.UUID) -> None:
 
 async def _fail(rt: Runtime, emitter: Emitter, saver: _Saver, state: dict[str, Any], reason: str) -> None:
     await saver.save(content=state["content"].strip(), status=MessageStatus.FAILED, error=reason[:500],
-                     tokens=state["tokens"], citations=state["citations"], finished_at=clock.now())
+                     tokens=state["tokens"], citations=state["citations"], finished_at=clock.now(),
+                     tool_calls=state["tool_calls"])
     await emitter.emit(Kind.ERROR, error=reason,
                        message={"id": str(emitter.message_id), "content": state["content"].strip(), "status": "FAILED"})
 
@@ -138,13 +140,21 @@ async def _run(rt: Runtime, viewer: Viewer, message_id: uuid.UUID, history: list
                saver: _Saver, state: dict[str, Any]) -> None:
     settings = rt.settings
     question = next((m.content for m in reversed(history) if m.role is Role.USER), "")
-    async with rt.sessions() as session:
-        names = await tools.load_names(session, viewer)
+
+    async def names_of() -> tools.Names:
+        async with rt.sessions() as session:
+            return await tools.load_names(session, viewer)
+
+    async def retrieved() -> list[rag.Hit]:
         try:
-            hits = await rag.retrieve(session, rt, viewer, question)
+            async with rt.sessions() as session:
+                return await rag.retrieve(session, rt, viewer, question)
         except Exception:  # retrieval helps; its failure must not cost the answer
             log.exception("assistant retrieval failed")
-            hits = []
+            return []
+
+    # Two connections at once: the first token waits for the slower of the two, not their sum.
+    names, hits = await asyncio.gather(names_of(), retrieved())
     system = f"{INSTRUCTIONS}\nToday is {names.today.isoformat()}; amounts are in {names.base_currency} unless said.\n" \
              f"{_context_block(names)}{_notes_block(hits)}"
     conversation: list[dict[str, Any]] = [{"role": "system", "content": system}]
@@ -180,10 +190,10 @@ async def _run(rt: Runtime, viewer: Viewer, message_id: uuid.UUID, history: list
         for call in calls:
             position += 1
             ok, result, arguments, duration = await _call(run, call, emitter, may_write)
-            async with rt.sessions() as session:
-                session.add(ToolCall(user_id=viewer.user_id, message_id=message_id, position=position, name=call["name"],
-                                     arguments=arguments, result=result, ok=ok, duration_ms=duration))
-                await session.commit()
+            # Stored with the finished reply (one transaction), not one by one before its first token.
+            state["tool_calls"].append(ToolCall(user_id=viewer.user_id, message_id=message_id, position=position,
+                                                name=call["name"], arguments=arguments, result=result, ok=ok,
+                                                duration_ms=duration))
             state["citations"].append({"index": position, "tool": call["name"], "arguments": arguments, "ok": ok})
             content = {"data": result} if ok else result
             conversation.append({"role": "tool", "tool_call_id": call["id"],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import json
 import math
 import re
@@ -134,40 +135,64 @@ def _find_name(text: str, options: list[str], *, synonyms: bool = False, min_len
     words = padded.split()
     grams = words + [" ".join(words[i:i + 2]) for i in range(len(words) - 1)] + [
         " ".join(words[i:i + 3]) for i in range(len(words) - 2)]
-    normalized = {_norm(o): o for o in options}
-    # a distinctive first word ("starbucks" for "Starbucks Coffee", "whole" is not distinctive)
-    heads: dict[str, list[str]] = {}
-    for name, option in normalized.items():
-        head = name.split()[0] if name else ""
-        if len(head) >= 5:
-            heads.setdefault(head, []).append(option)
-    prefix_owner: dict[str, str | None] = {}
-    for name, option in normalized.items():
-        words_of = name.split()
-        for size in range(1, len(words_of)):
-            prefix = " ".join(words_of[:size])
-            prefix_owner[prefix] = option if prefix not in prefix_owner else None
+    index = _name_index(tuple(options))
     best_score, best_option = 0.0, None
     for gram in grams:
         if len(gram) < min_len or gram in STOP:
             continue
-        if gram in heads and len(heads[gram]) == 1:
-            return heads[gram][0]
+        if gram in index.heads:
+            return index.heads[gram]
         size = len(gram.split())
-        for name, option in normalized.items():
-            score = difflib.SequenceMatcher(None, gram, name).ratio()
-            prefix = " ".join(name.split()[:size])
-            if prefix != name and (size >= 2 or len(gram) >= 5) and prefix_owner.get(prefix) == option:
-                # "blue botle" names "Blue Bottle Coffee": the start of a name nobody else's starts with
-                score = max(score, difflib.SequenceMatcher(None, gram, prefix).ratio() - 0.02)
+        shared: dict[int, int] = {}
+        for trigram in _trigrams(gram):
+            for target_id in index.by_trigram.get(trigram, ()):
+                shared[target_id] = shared.get(target_id, 0) + 1
+        for target_id, count in shared.items():
+            target, option, penalty, words_in = index.targets[target_id]
+            if count < 2 or (penalty and not (size == words_in and (size >= 2 or len(gram) >= 5))):
+                continue
+            floor = max(best_score, 0.84) + penalty
+            if 2 * min(len(gram), len(target)) / (len(gram) + len(target)) <= floor:
+                continue
+            score = difflib.SequenceMatcher(None, gram, target).ratio() - penalty
             if score > best_score:
                 best_score, best_option = score, option
-        for head, owners in heads.items():
-            if len(owners) == 1 and len(gram) >= 5:
-                score = difflib.SequenceMatcher(None, gram, head).ratio()
-                if score > best_score:
-                    best_score, best_option = score, owners[0]
-    return best_option if best_score >= 0.84 else None
+    return best_option if best_score >= 0.84 else None  # noqa: RET504
+
+
+@dataclass(frozen=True)
+class _NameIndex:
+    heads: dict[str, str]  # a distinctive first word ("starbucks") -> its one name
+    targets: list[tuple[str, str, float, int]]  # (text, option, penalty, words) to compare a phrase with
+    by_trigram: dict[str, list[int]]
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f" {text} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+@functools.lru_cache(maxsize=64)
+def _name_index(options: tuple[str, ...]) -> _NameIndex:
+    """What fuzzy matching compares a question's phrases with, built once per list of names: each
+    name, and each start of a name nobody else's starts with ("blue bottle" for "Blue Bottle
+    Coffee", slightly penalised); a phrase is compared only with targets sharing two trigrams."""
+    normalized = {_norm(o): o for o in options}
+    starts: dict[str, str | None] = {}
+    for name, option in normalized.items():
+        parts = name.split()
+        for size in range(1, len(parts)):
+            prefix = " ".join(parts[:size])
+            starts[prefix] = option if prefix not in starts else None
+    heads = {prefix: option for prefix, option in starts.items()
+             if option is not None and " " not in prefix and len(prefix) >= 5}
+    targets = [(name, option, 0.0, len(name.split())) for name, option in normalized.items()]
+    targets += [(prefix, option, 0.02, len(prefix.split())) for prefix, option in starts.items() if option is not None]
+    by_trigram: dict[str, list[int]] = {}
+    for target_id, target in enumerate(targets):
+        for trigram in _trigrams(target[0]):
+            by_trigram.setdefault(trigram, []).append(target_id)
+    return _NameIndex(heads, targets, by_trigram)
 
 
 STOP = {"what", "much", "spend", "spent", "spending", "this", "that", "last", "month", "year", "with", "from", "have",
@@ -200,7 +225,22 @@ def _percent(text: str) -> Decimal | None:
     return None
 
 
+_READ: dict[tuple, Question] = {}
+
+
 def read_question(raw: str, ctx: dict[str, Any]) -> Question:
+    """The question understood (memoized: the same turn is read again when the tools have answered)."""
+    key = (raw, ctx.get("today"), tuple(ctx.get("categories", ())), tuple(ctx.get("merchants", ())),
+           tuple(ctx.get("accounts", ())), tuple(ctx.get("income_categories", ())))
+    found = _READ.get(key)
+    if found is None:
+        if len(_READ) > 512:
+            _READ.clear()
+        found = _READ[key] = _read_question(raw, ctx)
+    return found
+
+
+def _read_question(raw: str, ctx: dict[str, Any]) -> Question:
     today = dt.date.fromisoformat(ctx["today"])
     text = _fix_typos(raw)
     q = Question(raw=raw, text=text, period=parse_period(text, today))

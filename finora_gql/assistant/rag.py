@@ -7,6 +7,7 @@ distance): an HNSW index with a user filter applies the filter after the index s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -14,16 +15,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import delete, text
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import bindparam, delete, select as sa_select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.assistant import embeddings
-from finora_gql.assistant.models import AiContext
+from finora_gql.assistant.models import EMBEDDING_DIMENSION, AiContext
 from finora_gql.assistant.service import contexts
 from finora_gql.budgets import service as budgets
 from finora_gql.core import clock
+from finora_gql.core.db import CompiledRead, fetch
 from finora_gql.core.pagination import PageRequest
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
@@ -147,24 +150,35 @@ def _vector_literal(vector: list[float]) -> str:
     return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
 
 
+@functools.cache
+def _user_read() -> CompiledRead:
+    """The viewer's rows by distance: compiled once. The HNSW index is partial (the corpus only), so
+    this is always an exact scan of the person's own rows (through ix_ai_context_user): full recall."""
+    query = bindparam("query", type_=Vector(EMBEDDING_DIMENSION))
+    mine = sa_select(AiContext).where(contexts.owned_by(bindparam("user_id"))).subquery()
+    distance = mine.c.embedding.cosine_distance(query)
+    return CompiledRead(sa_select(mine.c.source, mine.c.title, mine.c.content, mine.c.url, distance.label("distance"))
+                        .order_by(distance).limit(bindparam("k")))
+
+
 async def search_user(session: AsyncSession, viewer: Viewer, vector: list[float], *, k: int = 10) -> list[Hit]:
     """The viewer's k nearest documents: an exact scan of their own rows (full recall)."""
-    mine = contexts.readable(viewer).subquery()
-    distance = mine.c.embedding.cosine_distance(vector)
-    rows = (await session.exec(
-        select(mine.c.source, mine.c.title, mine.c.content, mine.c.url, distance.label("distance"))
-        .order_by(distance).limit(k))).all()
+    if k <= 0:
+        return []
+    rows = await fetch(session, _user_read(), {"user_id": viewer.user_id, "query": vector, "k": k})
     return [Hit(*row) for row in rows]
 
 
 async def search_corpus(session: AsyncSession, vector: list[float], *, k: int = 10, exact: bool = False) -> list[Hit]:
     """The k nearest tips of the shared corpus, through its HNSW index (or exactly, for measuring)."""
     distance = col(AiContext.embedding).cosine_distance(vector)
+    # Exact: an ordering the index cannot serve, written as different SQL (asyncpg caches plans per
+    # SQL text, so a SET would not change an already prepared statement's plan).
+    order = distance + 0 if exact else distance
     statement = (select(AiContext.source, AiContext.title, AiContext.content, AiContext.url, distance.label("distance"))
-                 .where(col(AiContext.user_id).is_(None)).order_by(distance).limit(k))
-    if exact:
-        await session.exec(text("SET LOCAL enable_indexscan = off"))
-    else:
+                 .where(col(AiContext.user_id).is_(None)).order_by(order).limit(k))
+    if not exact:
+        # Read by the index scan as it starts (not at planning), so a cached plan still honours it.
         await session.exec(text(f"SET LOCAL hnsw.ef_search = {CORPUS_EF_SEARCH}"))
     rows = (await session.exec(statement)).all()
     return [Hit(*row) for row in rows]

@@ -204,6 +204,8 @@ class ReplyEvent:
     proposal: ProposalRef | None = strawberry.field(description="PROPOSAL: the proposed change.")
     message: ReplyMessage | None = strawberry.field(description="DONE (and ERROR): the final message.")
     error: str | None = strawberry.field(description="ERROR: why the reply failed.")
+    produced_at: dt.datetime | None = strawberry.field(description=(
+        "When the server produced the event (null for a finished reply replayed from storage)."))
 
     @classmethod
     def of(cls, event: dict[str, Any]) -> ReplyEvent:
@@ -217,6 +219,7 @@ class ReplyEvent:
             message=ReplyMessage(id=relay.GlobalID("AssistantMessage", message["id"]), content=message["content"],
                                  status=MessageStatus(message["status"])) if message else None,
             error=event.get("error"),
+            produced_at=dt.datetime.fromtimestamp(event["at"], dt.UTC) if event.get("at") else None,
         )
 
 

@@ -297,3 +297,41 @@ async def _top(api: Api, start: dt.date, end: dt.date) -> list[Decimal]:
 async def _cashflow(api: Api, start: dt.date, end: dt.date) -> list[Decimal]:
     buckets = await api.cashflow(start, end)
     return [abs(_d(b[k])) for b in buckets[:2] for k in ("income", "expenses")]
+
+
+def holdout_cases(today: dt.date) -> list[Case]:
+    """Written after the planner was tuned on `cases` and never tuned on: its score is reported
+    as a check of how well the planner generalises, not asserted at the same bar."""
+    this = month_start(today)
+    last = month_start(today, 1)
+    last_end = month_end(last)
+    year = dt.date(today.year, 1, 1)
+    august = named_month(today, 8)
+    out: list[Case] = []
+
+    def add(topic: str, question: str, expect: Expect) -> None:
+        out.append(Case(question, expect, topic))
+
+    add("category", "Could you tell me what I paid for groceries in August?", lambda api: _one(api.spent(august, "Groceries")))
+    add("category", "restaraunts - how much this month??", lambda api: _one(api.spent(this, "Restaurants")))
+    add("category", "transport costs last month pls", lambda api: _one(api.spent(last, "Transport")))
+    add("category", "my entertainment spending in august", lambda api: _one(api.spent(august, "Entertainment")))
+    add("summary", "what came in last month", lambda api: _summary(api, last, last_end, "totalIncome"))
+    add("summary", "How much money did I bring in this year?", lambda api: _summary(api, year, today, "totalIncome"))
+    add("summary", "what did I spend altogether in august", lambda api: _summary(api, august, month_end(august), "totalExpenses"))
+    add("summary", "Was I in the green last month?", lambda api: _summary(api, last, last_end, "net"))
+    add("balance", "checking balance?", lambda api: _balances(api, ["Everyday Checking"]))
+    add("balance", "how much is on the credit card right now", lambda api: _balances(api, ["Travel Rewards Card"]))
+    add("net_worth", "what am I worth", lambda api: _one(api.net_worth(month_start(today, 11), today)))
+    add("budget", "Is my groceries budget ok this month?", lambda api: _budget_line(api, this, "Groceries"))
+    add("budget", "budget status for last month please", lambda api: _budget_totals(api, last))
+    add("goals", "emergency fund progress", lambda api: _goals(api, "Emergency fund"))
+    add("simulate", "Suppose I trimmed my restaurant budget by 30%", lambda api: _simulate(api, "Restaurants", "-30", this))
+    add("simulate", "what if my grocery budget went up 10%?", lambda api: _simulate(api, "Groceries", "10", this))
+    add("merchant", "How much have I given Amazon... sorry, Target, this year?", lambda api: _merchant(api, "Target", year, today))
+    add("merchant", "sweetgreen last month?", lambda api: _merchant(api, "Sweetgreen", last, last_end))
+    add("merchant", "What did I spend at Safeway in August", lambda api: _merchant(api, "Safeway", august, month_end(august)))
+    add("merchant_count", "how often did I order from Chipotle last month", lambda api: _merchant_count(api, "Chipotle", last, last_end))
+    add("largest", "what's the most expensive thing I bought in August", lambda api: _one(api.largest(august, month_end(august))))
+    add("recurring", "list my monthly subscriptions", lambda api: _const(["15.49", "11.99"]))
+    return out

@@ -26,6 +26,7 @@ from finora_gql.assistant.planner import respond
 @dataclass
 class FakeModel:
     delay: float = 0.0
+    chunk_delay: float = 0.0  # seconds between streamed words, like a model generating
     fail_with: int | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
@@ -66,7 +67,7 @@ def build_app(state: FakeModel) -> Starlette:
             words = text.split(" ")
             for i, word in enumerate(words):
                 yield _chunk(model, {"content": word + (" " if i < len(words) - 1 else "")})
-                await asyncio.sleep(0)
+                await asyncio.sleep(state.chunk_delay)
             yield _chunk(model, {}, "tool_calls" if calls else "stop")
             yield b"data: " + json.dumps({"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
                                           "model": model, "choices": [], "usage": usage}).encode() + b"\n\n"

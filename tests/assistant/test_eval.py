@@ -21,7 +21,7 @@ from dramatiq.errors import QueueJoinTimeout
 from finora_gql.core import clock
 from finora_gql.demo import DEMO_EMAIL, DEMO_PASSWORD, create_demo
 from tests.assistant.assistant_flows import send, start_conversation, wait_reply
-from tests.assistant.eval_cases import Api, cases
+from tests.assistant.eval_cases import Api, cases, holdout_cases
 from tests.flows import login
 from tests.server import RunningServer, running_server
 
@@ -60,21 +60,32 @@ async def test_offline_assistant_answers_with_the_api_figures(demo_server: Runni
     today = clock.now().date()
     api = Api(lambda query, variables: demo_server.gql(query, variables, token=token), today)
     conversation = await start_conversation(demo_server, token, "Evaluation")
-    results = []
-    for case in cases(today):
-        expected = [Decimal(v).quantize(Decimal("0.01")) for v in await case.expect(api)]
-        expected = [abs(v) for v in expected]
-        sent = await send(demo_server, token, conversation, case.question)
-        assert sent["errors"] == [], sent
-        reply = await wait_reply(demo_server, token, conversation, sent["reply"]["id"])
-        found = numbers_in(reply["content"])
-        missing = [str(v) for v in expected if v not in found]
-        results.append({"question": case.question, "topic": case.topic, "ok": reply["status"] == "COMPLETE" and not missing,
-                        "expected": [str(v) for v in expected], "missing": missing, "reply": reply["content"]})
+
+    async def grade(case_list) -> list[dict]:
+        graded = []
+        for case in case_list:
+            expected = [abs(Decimal(v).quantize(Decimal("0.01"))) for v in await case.expect(api)]
+            sent = await send(demo_server, token, conversation, case.question)
+            assert sent["errors"] == [], sent
+            reply = await wait_reply(demo_server, token, conversation, sent["reply"]["id"])
+            found = numbers_in(reply["content"])
+            missing = [str(v) for v in expected if v not in found]
+            graded.append({"question": case.question, "topic": case.topic,
+                           "ok": reply["status"] == "COMPLETE" and not missing,
+                           "expected": [str(v) for v in expected], "missing": missing, "reply": reply["content"]})
+        return graded
+
+    results = await grade(cases(today))
+    holdout = await grade(holdout_cases(today))
+    holdout_score = sum(r["ok"] for r in holdout) / len(holdout)
     score = sum(r["ok"] for r in results) / len(results)
     REPORT.write_text(json.dumps({"score": score, "total": len(results), "passed": sum(r["ok"] for r in results),
-                                  "today": str(today), "results": results}, indent=1))
+                                  "holdout_score": holdout_score, "holdout_total": len(holdout),
+                                  "today": str(today), "results": results, "holdout": holdout}, indent=1))
     failures = "\n".join(f"- {r['question']}: missing {r['missing']} in {r['reply'][:300]!r}" for r in results if not r["ok"])
-    print(f"\noffline assistant eval: {sum(r['ok'] for r in results)}/{len(results)} = {score:.1%}\n{failures}")
+    missed = "\n".join(f"- {r['question']}: missing {r['missing']} in {r['reply'][:300]!r}" for r in holdout if not r["ok"])
+    print(f"\noffline assistant eval: {sum(r['ok'] for r in results)}/{len(results)} = {score:.1%}\n{failures}"
+          f"\nheld-out questions (never tuned on): {sum(r['ok'] for r in holdout)}/{len(holdout)} = {holdout_score:.1%}"
+          f"\n{missed}")
     assert len(results) >= 60
     assert score >= TARGET, failures
