@@ -8,7 +8,7 @@ import dramatiq
 from periodiq import cron
 
 from finora_gql.assistant import generation, rag
-from finora_gql.assistant.jobs import refresh_active_users
+from finora_gql.assistant.jobs import fail_stalled_replies, refresh_active_users
 from workers.broker import retry_options, settings
 from workers.runtime import runtime
 
@@ -33,3 +33,9 @@ async def assistant_refresh_context(user_id: str) -> None:
 async def assistant_refresh_all() -> None:
     """Nightly: the documents of everyone who used the assistant in the last 30 days."""
     await refresh_active_users(await runtime())
+
+
+@dramatiq.actor(actor_name="assistant_fail_stalled", queue_name="default", periodic=cron("*/10 * * * *"))
+async def assistant_fail_stalled() -> None:
+    """Every 10 minutes: replies whose worker died end FAILED with a reason."""
+    await fail_stalled_replies(await runtime())

@@ -15,6 +15,7 @@ from finora_gql.core.owned import SYSTEM
 from finora_gql.core.runtime import Runtime
 
 REFRESH_COOLDOWN_SECONDS = 300
+STALL_MARGIN_SECONDS = 300
 
 
 async def refresh_active_users(rt: Runtime, *, days: int = 30) -> int:
@@ -30,3 +31,23 @@ async def refresh_active_users(rt: Runtime, *, days: int = 30) -> int:
             await rag.refresh_user(session, rt, user_id)
             await session.commit()
     return len(user_ids)
+
+
+async def fail_stalled_replies(rt: Runtime) -> int:
+    """Replies still PENDING or STREAMING well past the reply timeout (their worker died) end
+    FAILED with a reason, so nobody waits on them forever. Returns how many."""
+    from sqlalchemy import update
+
+    from finora_gql.assistant.models import Message, MessageStatus
+    from finora_gql.assistant.service import messages
+
+    cutoff = clock.now() - dt.timedelta(seconds=rt.settings.assistant_reply_timeout + STALL_MARGIN_SECONDS)
+    async with rt.sessions() as session:
+        statement = messages.where_visible(
+            update(Message).where(col(Message.status).in_([MessageStatus.PENDING, MessageStatus.STREAMING]),
+                                  col(Message.created_at) < cutoff), SYSTEM,
+        ).values(status=MessageStatus.FAILED, error="The reply was interrupted; please ask again.",
+                 finished_at=clock.now())
+        result = await session.exec(statement)
+        await session.commit()
+        return result.rowcount

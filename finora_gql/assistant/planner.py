@@ -71,7 +71,9 @@ VOCABULARY = ("spend", "spent", "spending", "budget", "budgets", "balance", "bal
               "recurring", "worth", "cashflow", "accounts", "account", "transactions", "categories", "category",
               "remaining", "left", "earned", "largest", "biggest", "categorize", "categorise", "recategorize",
               "recategorise", "simulate", "weekly", "monthly", "yearly", "purchases", "purchase", "spends", "months",
-              "weeks", "years", "expense", "incomes", "goals", "close", "closer", "closest")
+              "weeks", "years", "expense", "incomes", "goals", "close", "closer", "closest", "expensive", "thing",
+              "things", "bought", "least", "recent", "recently", "shopping", "received", "receive", "restaurant",
+              "restaurants", "groceries", "grocery", "suppose", "trimmed", "spender", "saver", "savers", "months'")
 
 
 def _fix_typos(text: str) -> str:
@@ -152,6 +154,8 @@ def _find_name(text: str, options: list[str], *, synonyms: bool = False, min_len
             if count < 2 or (penalty and not (size == words_in and (size >= 2 or len(gram) >= 5))):
                 continue
             floor = max(best_score, 0.84) + penalty
+            if gram[0] != target[0]:  # a typo rarely hits the first letter; "right" is not "bright"
+                continue
             if 2 * min(len(gram), len(target)) / (len(gram) + len(target)) <= floor:
                 continue
             score = difflib.SequenceMatcher(None, gram, target).ratio() - penalty
@@ -247,13 +251,18 @@ def _read_question(raw: str, ctx: dict[str, Any]) -> Question:
     categories = list(ctx.get("categories", []))
     q.category = _find_name(text, categories, synonyms=True, min_len=5)
     merchants = list(ctx.get("merchants", []))
-    if q.category is None or not _has(text, q.category):
+    corrected = re.split(r"\b(?:sorry|i mean|i meant|no wait|or rather|actually)\b[,:]?", raw.lower())
+    if len(corrected) > 1:
+        q.merchant = _find_name(corrected[-1], merchants, min_len=4)
+    if q.merchant is None and (q.category is None or not _has(text, q.category)):
         merchant = _find_name(raw.lower(), merchants, min_len=4)
         if merchant is not None and (q.category is None or _norm(merchant) in _norm(raw)):
             q.merchant = merchant
             if q.category and not _has(text, q.category):
                 q.category = None
     q.account = _find_account(text, list(ctx.get("accounts", [])))
+    if q.account and q.merchant and _norm(q.account) == _norm(q.merchant):
+        q.merchant = None  # "High-Yield Savings" is the account, even if transfers name it as merchant
     q.percent = _percent(text)
     q.amount = _amount(text)
     _intent(q, ctx)
@@ -269,7 +278,7 @@ def _find_account(text: str, accounts: list[str]) -> str | None:
     if direct:
         return direct
     for key, words in ACCOUNT_WORDS.items():
-        if _has(text, *[f"{w} account" for w in words]) or _has(text, *[f"my {w}" for w in words]):
+        if _has(text, *words):
             matches = [a for a in accounts if key in a.lower() or any(w in a.lower() for w in words)]
             if len(matches) == 1:
                 return matches[0]
@@ -289,8 +298,9 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
     if _has(t, "portfolio", "holdings", "investments", "my stocks", "my shares"):
         q.intent = "portfolio"
         return
-    what_if = re.search(r"\bwhat (if|would happen if|happens if)\b|\bif i (cut|reduce|lower|raise|increase|trim|drop|"
-                        r"slash|set|change)|\bsimulate\b|\bimpact of\b|\bhow would\b", t)
+    what_if = re.search(r"\bwhat (if|would happen if|happens if)\b|\bif i (cut|reduc|lower|rais|increas|trim|drop|"
+                        r"slash|set|change)|\bsimulate\b|\bimpact of\b|\bhow would\b|\bsuppose\b|\bimagine\b|"
+                        r"\blet'?s say\b|\bhypothetical", t)
     write = re.search(r"\b(set|create|make|add|change|update|raise|increase|lower|reduce|put)\b.*\bbudget\b|"
                       r"\bbudget\b.*\bto (\$|\d)|\bnew budget\b", t)
     if what_if and (q.percent is not None or q.amount is not None) and (q.category or "budget" in t):
@@ -315,7 +325,8 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
         q.intent = "net_worth"
         return
     if re.search(r"\bbudgets?\b", t) or _has(t, "over budget", "on track", "overspent", "overspend"):
-        if q.percent is not None and re.search(r"\b(cut|reduce|lower|raise|increase|trim)\b", t):
+        if q.percent is not None and re.search(r"\b(cut|reduc|lower|rais|increas|trim|drop|slash|went up|go up|"
+                                               r"went down|go down)", t):
             q.intent = "simulate"
             return
         q.intent = "budget_status"
@@ -332,22 +343,24 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
         q.intent = "cashflow"
         q.focus = "week" if re.search(r"\bweek", t) else "month"
         return
-    if re.search(r"\bsavings rate\b|\bhow much (did|have) i (save|saved)\b|\bdid i save\b|\bsave any\b|\bnet\b|"
-                 r"\bsurplus\b|\bdeficit\b", t):
+    if re.search(r"\bsavings rate\b|\bhow much (did|have) i\b.*\b(save|saved)\b|\bdid i save\b|\bsave any\b|\bnet\b|"
+                 r"\bsurplus\b|\bdeficit\b|\bin the (green|red|black)\b|\bbreak even\b|\bleft over\b|"
+                 r"\bspend more than i (earn|made|make)\b|\blive within\b", t):
         q.intent = "summary"
         q.focus = "savings"
         return
     if re.search(r"\b(income|earn|earned|earning|earnings|salary|paid me|get paid|got paid|made|make|bring in|brought in|"
-                 r"paycheck|inflow|take home)\b", t) and not q.merchant:
+                 r"paycheck|inflow|take home|came in|come in|coming in|money in|receive|received)\b", t) and not q.merchant:
         q.intent = "summary" if not q.category or q.category not in ctx.get("income_categories", []) else "category_income"
         q.focus = "income"
         return
-    if re.search(r"\bbalances?\b|\bhow much (money )?(do i have|is in|is left in|have i got)\b|\bin my (\w+ )?account\b|"
-                 r"\baccounts\b", t) and not re.search(r"\bspen[dt]\b", t):
+    if re.search(r"\bbalances?\b|\bhow much (money )?(do i have|is in|is left in|have i got|is on|do i owe)\b|"
+                 r"\bwhat'?s in my\b|\bwhat is in my\b|\bwhat'?s left in my\b|"
+                 r"\bin my (\w+ )?account\b|\baccounts\b|\bowe on\b", t) and not re.search(r"\bspen[dt]\b", t):
         q.intent = "accounts"
         return
-    if re.search(r"\b(largest|biggest|most expensive|highest|smallest|cheapest)\b.*\b(purchases?|transactions?|expenses?|"
-                 r"charges?|payments?|spend|buy)\b", t):
+    if re.search(r"\b(largest|biggest|most expensive|highest|smallest|cheapest|priciest)\b.*\b(purchases?|transactions?|"
+                 r"expenses?|charges?|payments?|spend|buy|bought|thing|things|item|items|order)\b", t):
         q.intent = "transactions"
         q.focus = "smallest" if re.search(r"\b(smallest|cheapest)\b", t) else "largest"
         return
@@ -403,7 +416,8 @@ def plan(q: Question, ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         if category is None:
             return []
         percent = q.percent
-        if percent is not None and re.search(r"\b(cut|reduce|lower|trim|drop|slash|decrease|less)\b", q.text):
+        if percent is not None and re.search(r"\b(cut|reduc|lower|trim|drop|slash|decreas|less|went down|go down|"
+                                             r"fewer|shrink|tighten)", q.text):
             percent = -percent
         month = (q.period.month if q.period and q.period.month else today.replace(day=1)).strftime("%Y-%m")
         args = {"category": category, "month": month, "adjustment_percent": None, "new_limit": None}

@@ -335,3 +335,45 @@ def holdout_cases(today: dt.date) -> list[Case]:
     add("largest", "what's the most expensive thing I bought in August", lambda api: _one(api.largest(august, month_end(august))))
     add("recurring", "list my monthly subscriptions", lambda api: _const(["15.49", "11.99"]))
     return out
+
+
+def fresh_cases(today: dt.date) -> list[Case]:
+    """A second held-out batch, written after the first one had been used to fix phrasing gaps and
+    never tuned on itself."""
+    this = month_start(today)
+    last = month_start(today, 1)
+    last_end = month_end(last)
+    year = dt.date(today.year, 1, 1)
+    july = named_month(today, 7)
+    out: list[Case] = []
+
+    def add(topic: str, question: str, expect: Expect) -> None:
+        out.append(Case(question, expect, topic))
+
+    add("category", "How much went on groceries in July?", lambda api: _one(api.spent(july, "Groceries")))
+    add("category", "what's my utilities spend for last month", lambda api: _one(api.spent(last, "Utilities")))
+    add("category", "Dining out this month - how bad is it?", lambda api: _one(api.spent(this, "Restaurants")))
+    add("category", "tell me my shopping total for july", lambda api: _one(api.spent(july, "Shopping")))
+    add("summary", "How much did I get paid last month?", lambda api: _summary(api, last, last_end, "totalIncome"))
+    add("summary", "total income in july", lambda api: _summary(api, july, month_end(july), "totalIncome"))
+    add("summary", "What were my total outgoings last month?", lambda api: _summary(api, last, last_end, "totalExpenses"))
+    add("summary", "how much did i manage to save in july", lambda api: _summary(api, july, month_end(july), "net"))
+    add("summary", "what percentage of my income did I save this year", lambda api: _rate(api, year, today))
+    add("balance", "What's in my High-Yield Savings?", lambda api: _balances(api, ["High-Yield Savings"]))
+    add("balance", "how much cash do I have across my accounts", lambda api: _balances(
+        api, ["Everyday Checking", "High-Yield Savings", "Travel Rewards Card", "Euro Account"]))
+    add("net_worth", "tell me my net worth", lambda api: _one(api.net_worth(month_start(today, 11), today)))
+    add("budget", "am i on track with my budgets this month", lambda api: _budget_totals(api, this))
+    add("budget", "How much room is left in the entertainment budget?", lambda api: _budget_line(api, this, "Entertainment"))
+    add("goals", "When will I hit my Japan trip goal?", lambda api: _goals(api, "Japan trip"))
+    add("simulate", "What would happen if I lowered my transport budget by 20 percent?",
+        lambda api: _simulate(api, "Transport", "-20", this))
+    add("simulate", "if I increase my entertainment budget by 50%, what happens?",
+        lambda api: _simulate(api, "Entertainment", "50", this))
+    add("merchant", "How much did I spend on Lyft last month?", lambda api: _merchant(api, "Lyft", last, last_end))
+    add("merchant", "what have my Starbucks runs cost me in July", lambda api: _merchant(api, "Starbucks", july, month_end(july)))
+    add("merchant", "IKEA spending this year", lambda api: _merchant(api, "IKEA", year, today))
+    add("merchant_count", "How many times did I buy from CVS Pharmacy this year?",
+        lambda api: _merchant_count(api, "CVS Pharmacy", year, today))
+    add("largest", "biggest single expense last month", lambda api: _one(api.largest(last, last_end)))
+    return out

@@ -21,7 +21,7 @@ from dramatiq.errors import QueueJoinTimeout
 from finora_gql.core import clock
 from finora_gql.demo import DEMO_EMAIL, DEMO_PASSWORD, create_demo
 from tests.assistant.assistant_flows import send, start_conversation, wait_reply
-from tests.assistant.eval_cases import Api, cases, holdout_cases
+from tests.assistant.eval_cases import Api, cases, fresh_cases, holdout_cases
 from tests.flows import login
 from tests.server import RunningServer, running_server
 
@@ -78,14 +78,19 @@ async def test_offline_assistant_answers_with_the_api_figures(demo_server: Runni
     results = await grade(cases(today))
     holdout = await grade(holdout_cases(today))
     holdout_score = sum(r["ok"] for r in holdout) / len(holdout)
+    fresh = await grade(fresh_cases(today))
+    fresh_score = sum(r["ok"] for r in fresh) / len(fresh)
     score = sum(r["ok"] for r in results) / len(results)
     REPORT.write_text(json.dumps({"score": score, "total": len(results), "passed": sum(r["ok"] for r in results),
                                   "holdout_score": holdout_score, "holdout_total": len(holdout),
-                                  "today": str(today), "results": results, "holdout": holdout}, indent=1))
+                                  "fresh_score": fresh_score, "fresh_total": len(fresh),
+                                  "today": str(today), "results": results, "holdout": holdout, "fresh": fresh}, indent=1))
     failures = "\n".join(f"- {r['question']}: missing {r['missing']} in {r['reply'][:300]!r}" for r in results if not r["ok"])
     missed = "\n".join(f"- {r['question']}: missing {r['missing']} in {r['reply'][:300]!r}" for r in holdout if not r["ok"])
     print(f"\noffline assistant eval: {sum(r['ok'] for r in results)}/{len(results)} = {score:.1%}\n{failures}"
-          f"\nheld-out questions (never tuned on): {sum(r['ok'] for r in holdout)}/{len(holdout)} = {holdout_score:.1%}"
-          f"\n{missed}")
+          f"\nfirst held-out batch: {sum(r['ok'] for r in holdout)}/{len(holdout)} = {holdout_score:.1%}"
+          f"\n{missed}"
+          f"\nsecond held-out batch (never tuned on): {sum(r['ok'] for r in fresh)}/{len(fresh)} = {fresh_score:.1%}\n"
+          + "\n".join(f"- {r['question']}: missing {r['missing']} in {r['reply'][:300]!r}" for r in fresh if not r["ok"]))
     assert len(results) >= 60
     assert score >= TARGET, failures
