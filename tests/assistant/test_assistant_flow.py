@@ -13,7 +13,6 @@ from tests.assistant.assistant_flows import (
     DELETE,
     REJECT,
     ask,
-    reply_of,
     send,
     start_conversation,
     stream_reply,

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from finora_gql.assistant.jobs import fail_stalled_replies
 from finora_gql.assistant.models import Message, MessageStatus, Role
-from tests.assistant.assistant_flows import ask, reply_of, send, start_conversation, stream_reply, text_of, wait_reply
+from tests.assistant.assistant_flows import ask, reply_of, send, start_conversation, stream_reply, text_of
 from tests.assistant.openai_server import fake_openai
 from tests.assistant.test_assistant_flow import _spender
 from tests.assistant.worker_config import worker_settings
@@ -83,4 +83,3 @@ async def test_slow_reply_is_saved_while_it_streams(server: RunningServer) -> No
     assert all(final[1].startswith(p.strip()) for p in partial)  # ...as a prefix of the answer
     # ...but not per chunk: far fewer saves than streamed words.
     assert len(partial) < len(final[1].split()) / 4
-    del wait_reply

@@ -34,7 +34,7 @@ from sqlalchemy import delete, insert, text
 
 from finora_gql.assistant import embeddings, generation, rag
 from finora_gql.assistant.live import reply_channel
-from finora_gql.assistant.models import AiContext, Conversation, Message, MessageStatus, Role
+from finora_gql.assistant.models import AiContext, Message, MessageStatus, Role
 from finora_gql.core.viewer import Viewer
 from tests.assistant.assistant_flows import REPLY, send, start_conversation
 from tests.assistant.openai_server import fake_openai
