@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -63,7 +64,10 @@ class AssistantQuery:
         return [ConversationNode.of(row) for row in rows]
 
     @strawberry.field(description="One of the viewer's conversations; null when the id is not one of theirs.")
-    async def conversation(self, info: Info[Context, None], id: relay.GlobalID) -> ConversationNode | None:
+    async def conversation(
+        self, info: Info[Context, None],
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The conversation.")],
+    ) -> ConversationNode | None:
         try:
             conversation_id = decode_id(id, ConversationNode, "id")
         except ServiceError:
@@ -139,7 +143,10 @@ class AssistantSubscription:
         "A reply being written: TEXT deltas, tool calls, proposals, then DONE (or ERROR). A late or reconnecting "
         "subscriber first receives everything generated so far; a finished reply is replayed whole. NOT_FOUND for "
         "a message that is not the viewer's."))
-    async def assistant_reply(self, info: Info[Context, None], message_id: relay.GlobalID) -> AsyncGenerator[ReplyEvent, None]:
+    async def assistant_reply(
+        self, info: Info[Context, None],
+        message_id: Annotated[relay.GlobalID, strawberry.argument(description="The reply (from sendAssistantMessage).")],
+    ) -> AsyncGenerator[ReplyEvent, None]:
         context = info.context
         viewer = await context.viewer()
         try:

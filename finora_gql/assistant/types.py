@@ -85,9 +85,9 @@ class ToolCallNode:
     "A change the assistant proposes. Nothing happens until confirmAssistantProposal; rejectAssistantProposal drops it."))
 class ProposalNode(relay.Node):
     id: relay.NodeID[str]
-    kind: ProposalKindEnum
+    kind: ProposalKindEnum = strawberry.field(description="What kind of change.")
     summary: str = strawberry.field(description="What would change, in words.")
-    status: ProposalStatusEnum
+    status: ProposalStatusEnum = strawberry.field(description="Whether it is still to be decided.")
     outcome: str | None = strawberry.field(description="What confirming did.")
     created_at: dt.datetime = strawberry.field(description="When it was proposed.")
     decided_at: dt.datetime | None = strawberry.field(description="When it was confirmed or rejected.")
@@ -112,9 +112,9 @@ class ProposalNode(relay.Node):
 @strawberry.type(name="AssistantMessage", description="A message of a conversation: the person's, or the assistant's reply.")
 class MessageNode(relay.Node):
     id: relay.NodeID[str]
-    role: RoleEnum
+    role: RoleEnum = strawberry.field(description="Who wrote it.")
     content: str = strawberry.field(description="The text (a streaming reply: what was saved so far).")
-    status: MessageStatusEnum
+    status: MessageStatusEnum = strawberry.field(description="Where a reply stands (the person's messages are COMPLETE).")
     error: str | None = strawberry.field(description="Why a FAILED reply failed.")
     tokens: int = strawberry.field(description="Tokens the reply used (0 for the person's messages).")
     citations: list[CitationNode] = strawberry.field(description="Sources of the reply's figures.")
@@ -184,19 +184,19 @@ class ConversationNode(relay.Node):
 class ProposalRef:
     id: relay.GlobalID = strawberry.field(description="The proposal (an AssistantProposal).")
     summary: str = strawberry.field(description="What would change.")
-    kind: ProposalKindEnum
+    kind: ProposalKindEnum = strawberry.field(description="What kind of change.")
 
 
 @strawberry.type(name="AssistantReplyMessage", description="A reply as its stream ends.")
 class ReplyMessage:
     id: relay.GlobalID = strawberry.field(description="The reply (an AssistantMessage).")
     content: str = strawberry.field(description="Its whole text.")
-    status: MessageStatusEnum
+    status: MessageStatusEnum = strawberry.field(description="COMPLETE, or FAILED.")
 
 
 @strawberry.type(name="AssistantReplyEvent", description="One event of a reply being written.")
 class ReplyEvent:
-    kind: ReplyKindEnum
+    kind: ReplyKindEnum = strawberry.field(description="What this event carries.")
     seq: int = strawberry.field(description="1, 2, ... in the order the events happened.")
     delta: str | None = strawberry.field(description="TEXT: the next piece of the answer.")
     tool_name: str | None = strawberry.field(description="TOOL_STARTED / TOOL_FINISHED: the tool.")
