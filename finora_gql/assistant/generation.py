@@ -44,9 +44,11 @@ Rules:
 - If the tools cannot answer, say so plainly.
 - Amounts are decimal strings in the currency given; dates are ISO."""
 
+# A change is proposed only when the person's own message asks for one (a verb of change), never
+# because a note, a tool result or retrieved text said so.
 WRITE_REQUEST = re.compile(
     r"\b(set|create|make|add|change|update|raise|increase|lower|reduce|cut|start|open|new|always|automatically|"
-    r"categori[sz]e|recategori[sz]e|file|rule|propose|budget|goal|save for|want to save)\b", re.IGNORECASE)
+    r"categori[sz]e|recategori[sz]e|file|rule|propose|save for|want to save)\b", re.IGNORECASE)
 
 
 class _Saver:

@@ -103,7 +103,11 @@ def fuzzy(value: str, options: list[str], *, cutoff: float = 0.72) -> str | None
     if len(contained) >= 1:
         return min(contained, key=len)
     close = difflib.get_close_matches(wanted, list(normalized), n=1, cutoff=cutoff)
-    return normalized[close[0]] if close else None
+    if close:
+        return normalized[close[0]]
+    from finora_gql.assistant.planner import _find_name  # "blue botle": the start of one name, misspelt
+
+    return _find_name(value, options, min_len=3)
 
 
 def _norm(text: str) -> str:
