@@ -1,4 +1,4 @@
-"""`finora-gql`: serve, worker, scheduler, migrate, seed, set-role, check-config, export-schema."""
+"""`finora-gql`: serve, worker, scheduler, migrate, seed, set-role, reindex-assistant, check-config, export-schema."""
 
 from __future__ import annotations
 
@@ -198,6 +198,35 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
         run_migrations(url, revision)
         after = current_revision(url)
     typer.echo(f"database at {after}" + (" (already)" if after == before else f" (was {before or 'empty'})"))
+
+
+@cli.command("reindex-assistant")
+def reindex_assistant(
+    corpus_only: bool = typer.Option(False, "--corpus-only", help="Rebuild the shared tips only, not people's documents."),
+) -> None:
+    """Rebuild the assistant's embeddings with the configured EMBEDDING_MODEL (after changing it)."""
+    import asyncio
+
+    from finora_gql.assistant import rag
+    from finora_gql.assistant.embeddings import model_name
+    from finora_gql.core.db import migrate as run_migrations
+    from finora_gql.core.runtime import build_runtime
+
+    settings = _settings()
+
+    async def run(url: str) -> dict[str, int]:
+        runtime = build_runtime(settings.model_copy(update={"database_url": url}), url)
+        await runtime.start()
+        try:
+            return await rag.reindex(runtime, users=not corpus_only, force=True)
+        finally:
+            await runtime.aclose()
+
+    with _database(settings) as url:
+        run_migrations(url)
+        counts = asyncio.run(run(url))
+    typer.echo(f"Embedded with {model_name(settings)}: {counts['corpus']} tips, {counts['documents']} documents "
+               f"of {counts['users']} people.")
 
 
 @cli.command()

@@ -153,6 +153,21 @@ class Settings(BaseSettings):
     # graphql-core's per-field machinery, shared subscription events). Off: graphql-core and
     # strawberry execute everything (identical responses, ~a third more CPU on large pages).
     execution_fast_path: bool = True
+    # The AI assistant. LLM_MODEL is any litellm model ("openrouter/...", "openai/gpt-4o-mini", ...);
+    # the default is the offline planner registered with litellm as a custom provider (no key, no network).
+    llm_model: str = "finora-offline/planner"
+    llm_api_key: SecretStr | None = None
+    llm_api_base: str | None = None
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds one model call may take (each tool round is one call).")
+    llm_retries: int = Field(1, ge=0, le=5)
+    assistant_max_tool_rounds: int = Field(4, ge=1, le=12, description="Model calls per reply; the last forbids tools.")
+    assistant_reply_timeout: float = Field(120.0, gt=0, description="Seconds a whole reply may take before it FAILS.")
+    assistant_rate_limit: str = Field("30/300", description="Messages a person may send: 'count/seconds', sliding.")
+    assistant_daily_tokens: int = Field(200_000, ge=0, description="Tokens a person's replies may use per UTC day.")
+    assistant_persist_interval: float = Field(1.0, gt=0, description="Seconds between saves of a streaming reply.")
+    # Embeddings: "wordllama" is the offline default (weights inside the package); else a litellm
+    # embedding model, called with LLM_API_KEY / LLM_API_BASE, whose vectors are cut to 256 dimensions.
+    embedding_model: str = "wordllama"
 
     log_level: str = "INFO"
 
@@ -258,6 +273,7 @@ class Settings(BaseSettings):
             "rate_limit_register_per_email",
             "rate_limit_password_reset_per_ip",
             "rate_limit_password_reset_per_email",
+            "assistant_rate_limit",
         ):
             try:
                 RateLimit.parse(getattr(self, name))

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from finora_gql.accounts.models import Account
 from finora_gql.admin.models import AuditLog
+from finora_gql.assistant.models import AiContext, Conversation, Message, Proposal, ToolCall
 from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshToken
 from finora_gql.budgets.models import Budget, Goal, GoalContribution
 from finora_gql.core.jobs import JobOutbox
@@ -36,6 +37,7 @@ __all__ = [
     "InvestmentSetting", "JobOutbox", "MonthlyTotal", "NetWorthSnapshot",
     "Award", "Badge", "Challenge", "ChallengeEnrollment", "ChallengeProgress", "GamificationEvent", "GamificationState",
     "LeaderboardProfile", "PointsEntry", "Redemption", "Reward",
+    "AiContext", "Conversation", "Message", "Proposal", "ToolCall",
     "Notification",
     "NotificationPreference", "OutgoingEmail", "Price", "RefreshToken", "Security", "Transaction",
     "User", "metadata",

@@ -27,6 +27,7 @@ from finora_gql.admin.schema import AdminMutation, AdminQuery
 from finora_gql.api import scalars
 from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, install_fast_paths
 from finora_gql.api.guards import DocumentGuards, guard_fragments
+from finora_gql.assistant.schema import AssistantMutation, AssistantQuery, AssistantSubscription
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
 from finora_gql.config import Settings
@@ -47,7 +48,7 @@ log = logging.getLogger("finora.graphql")
 @strawberry.type(description="Everything you can read.")
 class Query(
     UsersQuery, AccountsQuery, TransactionsQuery, WalletQuery, BudgetsQuery, NotificationsQuery, FilesQuery, ImportsQuery,
-    InvestmentsQuery, GamificationQuery, AdminQuery,
+    InvestmentsQuery, GamificationQuery, AssistantQuery, AdminQuery,
 ):
     @strawberry.field(description="Any object you may see, by its global id; null when it is not yours.")
     async def node(
@@ -63,7 +64,8 @@ class Query(
 @strawberry.type(description="Everything you can change.")
 class Mutation(
     AuthMutation, UsersMutation, AccountsMutation, TransactionsMutation, WalletMutation, BudgetsMutation,
-    NotificationsMutation, FilesMutation, ImportsMutation, InvestmentsMutation, GamificationMutation, AdminMutation,
+    NotificationsMutation, FilesMutation, ImportsMutation, InvestmentsMutation, GamificationMutation,
+    AssistantMutation, AdminMutation,
 ):
     pass
 
@@ -71,7 +73,7 @@ class Mutation(
 @strawberry.type(description="Live updates over websockets (graphql-transport-ws).")
 class Subscription(
     AuthSubscription, NotificationsSubscription, WalletSubscription, ImportsSubscription, InvestmentsSubscription,
-    GamificationSubscription,
+    GamificationSubscription, AssistantSubscription,
 ):
     pass
 

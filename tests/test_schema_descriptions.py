@@ -17,7 +17,6 @@ from graphql import (
     GraphQLNamedType,
     GraphQLObjectType,
 )
-
 from strawberry.permission import PermissionExtension
 
 from finora_gql.api.permissions import ADMIN_ONLY, IsAdmin

@@ -1,6 +1,6 @@
 """Every actor module, imported once so the broker knows them all (worker, scheduler, serve)."""
 
-from workers import budgets, email, files, gamification, imports, investments, outbox  # noqa: F401
+from workers import assistant, budgets, email, files, gamification, imports, investments, outbox  # noqa: F401
 from workers.broker import broker
 
 __all__ = ["broker"]
