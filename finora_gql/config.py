@@ -121,6 +121,12 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Observability (see README "Operations").
+    # Traces: exported over OTLP/HTTP when the endpoint is set; TRACING=true makes spans without it.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "finora-gql"
+    tracing: bool = False
+
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from finora_gql.auth import service as auth
+from finora_gql.core import tracing
 from finora_gql.core.errors import Forbidden, Unauthenticated
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
@@ -45,7 +46,8 @@ class Context:
         if name not in self._loaders:
 
             async def batch(keys: Sequence[Any]) -> list[Any]:
-                found = await load(self.session, await self.viewer(), keys)
+                with tracing.span(f"loader {name}", keys=len(keys)):
+                    found = await load(self.session, await self.viewer(), keys)
                 return [found.get(key) for key in keys]
 
             self._loaders[name] = DataLoader(load_fn=batch)

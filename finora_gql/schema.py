@@ -29,6 +29,8 @@ from finora_gql.api.execution import CachedNameConverter, FastExecutionContext, 
 from finora_gql.config import Settings
 from finora_gql.notifications.schema import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from finora_gql.core.errors import is_public
+from finora_gql.core import tracing
+from finora_gql.core.observability import GraphQLLogContext
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.files.schema import FilesMutation, FilesQuery
 from finora_gql.imports.schema import ImportsMutation, ImportsQuery, ImportsSubscription
@@ -103,6 +105,9 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
         extensions.append(DisableIntrospection)
     if metrics is not None:
         extensions.append(graphql_metrics_extension(metrics))
+    extensions.append(GraphQLLogContext)
+    if tracing.configure(settings):
+        extensions.append(tracing.GraphQLTracing)
     schema = FinoraSchema(
         query=Query,
         mutation=Mutation,

@@ -13,11 +13,13 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
 from periodiq import PeriodiqMiddleware
 
 from finora_gql.config import Settings
+from finora_gql.core.observability import observability_middleware
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
     middleware = [factory() for factory in default_middleware]
     middleware += [AsyncIO(), CurrentMessage(), PeriodiqMiddleware(skip_delay=60)]
+    middleware += observability_middleware()  # traces carried into jobs, job metrics, job log context
     if settings.redis_url:
         return RedisBroker(
             url=settings.redis_url,
