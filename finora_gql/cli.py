@@ -18,12 +18,15 @@ log = logging.getLogger("finora.cli")
 
 
 def _settings() -> Settings:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from finora_gql.core import logs
+
+    logs.configure(level=os.environ.get("LOG_LEVEL", "INFO"), log_format=os.environ.get("LOG_FORMAT", "text"))
     try:
         settings = Settings()
         settings.validate_or_raise()
     except ConfigError as error:
         _fail_config(error)
+    logs.configure(settings)  # JSON or text, redacting the settings' secrets
     return settings
 
 
@@ -56,6 +59,7 @@ def serve(
     """Run the API server (GraphiQL at /graphql)."""
     import uvicorn
 
+    from finora_gql.core import logs
     from finora_gql.core.db import migrate as run_migrations
 
     settings = _settings()
@@ -78,6 +82,7 @@ def serve(
             ws_per_message_deflate=False,
             proxy_headers=False,
             log_level=settings.log_level.lower(),
+            log_config=logs.uvicorn_log_config(settings),  # every process logs through our handler
         )
 
 

@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
 
     log_level: str = "INFO"
+    # "text": human-readable lines; "json": one JSON object per line (request/trace/user ids).
+    log_format: Literal["text", "json"] = "text"
 
     # Observability (see README "Operations").
     # Traces: exported over OTLP/HTTP when the endpoint is set; TRACING=true makes spans without it.

@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from finora_gql.auth import service as auth
-from finora_gql.core import tracing
+from finora_gql.core import logs, tracing
 from finora_gql.core.errors import Forbidden, Unauthenticated
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
@@ -87,6 +87,7 @@ class Context:
             # HTTP requests may reuse a check made a moment ago; websockets always read the database.
             cached = self.connection.scope["type"] == "http" and not self._recheck
             self._viewer = await auth.authenticate(self.session, self.runtime, token, cached=cached)
+            logs.set_user(self._viewer.user_id)
         return self._viewer
 
     async def optional_viewer(self) -> Viewer | None:

@@ -68,17 +68,16 @@ def set_operation(name: str | None) -> None:
 # --- redaction --------------------------------------------------------------------------------
 
 _SENSITIVE_KEYS = (
-    r"password|passwd|new_?password|current_?password|old_?password|secret|[a-z_]*_secret|token|"
-    r"access_?token|refresh_?token|id_?token|api_?key|apikey|authorization|cookie|set-cookie|"
-    r"signature|dsn|private_?key|encryption_?key|body|html|text_?body|html_?body"
+    r"[a-z0-9_-]*(?:password|passwd|secret|token|api_?key|apikey|signature|dsn|private_?key|encryption_?key)|"
+    r"authorization|cookie|set-cookie|body|html|text_?body|html_?body"
 )
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # JSON-ish and Python-repr-ish "key": "value" / 'key': 'value' / key="value"
     (re.compile(rf"""(?i)(["']?\b(?:{_SENSITIVE_KEYS})\b["']?\s*[:=]\s*)(["'])(?:\\.|(?!\2).)*\2""", re.S),
      rf"\1\2{REDACTED}\2"),
     # key=value unquoted (query strings, env dumps, form bodies)
-    (re.compile(rf"(?i)([?&;\s]\b(?:{_SENSITIVE_KEYS}|code|sig|x-amz-signature|x-amz-credential)=)[^&\s\"',;]+"),
-     rf"\1{REDACTED}"),
+    (re.compile(rf"(?i)(?<![A-Za-z0-9_])((?:{_SENSITIVE_KEYS}|code|sig|x-amz-signature|x-amz-credential)=)"
+                rf"[^&\s\"',;]+"), rf"\1{REDACTED}"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {REDACTED}"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"), REDACTED),  # JWTs
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+):[^@\s/]+@"), rf"\1:{REDACTED}@"),  # passwords in URLs
