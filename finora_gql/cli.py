@@ -108,6 +108,12 @@ def worker(threads: int | None = typer.Option(None, help="Worker threads (defaul
             signal.signal(signum, lambda *_: stop.set())
         job_worker = Worker(broker, worker_threads=threads or settings.worker_threads)
         job_worker.start()
+        if settings.worker_metrics_port:
+            from prometheus_client import start_http_server
+
+            from finora_gql.core.telemetry import PROCESS_REGISTRY
+
+            start_http_server(settings.worker_metrics_port, registry=PROCESS_REGISTRY)
         typer.echo(f"worker started ({job_worker.worker_threads} threads); queues: {', '.join(sorted(broker.get_declared_queues()))}")
         stop.wait()
         job_worker.stop()

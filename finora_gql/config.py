@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "finora-gql"
     tracing: bool = False
+    # `finora-gql worker` serves its metrics (jobs, queues, Redis) on this port when set.
+    worker_metrics_port: int | None = None
 
     @property
     def is_production(self) -> bool:

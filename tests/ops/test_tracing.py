@@ -85,6 +85,17 @@ async def test_a_request_and_the_job_it_enqueues_are_one_trace(traced_server: Ru
     # Everything in the trace but the request's span hangs under it: one connected tree.
     assert all(http in ancestors(s) for s in spans if s is not http)
 
+    # The job's outcome and duration are counted too.
+    from finora_gql.core.telemetry import PROCESS_REGISTRY
+
+    labels = {"actor": "deliver_email", "queue": "email", "outcome": "succeeded"}
+    for _ in range(100):
+        if (PROCESS_REGISTRY.get_sample_value("finora_jobs_total", labels) or 0) >= 1:
+            break
+        await asyncio.sleep(0.1)
+    assert PROCESS_REGISTRY.get_sample_value("finora_jobs_total", labels) >= 1
+    assert PROCESS_REGISTRY.get_sample_value("finora_job_duration_seconds_count", {"actor": "deliver_email"}) >= 1
+
 
 def test_otlp_export_only_when_the_endpoint_is_set(tmp_path) -> None:  # noqa: ANN001
     """A process with OTEL_EXPORTER_OTLP_ENDPOINT posts its spans to <endpoint>/v1/traces (a local
