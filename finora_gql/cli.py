@@ -243,6 +243,69 @@ def set_role(email: str, role: str = typer.Argument("ADMIN", help="ADMIN or USER
     typer.echo(f"{email} is now {wanted.value}")
 
 
+@cli.command()
+def backup(
+    output: Path = typer.Option(..., "--output", "-o", help="File to write (replaced atomically when complete)."),
+    checksums: bool = typer.Option(False, "--checksums", help="Also record a checksum of every table's content."),
+    encrypt: bool | None = typer.Option(None, help="Encrypt (default: when BACKUP_ENCRYPTION_KEY is set)."),
+) -> None:
+    """Back up the database (pg_dump custom format) with a manifest of row counts and a checksum."""
+    import asyncio
+
+    from finora_gql.core.backup import BackupError, create_backup
+
+    settings = _settings()
+    key = settings.backup_encryption_key.get_secret_value() if settings.backup_encryption_key else None
+    if encrypt and key is None:
+        typer.secho("--encrypt needs BACKUP_ENCRYPTION_KEY", fg="red", err=True)
+        raise typer.Exit(2)
+    if encrypt is False:
+        key = None
+    with _database(settings) as url:
+        try:
+            header = asyncio.run(create_backup(url, output, encryption_key=key, checksums=checksums))
+        except BackupError as error:
+            typer.secho(f"backup failed: {error}", fg="red", err=True)
+            raise typer.Exit(1) from None
+    tables = header["manifest"]["tables"]
+    rows = sum(entry["rows"] for entry in tables.values())
+    typer.echo(f"wrote {output}: {len(tables)} tables, {rows} rows, {output.stat().st_size} bytes"
+               f"{', encrypted' if header['encrypted'] else ''}; sha256 {header['payload_sha256']}")
+
+
+@cli.command()
+def restore(
+    file: Path = typer.Argument(..., help="A file written by `finora-gql backup`."),
+    yes: bool = typer.Option(False, "--yes", help="Confirm: the database's contents are replaced."),
+) -> None:
+    """Replace the database's contents with a backup, after checking the file, then verify them."""
+    import asyncio
+
+    from finora_gql.core.backup import BackupError, read_header, restore_backup
+
+    settings = _settings()
+    try:
+        header = read_header(file)
+    except BackupError as error:
+        typer.secho(f"refused: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    manifest = header["manifest"]
+    summary = (f"{file}: backup of {manifest.get('database')} taken {manifest.get('created_at')}, "
+               f"{len(manifest['tables'])} tables, revision {manifest.get('alembic_revision')}")
+    if not yes:
+        typer.echo(summary)
+        typer.secho("This replaces the database's contents. Run again with --yes.", fg="yellow", err=True)
+        raise typer.Exit(1)
+    key = settings.backup_encryption_key.get_secret_value() if settings.backup_encryption_key else None
+    with _database(settings) as url:
+        try:
+            asyncio.run(restore_backup(url, file, encryption_key=key))
+        except BackupError as error:
+            typer.secho(f"refused: {error}", fg="red", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"restored {summary}; every table matches the manifest")
+
+
 @cli.command("check-config")
 def check_config() -> None:
     """Validate settings and secrets for the current FINORA_ENV; exit 2 when something is wrong."""

@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "finora-gql"
     tracing: bool = False
+    # `finora-gql backup` encrypts with a key derived from this passphrase when set (and
+    # `restore` needs it to read such a backup).
+    backup_encryption_key: SecretStr | None = None
     # `finora-gql worker` serves its metrics (jobs, queues, Redis) on this port when set.
     worker_metrics_port: int | None = None
 
