@@ -306,6 +306,129 @@ def restore(
     typer.echo(f"restored {summary}; every table matches the manifest")
 
 
+secrets_cli = typer.Typer(help="Validate, rotate, back up and restore secrets.", no_args_is_help=True)
+cli.add_typer(secrets_cli, name="secrets")
+
+
+def _deliver(values: dict[str, str], env_file: Path | None, output_format: str) -> None:
+    from finora_gql.core import secretops
+
+    if env_file is not None:
+        secretops.update_env_file(env_file, values)
+        typer.echo(f"updated {env_file}: {', '.join(values)}", err=True)
+    elif output_format == "k8s":
+        sys.stdout.write(secretops.render_k8s_secret(values))
+    else:
+        sys.stdout.write(secretops.render_env(values))
+
+
+_ENV_FILE = typer.Option(None, "--env-file", help="Update this env file in place (e.g. .env) instead of printing.")
+_FORMAT = typer.Option("env", "--format", help="env: KEY=value lines (.env, compose env_file); k8s: a Secret manifest.")
+
+
+@secrets_cli.command("validate")
+def secrets_validate(
+    production: bool | None = typer.Option(None, help="Check as for production (default: FINORA_ENV)."),
+) -> None:
+    """Check every secret: present, long and random enough, not a default, rotation not stale."""
+    from finora_gql.core import secretops
+
+    settings = _settings_unchecked()
+    report = secretops.validate(settings, production=production)
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    for problem in report.problems:
+        typer.secho(f"problem: {problem}", fg="red", err=True)
+    if report.problems:
+        raise typer.Exit(2)
+    typer.echo("secrets are valid" + (f" ({len(report.warnings)} warnings)" if report.warnings else ""))
+
+
+@secrets_cli.command("rotate-jwt")
+def secrets_rotate_jwt(
+    grace_days: float = typer.Option(7, "--grace-days", min=0, help="How long tokens signed with the old secret stay valid."),
+    env_file: Path | None = _ENV_FILE,
+    output_format: str = _FORMAT,
+) -> None:
+    """A new JWT secret; the current one stays valid (JWT_PREVIOUS_SECRET) for the grace period."""
+    from datetime import timedelta
+
+    from finora_gql.core import secretops
+
+    settings = _settings_unchecked()
+    values = secretops.rotate_jwt(settings, grace=timedelta(days=grace_days))
+    _deliver(values, env_file, output_format)
+    typer.echo(f"deploy these to every api and worker process; the old secret is honoured until "
+               f"{values['JWT_PREVIOUS_SECRET_VALID_UNTIL']}", err=True)
+
+
+@secrets_cli.command("rotate-api-key")
+def secrets_rotate_api_key(
+    name: str = typer.Argument(..., help="llm (the provider's key, given), metrics or backup (generated)."),
+    value: str | None = typer.Option(None, "--value", help="The new key (llm); read from stdin when omitted."),
+    env_file: Path | None = _ENV_FILE,
+    output_format: str = _FORMAT,
+) -> None:
+    """Replace an API key: LLM_API_KEY, METRICS_TOKEN or BACKUP_ENCRYPTION_KEY."""
+    from finora_gql.core import secretops
+
+    if name == "llm" and value is None and not sys.stdin.isatty():
+        value = sys.stdin.readline().strip() or None
+    try:
+        values = secretops.rotate_api_key(name, value)
+    except ValueError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+    _deliver(values, env_file, output_format)
+
+
+@secrets_cli.command("backup")
+def secrets_backup(output: Path = typer.Option(..., "--output", "-o", help="Encrypted file to write.")) -> None:
+    """Write the secrets in force to a file encrypted with SECRETS_BACKUP_KEY."""
+    from finora_gql.core import secretops
+
+    settings = _settings_unchecked()
+    if settings.secrets_backup_key is None:
+        typer.secho("SECRETS_BACKUP_KEY is not set", fg="red", err=True)
+        raise typer.Exit(2)
+    values = secretops.current_values(settings)
+    output.write_bytes(secretops.seal(values, settings.secrets_backup_key.get_secret_value()))
+    output.chmod(0o600)
+    typer.echo(f"wrote {output}: {', '.join(sorted(values))}")
+
+
+@secrets_cli.command("restore")
+def secrets_restore(
+    file: Path = typer.Argument(..., help="A file written by `finora-gql secrets backup`."),
+    env_file: Path | None = _ENV_FILE,
+    output_format: str = _FORMAT,
+) -> None:
+    """Decrypt a secrets backup (with SECRETS_BACKUP_KEY) into an env file, env lines or a k8s Secret."""
+    from finora_gql.core import secretops
+    from finora_gql.core.backup import BackupError
+
+    settings = _settings_unchecked()
+    if settings.secrets_backup_key is None:
+        typer.secho("SECRETS_BACKUP_KEY is not set", fg="red", err=True)
+        raise typer.Exit(2)
+    try:
+        values = secretops.unseal(file.read_bytes(), settings.secrets_backup_key.get_secret_value())
+    except (OSError, BackupError) as error:
+        typer.secho(f"refused: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    _deliver(values, env_file, output_format)
+
+
+def _settings_unchecked() -> Settings:
+    """Settings without the production checks (the secrets commands report on them instead)."""
+    from finora_gql.core import logs
+
+    logs.configure(level=os.environ.get("LOG_LEVEL", "WARNING"), log_format=os.environ.get("LOG_FORMAT", "text"))
+    settings = Settings()
+    logs.register_settings_secrets(settings)
+    return settings
+
+
 @cli.command("check-config")
 def check_config() -> None:
     """Validate settings and secrets for the current FINORA_ENV; exit 2 when something is wrong."""

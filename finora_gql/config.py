@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     # `finora-gql backup` encrypts with a key derived from this passphrase when set (and
     # `restore` needs it to read such a backup).
     backup_encryption_key: SecretStr | None = None
+    # `finora-gql secrets backup/restore` encrypt the secrets file with this passphrase.
+    secrets_backup_key: SecretStr | None = None
+    # Errors go to Sentry (redacted as the logs are) when set.
+    sentry_dsn: SecretStr | None = None
     # `finora-gql worker` serves its metrics (jobs, queues, Redis) on this port when set.
     worker_metrics_port: int | None = None
 

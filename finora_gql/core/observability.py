@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from finora_gql.core import logs, tracing
+from finora_gql.core import errortracking, logs, tracing
 
 if TYPE_CHECKING:
     from finora_gql.config import Settings
@@ -54,6 +54,7 @@ class RequestContext:
 def asgi_middleware(settings: Settings) -> list[Middleware]:
     logs.register_settings_secrets(settings)
     tracing.configure(settings)
+    errortracking.configure(settings)
     return [Middleware(RequestContext), Middleware(tracing.TracingMiddleware)]
 
 
@@ -109,4 +110,5 @@ def observability_middleware(settings: Settings | None = None) -> list[dramatiq.
     if settings is not None:
         logs.register_settings_secrets(settings)
         tracing.configure(settings)
+        errortracking.configure(settings)
     return [tracing.JobTracing(), JobContext()]
