@@ -189,6 +189,9 @@ class Settings(BaseSettings):
                 found.append("DATABASE_URL is required in production (no embedded database)")
             if self.smtp_host is None:
                 found.append("SMTP_HOST is required in production (mail would go to a local outbox)")
+            if self.s3_bucket is None and not _writable_dir(self.data_dir):
+                found.append(f"FINORA_DATA_DIR ({self.data_dir}) is not writable: files are stored there without "
+                             "S3_BUCKET; mount a writable volume there or set S3_BUCKET")
         if self.jwt_previous_secret is not None:
             if self.jwt_previous_secret_valid_until is None:
                 found.append("JWT_PREVIOUS_SECRET is set without JWT_PREVIOUS_SECRET_VALID_UNTIL")
@@ -217,6 +220,18 @@ class Settings(BaseSettings):
     def validate_or_raise(self) -> None:
         if found := self.problems():
             raise ConfigError(found)
+
+
+def _writable_dir(path: Path) -> bool:
+    """`path` exists and is writable, or could be created by this user."""
+    import os
+
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            return False
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
 
 
 class ConfigError(Exception):
