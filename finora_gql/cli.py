@@ -93,8 +93,8 @@ def worker(threads: int | None = typer.Option(None, help="Worker threads (defaul
     import threading
 
     settings = _settings()
-    if not settings.redis_url:
-        typer.secho("REDIS_URL is not set: `serve` already runs jobs in-process.", fg="yellow", err=True)
+    if not (settings.redis_url or settings.broker_url):
+        typer.secho("Neither BROKER_URL nor REDIS_URL is set: `serve` already runs jobs in-process.", fg="yellow", err=True)
         raise typer.Exit(2)
     from dramatiq import Worker
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_pool_size: int = 10
     redis_url: str | None = None
+    # The job broker: amqp://… for RabbitMQ, redis://… for Redis; unset means REDIS_URL's Redis
+    # (or, without either, the in-process broker `serve` consumes itself).
+    broker_url: str | None = None
 
     # Tokens. The kid of a token says which secret signed it, so a rotated-out secret can be
     # honoured until `jwt_previous_secret_valid_until`.

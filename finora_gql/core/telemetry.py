@@ -215,7 +215,13 @@ class QueueCollector:
         try:
             broker = dramatiq.get_broker()
             queues = sorted(q for q in broker.get_declared_queues() if not q.endswith((".DQ", ".XQ")))
-            if isinstance(broker, RedisBroker):
+            if hasattr(broker, "get_queue_message_counts"):  # RabbitMQ
+                for queue in queues:
+                    ready, delayed, dead_count = broker.get_queue_message_counts(queue)
+                    depth.add_metric([queue, "ready"], ready)
+                    depth.add_metric([queue, "delayed"], delayed)
+                    dead.add_metric([queue], dead_count)
+            elif isinstance(broker, RedisBroker):
                 with broker.client.pipeline(transaction=False) as pipe:
                     for queue in queues:
                         pipe.llen(f"{broker.namespace}:{queue}")
