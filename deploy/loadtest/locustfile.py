@@ -47,6 +47,8 @@ UNREAD = "query UnreadCount { unreadCount }"
 TRANSACTIONS = """query Transactions($after: String) { transactions(first: 50, after: $after) {
   totalCount pageInfo { hasNextPage endCursor }
   edges { node { id date amount merchant description account { id name } category { id name } } } } }"""
+CREATE_TXNS = ("mutation CreateTransactions($items: [CreateTransactionInput!]!) { createTransactions(transactions: $items) "
+               "{ transactions { id } errors { code } } }")
 CREATE_TXN = ("mutation CreateTransaction($input: CreateTransactionInput!) { createTransaction(input: $input) "
               "{ transaction { id } errors { code } } }")
 ADMIN = "query AdminDeadLetters { deadLetteredJobs }"
@@ -110,17 +112,18 @@ class Person(GraphQLClient):
                                                                     "currency": "USD", "openingBalance": "2500.00"}})
         if data:
             self.account_id = data["createAccount"]["account"]["id"]
-            for _ in range(20):  # a little history, so the lists and summaries have something to show
-                self.add_transaction()
+            # A little history in one request, so the lists and summaries have something to show.
+            self.gql("CreateTransactions", CREATE_TXNS, {"items": [self.new_transaction() for _ in range(30)]})
 
-    def add_transaction(self) -> None:
-        if not self.account_id:
-            return
+    def new_transaction(self) -> dict[str, Any]:
         day = TODAY - dt.timedelta(days=random.randrange(0, 60))
         amount = f"-{random.randrange(100, 9000) / 100:.2f}" if random.random() < 0.9 else f"{random.randrange(1000, 400000) / 100:.2f}"
-        self.gql("CreateTransaction", CREATE_TXN, {"input": {
-            "accountId": self.account_id, "date": day.isoformat(), "amount": amount,
-            "merchant": random.choice(MERCHANTS), "description": "load test"}})
+        return {"accountId": self.account_id, "date": day.isoformat(), "amount": amount,
+                "merchant": random.choice(MERCHANTS), "description": "load test"}
+
+    def add_transaction(self) -> None:
+        if self.account_id:
+            self.gql("CreateTransaction", CREATE_TXN, {"input": self.new_transaction()})
 
     @task(6)
     def dashboard(self) -> None:
@@ -139,7 +142,7 @@ class Person(GraphQLClient):
             info = data["transactions"]["pageInfo"]
             self.cursor = info["endCursor"] if info["hasNextPage"] and random.random() < 0.5 else None
 
-    @task(2)
+    @task(1)
     def write(self) -> None:
         self.add_transaction()
 

@@ -30,7 +30,7 @@ async def test_locust_smoke(settings: Settings, tmp_path: Path) -> None:
     text = output.decode(errors="replace")
     with (tmp_path / "smoke_stats.csv").open() as handle:
         stats = {row["Name"]: row for row in csv.DictReader(handle)}
-    for name in ("Register", "Login", "CreateAccount", "CreateTransaction", "WalletSummary", "Accounts", "UnreadCount",
+    for name in ("Register", "Login", "CreateAccount", "CreateTransactions", "WalletSummary", "Accounts", "UnreadCount",
                  "Transactions"):
         assert int(stats[name]["Request Count"]) > 0, (name, text[-3000:])
     failures = {name: row["Failure Count"] for name, row in stats.items() if int(row["Failure Count"])}
