@@ -26,8 +26,29 @@ EXPORTER = InMemorySpanExporter()
 async def traced_server(settings: Settings) -> AsyncIterator[RunningServer]:
     # Before the app: its engine registers SQL listeners only while tracing is on.
     tracing.install(SimpleSpanProcessor(EXPORTER))
+    await rebuild_job_runtime()
     async with running_server(settings) as running:
         yield running
+
+
+async def rebuild_job_runtime() -> None:
+    """The in-process workers' runtime (and its engine) is built once per process: when an
+    earlier test built it before tracing was on, close it so the next job builds one whose engine
+    is instrumented."""
+    from dramatiq.asyncio import get_event_loop_thread
+
+    from workers import runtime as job_runtime
+
+    from dramatiq.brokers.stub import StubBroker
+
+    from workers.actors import broker
+
+    if isinstance(broker, StubBroker):  # let jobs in flight finish on the old runtime first
+        for queue in broker.get_declared_queues():
+            await asyncio.to_thread(broker.join, queue, timeout=60_000, fail_fast=False)
+    loop_thread = get_event_loop_thread()
+    if loop_thread is not None:
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(job_runtime.close(), loop_thread.loop))
 
 
 async def wait_for_span(name: str, trace_id: int, timeout: float = 60) -> None:
