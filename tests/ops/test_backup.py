@@ -133,3 +133,21 @@ def test_pg_dump_is_new_enough_for_the_server() -> None:
     assert backup.find_tools(15).major >= 15
     with pytest.raises(backup.BackupError, match="pg_dump 99 or newer is needed"):
         backup.find_tools(99)
+
+
+def test_backup_and_restore_with_the_embedded_database(tmp_path: Path) -> None:
+    """No DATABASE_URL: the commands start (or join) the embedded server in FINORA_DATA_DIR."""
+    def embedded(*args: str) -> subprocess.CompletedProcess[str]:
+        environment = process_env(FINORA_ENV="development", FINORA_DATA_DIR=str(tmp_path / "data"))
+        return subprocess.run([str(BIN / "finora-gql"), *args], env=environment, capture_output=True, text=True,
+                              timeout=600, cwd=tmp_path)
+
+    assert embedded("migrate").returncode == 0
+    file = tmp_path / "embedded.backup"
+    made = embedded("backup", "-o", str(file), "--checksums")
+    assert made.returncode == 0, made.stderr
+    manifest = backup.read_header(file)["manifest"]
+    assert "user" in manifest["tables"] and manifest["pg_dump_major"] >= 18  # the embedded server's own pg_dump
+    restored = embedded("restore", str(file), "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert "every table matches the manifest" in restored.stdout
