@@ -42,10 +42,11 @@ MAX_STATEMENT_CHARS = 2000
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
+_enabled = False
 
 
 def enabled() -> bool:
-    return _provider is not None
+    return _enabled
 
 
 def tracer() -> trace.Tracer:
@@ -54,11 +55,12 @@ def tracer() -> trace.Tracer:
 
 def install(*processors: SpanProcessor, service_name: str = "finora-gql") -> TracerProvider:
     """Make tracing on for this process (once); add `processors` to the provider."""
-    global _provider
+    global _provider, _enabled
     with _lock:
         if _provider is None:
             _provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
             trace.set_tracer_provider(_provider)
+        _enabled = True
         for processor in processors:
             _provider.add_span_processor(processor)
         return _provider
@@ -81,6 +83,13 @@ def configure(settings: Settings, *, service_name: str | None = None) -> bool:
     elif settings.tracing:
         install(service_name=service_name or settings.otel_service_name)
     return enabled()
+
+
+def disable() -> None:
+    """Stop making spans in this process (tests that turned tracing on, when they are done).
+    OpenTelemetry's global provider cannot be replaced, so every instrument checks `enabled()`."""
+    global _enabled
+    _enabled = False
 
 
 def shutdown() -> None:
@@ -141,6 +150,9 @@ class GraphQLTracing(SchemaExtension):
     """A span per GraphQL operation: its type, name, and (when the schema computed one) cost."""
 
     def on_operation(self) -> Iterator[None]:
+        if not enabled():
+            yield
+            return
         with tracer().start_as_current_span("graphql.operation") as span:
             yield
             context = self.execution_context
@@ -158,6 +170,9 @@ class GraphQLTracing(SchemaExtension):
                 span.set_status(Status(StatusCode.ERROR, str(result.errors[0].message)[:200]))
 
     def on_validate(self) -> Iterator[None]:
+        if not enabled():
+            yield
+            return
         with tracer().start_as_current_span("graphql.validate"):
             yield
 
@@ -186,6 +201,8 @@ def instrument_engine(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if not _enabled:
+            return
         operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         current = tracer().start_span(f"{operation} {database}".strip(), kind=SpanKind.CLIENT)
         current.set_attribute("db.system.name", "postgresql")

@@ -61,6 +61,7 @@ async def logged_server(settings: Settings, stream: io.StringIO) -> AsyncIterato
         await task
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+        tracing.disable()
 
 
 @pytest.fixture

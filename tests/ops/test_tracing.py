@@ -27,8 +27,12 @@ async def traced_server(settings: Settings) -> AsyncIterator[RunningServer]:
     # Before the app: its engine registers SQL listeners only while tracing is on.
     tracing.install(SimpleSpanProcessor(EXPORTER))
     await rebuild_job_runtime()
-    async with running_server(settings) as running:
-        yield running
+    try:
+        async with running_server(settings) as running:
+            yield running
+    finally:
+        tracing.disable()  # the rest of a test session runs untraced, and the exporter keeps nothing more
+        EXPORTER.clear()
 
 
 async def rebuild_job_runtime() -> None:
