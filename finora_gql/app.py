@@ -35,7 +35,7 @@ from finora_gql import graphiql, pages
 from finora_gql.api.websocket import FanoutTransportWSHandler, KeepServerSend, TextWebSocketAdapter
 from finora_gql.config import Settings
 from finora_gql.context import Context
-from finora_gql.core import db
+from finora_gql.core import db, observability
 from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.runtime import Runtime, build_runtime
 from finora_gql.core.storage import LOCAL_FILES_PATH, local_files_endpoint
@@ -289,8 +289,14 @@ async def metrics_endpoint(request: Request) -> Response:
     if expected is not None and not hmac.compare_digest(given, expected.encode("latin-1")):
         return PlainTextResponse("metrics require a bearer token", status_code=401)
     metrics: Metrics = request.app.state.metrics
-    metrics.db_pool_checked_out.set(runtime.engine.pool.checkedout())
-    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    pool = runtime.engine.pool
+    metrics.db_pool_checked_out.set(pool.checkedout())
+    for gauge, read in ((metrics.db_pool_size, "size"), (metrics.db_pool_idle, "checkedin"),
+                        (metrics.db_pool_overflow, "overflow")):
+        with contextlib.suppress(Exception):
+            gauge.set(max(getattr(pool, read)(), 0))
+    # In a thread: the queue collector asks the broker (blocking Redis) for queue depths.
+    return Response(await asyncio.to_thread(metrics.exposition), media_type=CONTENT_TYPE_LATEST)
 
 
 async def health(request: Request) -> Response:
@@ -377,6 +383,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     middleware = [
         Middleware(KeepServerSend),  # outermost: the server's own websocket send, for direct frames
+        *observability.asgi_middleware(settings),  # request ids, log context, traces
         Middleware(HttpMetrics, metrics=metrics),
         Middleware(SecurityHeaders, hsts=settings.is_production),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefix=LOCAL_FILES_PATH + "/"),

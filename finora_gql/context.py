@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from finora_gql.auth import service as auth
+from finora_gql.core import logs, tracing
 from finora_gql.core.errors import Forbidden, Unauthenticated
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
@@ -45,7 +46,8 @@ class Context:
         if name not in self._loaders:
 
             async def batch(keys: Sequence[Any]) -> list[Any]:
-                found = await load(self.session, await self.viewer(), keys)
+                with tracing.span(f"loader {name}", keys=len(keys)):
+                    found = await load(self.session, await self.viewer(), keys)
                 return [found.get(key) for key in keys]
 
             self._loaders[name] = DataLoader(load_fn=batch)
@@ -85,6 +87,7 @@ class Context:
             # HTTP requests may reuse a check made a moment ago; websockets always read the database.
             cached = self.connection.scope["type"] == "http" and not self._recheck
             self._viewer = await auth.authenticate(self.session, self.runtime, token, cached=cached)
+            logs.set_user(self._viewer.user_id)
         return self._viewer
 
     async def admin(self) -> Viewer:

@@ -31,7 +31,9 @@ from finora_gql.assistant.schema import AssistantMutation, AssistantQuery, Assis
 from finora_gql.auth.schema import AuthMutation, AuthSubscription
 from finora_gql.budgets.schema import BudgetsMutation, BudgetsQuery
 from finora_gql.config import Settings
+from finora_gql.core import tracing
 from finora_gql.core.errors import is_public
+from finora_gql.core.observability import GraphQLLogContext
 from finora_gql.core.telemetry import Metrics, graphql_metrics_extension
 from finora_gql.files.schema import FilesMutation, FilesQuery
 from finora_gql.gamification.schema import GamificationMutation, GamificationQuery, GamificationSubscription
@@ -118,6 +120,9 @@ def build_schema(settings: Settings | None = None, metrics: Metrics | None = Non
     if metrics is not None:
         extensions.append(graphql_metrics_extension(metrics))
     scalars.install()  # strings without NUL/surrogates, ids that decode or answer NOT_FOUND
+    extensions.append(GraphQLLogContext)
+    if tracing.configure(settings):
+        extensions.append(tracing.GraphQLTracing)
     schema = FinoraSchema(
         query=Query,
         mutation=Mutation,

@@ -13,15 +13,24 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
 from periodiq import PeriodiqMiddleware
 
 from finora_gql.config import Settings
+from finora_gql.core.observability import observability_middleware
 from workers.middleware import OutboxMiddleware
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
     middleware = [factory() for factory in default_middleware]
     middleware += [AsyncIO(), CurrentMessage(), PeriodiqMiddleware(skip_delay=60), OutboxMiddleware()]
-    if settings.redis_url:
+    middleware += observability_middleware()  # traces carried into jobs, job metrics, job log context
+    broker_url = settings.broker_url or settings.redis_url
+    if broker_url and broker_url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        # Messages are acknowledged after the job: a killed worker's job goes back to the queue
+        # as soon as its connection drops. Publisher confirms: an enqueue returns once stored.
+        return RabbitmqBroker(url=broker_url, middleware=middleware, confirm_delivery=True)
+    if broker_url:
         return RedisBroker(
-            url=settings.redis_url,
+            url=broker_url,
             namespace="finora-jobs",
             middleware=middleware,
             heartbeat_timeout=settings.worker_heartbeat_timeout_ms,

@@ -45,7 +45,9 @@ EMBEDDED_DATABASE = "finora"
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    from finora_gql.core import tracing
+
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -53,6 +55,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # asyncpg's statement cache pays off on the hot read paths.
         connect_args={"server_settings": {"application_name": "finora-gql"}},
     )
+    tracing.instrument_engine(engine)  # SQL spans, when tracing is on
+    return engine
 
 
 def any_of(column: Any, values: Iterable[Any] | BindParameter[Any]) -> Any:
@@ -145,9 +149,13 @@ async def fetch(session: AsyncSession, read: CompiledRead, values: Mapping[str, 
             try:
                 if adapted._transaction is None:
                     await adapted._start_transaction()  # BEGIN, as the adapter's cursor does first
-                return await driver.fetch(read.sql, *arguments)
+                rows = await driver.fetch(read.sql, *arguments)
             except Exception as exc:  # noqa: BLE001 - translated below, outside the mutex
                 error = exc
+            else:
+                if sync is not None and (sync._has_events or sync.engine._has_events):  # SQL spans end here
+                    sync.dispatch.after_cursor_execute(sync, None, read.sql, arguments, None, False)
+                return rows
         raise await _sqlalchemy_error(connection, adapted, read.sql, error) from error
 
 

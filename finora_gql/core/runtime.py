@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.config import Environment, Settings
-from finora_gql.core import db
+from finora_gql.core import db, telemetry
 from finora_gql.core.cache import Cache, build_cache
 from finora_gql.core.mail import Mailer, build_mailer
 from finora_gql.core.pubsub import PubSub, build_pubsub
@@ -71,6 +71,8 @@ def build_token_codec(settings: Settings) -> TokenCodec:
 def build_runtime(settings: Settings, database_url: str) -> Runtime:
     engine = db.create_engine(database_url, pool_size=settings.database_pool_size)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    if redis is not None:
+        telemetry.instrument_redis()  # command counts and latency (and spans, when tracing)
     return Runtime(
         settings=settings,
         engine=engine,
