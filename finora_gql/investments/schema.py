@@ -232,8 +232,8 @@ class InvestmentsQuery:
         self, info: Info[Context, None],
         account_ids: Annotated[list[relay.GlobalID] | None, strawberry.argument(
             description="Only these accounts.")] = None,
-        from_: Annotated[dt.date | None, strawberry.argument(name="from", description="First day.")] = None,
-        to: Annotated[dt.date | None, strawberry.argument(description="Last day.")] = None,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from", description="First day (inclusive).")] = None,
+        to: Annotated[dt.date | None, strawberry.argument(description="Last day (inclusive).")] = None,
     ) -> list[InvestmentActivityNode]:
         context = info.context
         viewer = await context.viewer()
@@ -244,8 +244,8 @@ class InvestmentsQuery:
         rows = await service.list_activities(context.session, viewer, account_ids=ids, start=from_, end=to)
         return [InvestmentActivityNode.of(row) for row in rows]
 
-    @strawberry.field(description="Your own security or a market one by symbol, with up to 100 recent prices; null "
-                      "when there is none.")
+    @strawberry.field(description="Your own security or a market one by symbol (yours shadows the market's); null "
+                      "when there is none. Its closes: securityPrices.")
     async def security(self, info: Info[Context, None], symbol: Symbol) -> SecurityNode | None:
         context = info.context
         viewer = await context.viewer()
@@ -310,9 +310,9 @@ class InvestmentsMutation:
             session, context.runtime, viewer, decode_id(input.id, InvestmentActivityNode, "id")))
         return DeletePayload(deleted_ids=[input.id] if deleted else [], errors=errors)
 
-    @strawberry.mutation(description="Store a close price of your own (manual) security. Market securities are "
-                         "admin only: only administrators may price one or create one with a new symbol; anyone else "
-                         "gets FORBIDDEN on symbol.")
+    @strawberry.mutation(description="Store a close price of your own (manual) security; a new symbol becomes one. "
+                         "Market securities are admin only: administrators price them (and an administrator's new "
+                         "symbol becomes a market security); anyone else gets FORBIDDEN on symbol.")
     async def set_price(
         self, info: Info[Context, None],
         input: Annotated[SetPriceInput, strawberry.argument(description="The security, day, close and currency.")],
@@ -373,7 +373,8 @@ class InvestmentsMutation:
         removed, errors = await perform(context, work)
         return UndoInvestmentImportPayload(removed=removed or 0, errors=errors)
 
-    @strawberry.mutation(description="Store closes from a CSV (symbol, date, price, currency), each row by setPrice's rules.")
+    @strawberry.mutation(description="Store closes from a CSV (symbol, date, price, currency), each row by setPrice's rules "
+                         "(market securities are admin only; their rows are refused for anyone else).")
     async def import_prices(
         self, info: Info[Context, None],
         input: Annotated[ImportPricesInput, strawberry.argument(description="The CSV of closes.")],
