@@ -14,8 +14,9 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from finora_gql.accounts.types import AccountNode
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.errors import DeletePayload, UserError, perform
 from finora_gql.api.ids import decode_id
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.api.streams import viewer_messages
 from finora_gql.context import Context
 from finora_gql.core import clock
@@ -34,6 +35,8 @@ from finora_gql.investments.types import (
 )
 
 From = Annotated[dt.date, strawberry.argument(name="from", description="First day of the range (inclusive).")]
+To = Annotated[dt.date, strawberry.argument(description="Last day of the range (inclusive).")]
+Symbol = Annotated[str, strawberry.argument(description="The ticker or your own code (any case; trimmed).")]
 
 
 @strawberry.input(description="A new investment activity. Which fields a kind needs: BUY and SELL a symbol, quantity, "
@@ -83,7 +86,7 @@ class SetPriceInput:
                                    "new symbol becomes a market security).")
     date: dt.date = strawberry.field(description="The day of the close.")
     price: Decimal = strawberry.field(description="Greater than 0, in the security's currency (10 decimals).")
-    currency: str | None = strawberry.field(default=None, description="The security's currency: required for a new "
+    currency: CurrencyCode | None = strawberry.field(default=None, description="The security's currency: required for a new "
                                             "symbol, checked otherwise.")
 
 
@@ -102,6 +105,21 @@ class ImportInvestmentActivitiesInput:
 @strawberry.input(description="A CSV of closes: symbol, date, price (or close) and, for a new symbol, currency.")
 class ImportPricesInput:
     csv: str = strawberry.field(description="The file's text (at most 5,000 rows). Each row follows setPrice's rules.")
+
+
+@strawberry.input(description="The investment activity to delete.")
+class DeleteInvestmentActivityInput:
+    id: relay.GlobalID = strawberry.field(description="The activity.")
+
+
+@strawberry.input(description="The investment import to undo.")
+class UndoInvestmentImportInput:
+    import_id: str = strawberry.field(description="The importId importInvestmentActivities answered.")
+
+
+@strawberry.input(description="The cost method to use by default.")
+class SetCostMethodInput:
+    method: CostMethodEnum = strawberry.field(description="FIFO or AVERAGE.")  # type: ignore[valid-type]
 
 
 @strawberry.type(name="InvestmentImportRowError", description="A row of an import that was left out, and why.")
@@ -154,12 +172,6 @@ class InvestmentActivityPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
 
 
-@strawberry.type(description="The result of deleteInvestmentActivity.")
-class DeleteInvestmentActivityPayload:
-    deleted_id: relay.GlobalID | None = strawberry.field(description="The id of the deleted activity.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was deleted, if so.")
-
-
 @strawberry.type(description="The result of setPrice.")
 class SetPricePayload:
     price: PriceNode | None = strawberry.field(description="The stored price, or null on errors.")
@@ -198,7 +210,7 @@ class InvestmentsQuery:
                       "currency: value, cash, cost basis, gains, income, fees, taxes, TWR, XIRR, holdings, allocation "
                       "and history. Uncomputable figures are null with a reason.")
     async def portfolio(
-        self, info: Info[Context, None], from_: From, to: dt.date,
+        self, info: Info[Context, None], from_: From, to: To,
         account_ids: Annotated[list[relay.GlobalID] | None, strawberry.argument(
             description="INVESTMENT accounts of yours; default: all of them.")] = None,
         cost_method: Annotated[CostMethodEnum | None, strawberry.argument(  # type: ignore[valid-type]
@@ -220,8 +232,8 @@ class InvestmentsQuery:
         self, info: Info[Context, None],
         account_ids: Annotated[list[relay.GlobalID] | None, strawberry.argument(
             description="Only these accounts.")] = None,
-        from_: Annotated[dt.date | None, strawberry.argument(name="from", description="First day.")] = None,
-        to: Annotated[dt.date | None, strawberry.argument(description="Last day.")] = None,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from", description="First day (inclusive).")] = None,
+        to: Annotated[dt.date | None, strawberry.argument(description="Last day (inclusive).")] = None,
     ) -> list[InvestmentActivityNode]:
         context = info.context
         viewer = await context.viewer()
@@ -232,9 +244,9 @@ class InvestmentsQuery:
         rows = await service.list_activities(context.session, viewer, account_ids=ids, start=from_, end=to)
         return [InvestmentActivityNode.of(row) for row in rows]
 
-    @strawberry.field(description="Your own security or a market one by symbol, with up to 100 recent prices; null "
-                      "when there is none.")
-    async def security(self, info: Info[Context, None], symbol: str) -> SecurityNode | None:
+    @strawberry.field(description="Your own security or a market one by symbol (yours shadows the market's); null "
+                      "when there is none. Its closes: securityPrices.")
+    async def security(self, info: Info[Context, None], symbol: Symbol) -> SecurityNode | None:
         context = info.context
         viewer = await context.viewer()
         try:
@@ -244,7 +256,7 @@ class InvestmentsQuery:
         return SecurityNode.of(found) if found else None
 
     @strawberry.field(description="Recent closes of a security (newest first, at most 100).")
-    async def security_prices(self, info: Info[Context, None], symbol: str) -> list[PriceNode]:
+    async def security_prices(self, info: Info[Context, None], symbol: Symbol) -> list[PriceNode]:
         context = info.context
         viewer = await context.viewer()
         try:
@@ -264,8 +276,10 @@ class InvestmentsQuery:
 class InvestmentsMutation:
     @strawberry.mutation(description="Record an investment activity. Selling more than is held, withdrawing more cash "
                          "than is in the account, or splitting nothing is INVALID on the field at fault.")
-    async def record_investment_activity(self, info: Info[Context, None], input: RecordInvestmentActivityInput
-                                         ) -> InvestmentActivityPayload:
+    async def record_investment_activity(
+        self, info: Info[Context, None],
+        input: Annotated[RecordInvestmentActivityInput, strawberry.argument(description="The activity to record.")],
+    ) -> InvestmentActivityPayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.record_activity(
@@ -274,8 +288,11 @@ class InvestmentsMutation:
         return InvestmentActivityPayload(activity=InvestmentActivityNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Change an activity; refused when it would make a later one impossible.")
-    async def update_investment_activity(self, info: Info[Context, None], input: UpdateInvestmentActivityInput
-                                         ) -> InvestmentActivityPayload:
+    async def update_investment_activity(
+        self, info: Info[Context, None],
+        input: Annotated[UpdateInvestmentActivityInput, strawberry.argument(
+            description="The activity and the fields to change.")],
+    ) -> InvestmentActivityPayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.update_activity(
@@ -283,17 +300,23 @@ class InvestmentsMutation:
         return InvestmentActivityPayload(activity=InvestmentActivityNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Delete an activity; refused when a later one depends on it (a sale of its units).")
-    async def delete_investment_activity(self, info: Info[Context, None], id: relay.GlobalID
-                                         ) -> DeleteInvestmentActivityPayload:
+    async def delete_investment_activity(
+        self, info: Info[Context, None],
+        input: Annotated[DeleteInvestmentActivityInput, strawberry.argument(description="The activity to delete.")],
+    ) -> DeletePayload:
         context = info.context
         viewer = await context.viewer()
         deleted, errors = await perform(context, lambda session: service.delete_activity(
-            session, context.runtime, viewer, decode_id(id, InvestmentActivityNode, "id")))
-        return DeleteInvestmentActivityPayload(deleted_id=id if deleted else None, errors=errors)
+            session, context.runtime, viewer, decode_id(input.id, InvestmentActivityNode, "id")))
+        return DeletePayload(deleted_ids=[input.id] if deleted else [], errors=errors)
 
-    @strawberry.mutation(description="Store a close price: of your own security, or (administrators) of a market one. "
-                         "Another person's market price is FORBIDDEN on symbol.")
-    async def set_price(self, info: Info[Context, None], input: SetPriceInput) -> SetPricePayload:
+    @strawberry.mutation(description="Store a close price of your own (manual) security; a new symbol becomes one. "
+                         "Market securities are admin only: administrators price them (and an administrator's new "
+                         "symbol becomes a market security); anyone else gets FORBIDDEN on symbol.")
+    async def set_price(
+        self, info: Info[Context, None],
+        input: Annotated[SetPriceInput, strawberry.argument(description="The security, day, close and currency.")],
+    ) -> SetPricePayload:
         context = info.context
         viewer = await context.viewer()
         price, errors = await perform(context, lambda session: service.set_price(
@@ -308,8 +331,11 @@ class InvestmentsMutation:
     @strawberry.mutation(description="Import activities from a CSV into an INVESTMENT account: each row is validated "
                          "like recordInvestmentActivity, bad rows are reported and left out, duplicates skipped. "
                          "dryRun (the default) previews without keeping anything.")
-    async def import_investment_activities(self, info: Info[Context, None], input: ImportInvestmentActivitiesInput
-                                           ) -> ImportInvestmentActivitiesPayload:
+    async def import_investment_activities(
+        self, info: Info[Context, None],
+        input: Annotated[ImportInvestmentActivitiesInput, strawberry.argument(
+            description="The account, the CSV and how to read it.")],
+    ) -> ImportInvestmentActivitiesPayload:
         context = info.context
         viewer = await context.viewer()
         result, errors = await perform(context, lambda session: imports.import_activities(
@@ -330,13 +356,16 @@ class InvestmentsMutation:
         )
 
     @strawberry.mutation(description="Remove every activity an import added; refused when later activities depend on them.")
-    async def undo_investment_import(self, info: Info[Context, None], import_id: str) -> UndoInvestmentImportPayload:
+    async def undo_investment_import(
+        self, info: Info[Context, None],
+        input: Annotated[UndoInvestmentImportInput, strawberry.argument(description="The import to undo.")],
+    ) -> UndoInvestmentImportPayload:
         context = info.context
         viewer = await context.viewer()
 
         async def work(session):
             try:
-                parsed = uuid.UUID(import_id)
+                parsed = uuid.UUID(input.import_id)
             except ValueError:
                 raise ServiceError(ErrorCode.NOT_FOUND, "No import of yours has this id.", "importId") from None
             return await imports.undo_import(session, context.runtime, viewer, parsed)
@@ -344,8 +373,12 @@ class InvestmentsMutation:
         removed, errors = await perform(context, work)
         return UndoInvestmentImportPayload(removed=removed or 0, errors=errors)
 
-    @strawberry.mutation(description="Store closes from a CSV (symbol, date, price, currency), each row by setPrice's rules.")
-    async def import_prices(self, info: Info[Context, None], input: ImportPricesInput) -> ImportPricesPayload:
+    @strawberry.mutation(description="Store closes from a CSV (symbol, date, price, currency), each row by setPrice's rules "
+                         "(market securities are admin only; their rows are refused for anyone else).")
+    async def import_prices(
+        self, info: Info[Context, None],
+        input: Annotated[ImportPricesInput, strawberry.argument(description="The CSV of closes.")],
+    ) -> ImportPricesPayload:
         context = info.context
         viewer = await context.viewer()
         result, errors = await perform(context, lambda session: imports.import_prices(
@@ -355,11 +388,13 @@ class InvestmentsMutation:
             ImportRowErrorNode(line=i.line, field=i.field, message=i.message) for i in issues], errors=errors)
 
     @strawberry.mutation(description="Choose the cost method portfolio uses by default.")
-    async def set_cost_method(self, info: Info[Context, None], method: CostMethodEnum  # type: ignore[valid-type]
-                              ) -> SetCostMethodPayload:
+    async def set_cost_method(
+        self, info: Info[Context, None],
+        input: Annotated[SetCostMethodInput, strawberry.argument(description="The method to use by default.")],
+    ) -> SetCostMethodPayload:
         context = info.context
         viewer = await context.viewer()
-        chosen, errors = await perform(context, lambda session: service.set_cost_method(session, viewer, method))
+        chosen, errors = await perform(context, lambda session: service.set_cost_method(session, viewer, input.method))
         return SetCostMethodPayload(cost_method=chosen, errors=errors)
 
 

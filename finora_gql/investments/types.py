@@ -11,13 +11,16 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from finora_gql.accounts.types import AccountNode, account_loader
+from finora_gql.api.enums import described
 from finora_gql.api.ids import parse_uuid
+from finora_gql.api.scalars import CurrencyCode
 from finora_gql.core.money import round_money
 from finora_gql.investments import engine, service, valuation
 from finora_gql.investments.engine import CostMethod, Kind, Reason
@@ -25,23 +28,39 @@ from finora_gql.investments.models import Activity, AssetClass, Security
 from finora_gql.wallet.totals import Bucket
 from finora_gql.wallet.types import GranularityEnum
 
-KindEnum = strawberry.enum(
-    Kind, name="InvestmentActivityKind",
-    description="BUY and SELL (quantity and a price or total amount), DIVIDEND, INTEREST, FEE, TAX, SPLIT "
-    "(splitFrom -> splitTo), DEPOSIT and WITHDRAWAL (cash in and out: the external flows), TRANSFER_IN and "
-    "TRANSFER_OUT (securities with their cost).",
-)
-CostMethodEnum = strawberry.enum(
-    CostMethod, name="CostMethod",
-    description="FIFO: a sale consumes the oldest lots first. AVERAGE: a sale removes the moving average cost.",
-)
-AssetClassEnum = strawberry.enum(AssetClass, name="AssetClass", description="What kind of asset a security is.")
-ReasonEnum = strawberry.enum(
-    Reason, name="UnavailableReason",
-    description="Why a figure is null: MISSING_PRICE (a held security has no price on or before a day), "
-    "MISSING_FX_RATE (no exchange rate into the base currency), NOTHING_INVESTED (no money in the range), "
-    "NO_SOLUTION (the cash flows have no internal rate of return).",
-)
+KindEnum = described(Kind, name="InvestmentActivityKind", description="What happened in an investment account.", values={
+    "BUY": "Units bought: a quantity and a price per unit or the total amount paid (fees and taxes included).",
+    "SELL": "Units sold: a quantity and a price per unit or the total amount received (net of fees and taxes).",
+    "DIVIDEND": "A dividend received (the gross amount; fee and tax are deducted from it); may name a symbol.",
+    "INTEREST": "Interest received on cash (the gross amount; fee and tax are deducted from it).",
+    "FEE": "A fee paid out of the account's cash; may name a symbol.",
+    "TAX": "A tax paid out of the account's cash; may name a symbol.",
+    "SPLIT": "A security's units multiplied by splitTo / splitFrom (1:10 is splitFrom 1, splitTo 10); cost unchanged.",
+    "DEPOSIT": "Cash paid into the account: an external flow for the returns.",
+    "WITHDRAWAL": "Cash taken out of the account: an external flow for the returns.",
+    "TRANSFER_IN": "Units moved in from elsewhere with their cost (amount); counted as an inflow at market value.",
+    "TRANSFER_OUT": "Units moved out to elsewhere; counted as an outflow at market value.",
+})
+CostMethodEnum = described(CostMethod, name="CostMethod", description="How a sale's cost is taken from the holding.",
+                           values={
+    "FIFO": "First in, first out: a sale consumes the oldest lots first.",
+    "AVERAGE": "Moving average: a sale removes units at the holding's average cost.",
+})
+AssetClassEnum = described(AssetClass, name="AssetClass", description="What kind of asset a security is.", values={
+    "STOCK": "A company's shares.",
+    "ETF": "An exchange-traded fund.",
+    "FUND": "A mutual fund (not exchange-traded).",
+    "BOND": "A bond or other fixed-income security.",
+    "CRYPTO": "A crypto-currency or token.",
+    "CASH_EQUIVALENT": "A money-market fund or similar near-cash holding.",
+    "OTHER": "Anything else.",
+})
+ReasonEnum = described(Reason, name="UnavailableReason", description="Why a figure is null.", values={
+    "MISSING_PRICE": "A held security has no price on or before a day of the range.",
+    "MISSING_FX_RATE": "A currency has no exchange rate into the base currency on or before a day of the range.",
+    "NOTHING_INVESTED": "No money was invested in the range, so there is no return to measure.",
+    "NO_SOLUTION": "The cash flows have no internal rate of return (XIRR found no root).",
+})
 
 RATE_PLACES = Decimal("1e-10")
 
@@ -76,7 +95,7 @@ class SecurityNode(relay.Node):
     id: relay.NodeID[str]
     symbol: str = strawberry.field(description="The ticker or your own code, upper case.")
     name: str = strawberry.field(description="Its name.")
-    currency: str = strawberry.field(description="The currency its prices are in.")
+    currency: CurrencyCode = strawberry.field(description="The currency its prices are in.")
     asset_class: AssetClassEnum = strawberry.field(description="STOCK, ETF, FUND, BOND, CRYPTO, CASH_EQUIVALENT or OTHER.")
     manual: bool = strawberry.field(description="True for your own security, false for a market one.")
 
@@ -168,7 +187,7 @@ class PriceNode:
     symbol: str = strawberry.field(description="The security's symbol.")
     date: dt.date = strawberry.field(description="The day.")
     price: Decimal = strawberry.field(description="The close, in the security's currency.")
-    currency: str = strawberry.field(description="The security's currency.")
+    currency: CurrencyCode = strawberry.field(description="The security's currency.")
     source: str = strawberry.field(description="MANUAL, ADMIN, CSV, or the price feed's name.")
 
 
@@ -185,7 +204,7 @@ class HoldingNode:
     symbol: str = strawberry.field(description="The security's symbol.")
     name: str = strawberry.field(description="The security's name.")
     asset_class: AssetClassEnum = strawberry.field(description="The security's asset class.")
-    security_currency: str = strawberry.field(description="The currency of `price`.")
+    security_currency: CurrencyCode = strawberry.field(description="The currency of `price`.")
     quantity: Decimal = strawberry.field(description="Units held, split-adjusted.")
     average_cost: Decimal | None = strawberry.field(description="costBasis / quantity, to 10 decimals; null with "
                                                     "costBasis.")
@@ -252,7 +271,7 @@ class MissingNode:
 @strawberry.type(name="Portfolio", description="Investment accounts over a range, in your base currency. Money is "
                  "rounded to the currency's minor unit; a figure that cannot be computed is null with a reason.")
 class PortfolioNode:
-    currency: str = strawberry.field(description="The reporting (your base) currency.")
+    currency: CurrencyCode = strawberry.field(description="The reporting (your base) currency.")
     cost_method: CostMethodEnum = strawberry.field(description="The cost method used.")
     value: Decimal | None = strawberry.field(description="Cash plus holdings at the end of `to`.")
     start_value: Decimal | None = strawberry.field(description="Cash plus holdings at the end of the day before `from`.")
@@ -284,7 +303,11 @@ class PortfolioNode:
 
     @strawberry.field(description="Value, net inflow and the TWR index at the end of each day, week (Sunday) or month "
                       "of the range.")
-    def history(self, granularity: GranularityEnum = GranularityEnum.DAY) -> list[PointNode]:  # type: ignore[valid-type]
+    def history(
+        self, granularity: Annotated[GranularityEnum, strawberry.argument(  # type: ignore[valid-type]
+            description="DAY (the default), WEEK (ending on Sunday) or MONTH; each point is the period's last day.")
+        ] = GranularityEnum.DAY,
+    ) -> list[PointNode]:
         return [PointNode(date=p.date, value=_money(p.value, self.currency), net_inflow=round_money(p.net_inflow, self.currency),
                           twr_index=_rate(p.twr_index)) for p in _periods(self._points, Bucket(granularity))]
 

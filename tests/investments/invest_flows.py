@@ -14,7 +14,8 @@ RECORD = f"""mutation($input: RecordInvestmentActivityInput!) {{ recordInvestmen
   activity {{ {ACTIVITY_FIELDS} }} {ERRORS} }} }}"""
 UPDATE = f"""mutation($input: UpdateInvestmentActivityInput!) {{ updateInvestmentActivity(input: $input) {{
   activity {{ {ACTIVITY_FIELDS} }} {ERRORS} }} }}"""
-DELETE = f"mutation($id: ID!) {{ deleteInvestmentActivity(id: $id) {{ deletedId {ERRORS} }} }}"
+DELETE = f"mutation($id: ID!) {{ deleteInvestmentActivity(input: {{id: $id}}) {{ deletedIds {ERRORS} }} }}"
+SET_COST_METHOD = f"mutation($method: CostMethod!) {{ setCostMethod(input: {{method: $method}}) {{ costMethod {ERRORS} }} }}"
 SET_PRICE = f"""mutation($input: SetPriceInput!) {{ setPrice(input: $input) {{
   price {{ symbol date price currency source }} {ERRORS} }} }}"""
 ACTIVITIES = f"query($ids: [ID!]) {{ investmentActivities(accountIds: $ids) {{ {ACTIVITY_FIELDS} }} }}"

@@ -99,9 +99,9 @@ async def test_record_edit_delete_and_the_portfolio_they_make(server: RunningSer
 
     # Deleting the buy would leave the sale without units: refused; deleting the deposit is fine.
     blocked = (await server.gql(DELETE, {"id": buy["id"]}, token=token))["data"]["deleteInvestmentActivity"]
-    assert blocked["errors"][0]["code"] == "INVALID" and blocked["deletedId"] is None
+    assert blocked["errors"][0]["code"] == "INVALID" and blocked["deletedIds"] == []
     deleted = (await server.gql(DELETE, {"id": deposit["id"]}, token=token))["data"]["deleteInvestmentActivity"]
-    assert deleted == {"deletedId": deposit["id"], "errors": []}
+    assert deleted == {"deletedIds": [deposit["id"]], "errors": []}
     listed = (await server.gql(ACTIVITIES, {"ids": [account]}, token=token))["data"]["investmentActivities"]
     assert [a["kind"] for a in listed] == ["BUY", "SELL", "SPLIT", "DIVIDEND"]
 

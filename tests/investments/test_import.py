@@ -9,7 +9,8 @@ from tests.server import RunningServer
 IMPORT = """mutation($input: ImportInvestmentActivitiesInput!) { importInvestmentActivities(input: $input) {
   importId dryRun rows added { line kind date symbol quantity amount fee tax } duplicates
   rowErrors { line field message } errors { code field message } } }"""
-UNDO = "mutation($id: String!) { undoInvestmentImport(importId: $id) { removed errors { code field message } } }"
+UNDO = """mutation($id: String!) { undoInvestmentImport(input: {importId: $id}) { removed
+  errors { code field message } } }"""
 PRICES = """mutation($csv: String!) { importPrices(input: {csv: $csv}) { stored rowErrors { line field message }
   errors { code field message } } }"""
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from tests.auth.test_auth_flows import promote_to_admin
 from tests.flows import signed_in_user
-from tests.investments.invest_flows import errors_of, investment_account, portfolio, recorded, set_price
+from tests.investments.invest_flows import (
+    SET_COST_METHOD,
+    SET_PRICE,
+    errors_of,
+    investment_account,
+    portfolio,
+    recorded,
+    set_price,
+)
 from tests.server import RunningServer
 
 SET_FX = """mutation($input: FxRateInput!) { setFxRate(input: $input) { errors { code field message } } }"""
@@ -77,3 +85,29 @@ async def test_market_prices_are_for_administrators(server: RunningServer) -> No
     assert buy["security"]["manual"] is False
     figures = await portfolio(server, person.access_token, "2024-02-01", "2024-02-29")
     assert figures["holdings"][0]["priceSource"] == "ADMIN" and figures["value"] == "10.50"
+
+
+async def test_currencies_are_currency_codes(server: RunningServer) -> None:
+    """setPrice takes a CurrencyCode (trimmed, upper-cased, ISO 4217); an unknown code is a bad argument."""
+    person = await signed_in_user(server)
+    token = person.access_token
+    created = await set_price(server, token, "OWN1", "2024-02-01", "3", " eur ")
+    assert created["errors"] == [] and created["price"]["currency"] == "EUR"
+    body = await server.gql(SET_PRICE, {"input": {"symbol": "OWN2", "date": "2024-02-01", "price": "3",
+                                                  "currency": "XYZ"}}, token=token)
+    assert body.get("data") is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    listed = await server.gql('query { security(symbol: "own1") { currency } securityPrices(symbol: "own1") { currency } }',
+                              token=token)
+    assert listed["data"] == {"security": {"currency": "EUR"}, "securityPrices": [{"currency": "EUR"}]}
+
+
+async def test_set_cost_method_takes_one_input(server: RunningServer) -> None:
+    person = await signed_in_user(server)
+    token = person.access_token
+    chosen = (await server.gql(SET_COST_METHOD, {"method": "AVERAGE"}, token=token))["data"]["setCostMethod"]
+    assert chosen == {"costMethod": "AVERAGE", "errors": []}
+    assert (await server.gql("query { costMethod }", token=token))["data"] == {"costMethod": "AVERAGE"}
+    account = (await investment_account(server, token))["id"]
+    await recorded(server, token, account, kind="DEPOSIT", date="2024-01-02", amount="100")
+    assert (await portfolio(server, token, "2024-01-01", "2024-01-31"))["costMethod"] == "AVERAGE"
