@@ -161,6 +161,18 @@ CORPUS: list[Operation] = [
     Operation("node: a transaction through a fragment on the interface",
               f"""query($id: ID!) {{ node(id: $id) {{ ...N ...Txn }} }} fragment N on Node {{ id __typename }} {TXN}""",
               lambda ids: {"id": ids["transaction"]}),
+    Operation("node: a category rule, linked to its category",
+              """query($id: ID!) { node(id: $id) { __typename id ... on CategoryRule { pattern match
+                category { id name kind } } } }""", lambda ids: {"id": ids["rule"]}),
+    Operation("node: a subcategory and its parent", """query($id: ID!) { node(id: $id) { id ... on Category {
+                name parent { id name parent { id } } } } }""", lambda ids: {"id": ids["subcategory"]}),
+    # --- investments, gamification catalog, assistant ------------------------------------------------
+    Operation("portfolio without investment accounts", """query($from: Date!, $to: Date!) { portfolio(from: $from, to: $to) {
+                currency costMethod value startValue cash costBasis unrealizedGain realizedGain dividends } costMethod }""",
+              lambda ids: {"from": str(LAST_MONTH), "to": str(TODAY)}),
+    Operation("the gamification catalog", """{ challenges { __typename id code name kind target rewardPoints recurrence
+                durationDays } badges { id code name criterion threshold points retired } }"""),
+    Operation("conversations (none)", "{ conversations { id title createdAt messages { __typename } } }"),
     # --- mutations that change nothing: payload errors --------------------------------------------
     Operation("createTransaction on an account that is not there", f"""mutation($input: CreateTransactionInput!) {{
                 createTransaction(input: $input) {{ transaction {{ id }} {ERRORS} }} }}""",
@@ -225,9 +237,10 @@ async def seed(server: RunningServer, token: str) -> Ids:
     ids.update(checking=checking["id"], savings=savings["id"])
     await gql("mutation($input: UpdateAccountInput!) { updateAccount(input: $input) { errors { code } } }",
               {"input": {"id": cash["id"], "archived": True}})
-    await gql("mutation($input: CategoryRuleInput!) { createCategoryRule(input: $input) { errors { code } } }",
-              {"input": {"categoryId": cats["Restaurants"] if "Restaurants" in cats else ids["groceries"],
-                         "pattern": "coffee"}})
+    rule = await gql("mutation($input: CategoryRuleInput!) { createCategoryRule(input: $input) { rule { id } errors { code } } }",
+                     {"input": {"categoryId": cats["Restaurants"] if "Restaurants" in cats else ids["groceries"],
+                                "pattern": "coffee"}})
+    ids["rule"] = rule["createCategoryRule"]["rule"]["id"]
     await gql("mutation($input: CreateBudgetInput!) { createBudget(input: $input) { budget { id } } }",
               {"input": {"month": str(THIS_MONTH), "categoryId": ids["groceries"], "limit": "400", "rollover": True}})
     budgets = await gql("query($m: Date!) { budgets(month: $m) { id } }", {"m": str(THIS_MONTH)})
@@ -265,6 +278,10 @@ async def seed(server: RunningServer, token: str) -> Ids:
     ids["preview_import"] = preview["id"]
     page = await gql("{ transactions(first: 5) { pageInfo { endCursor } } }")
     ids["cursor"] = page["transactions"]["pageInfo"]["endCursor"]
+    sub = await gql("mutation($input: CreateCategoryInput!) { createCategory(input: $input) { category { id } errors { code } } }",
+                    {"input": {"name": "Organic", "kind": "EXPENSE", "parentId": ids["groceries"]}})
+    assert sub["createCategory"]["errors"] == [], sub
+    ids["subcategory"] = sub["createCategory"]["category"]["id"]
     ids["missing_goal"] = global_id("Goal", uuid.uuid4())
     ids["missing_account"] = global_id("Account", uuid.uuid4())
     ids["missing_transaction"] = global_id("Transaction", uuid.uuid4())
