@@ -243,7 +243,7 @@ async def test_compose_services_run_as_processes(database_url: str, redis_db: st
         login = (await server.gql(LOGIN, {"input": {"email": email, "password": "compose pass phrase"}}))["data"]["login"]
         token = login["accessToken"]
         wants_email = await server.gql(
-            "mutation { setNotificationPreference(kind: IMPORT_FINISHED, channel: EMAIL, enabled: true) { errors { code } } }",
+            "mutation { setNotificationPreference(input: {kind: IMPORT_FINISHED, channel: EMAIL, enabled: true}) { errors { code } } }",
             token=token)
         assert wants_email["data"]["setNotificationPreference"]["errors"] == [], wants_email
         account = (await server.gql(CREATE_ACCOUNT, {"input": {"name": "Checking", "type": "CHECKING", "currency": "USD",
