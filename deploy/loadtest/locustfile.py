@@ -47,7 +47,7 @@ UNREAD = "query UnreadCount { unreadCount }"
 TRANSACTIONS = """query Transactions($after: String) { transactions(first: 50, after: $after) {
   totalCount pageInfo { hasNextPage endCursor }
   edges { node { id date amount merchant description account { id name } category { id name } } } } }"""
-CREATE_TXNS = ("mutation CreateTransactions($items: [CreateTransactionInput!]!) { createTransactions(transactions: $items) "
+CREATE_TXNS = ("mutation CreateTransactions($items: [CreateTransactionInput!]!) { createTransactions(input: {transactions: $items}) "
                "{ transactions { id } errors { code } } }")
 CREATE_TXN = ("mutation CreateTransaction($input: CreateTransactionInput!) { createTransaction(input: $input) "
               "{ transaction { id } errors { code } } }")
