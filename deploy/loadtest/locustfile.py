@@ -41,18 +41,21 @@ CREATE_ACCOUNT = ("mutation CreateAccount($input: CreateAccountInput!) { createA
                   "{ account { id } errors { code } } }")
 WALLET_SUMMARY = """query WalletSummary($from: Date!, $to: Date!) { walletSummary(from: $from, to: $to) {
   currency totalBalance totalIncome totalExpenses net savingsRate complete
-  topCategories { categoryId name amount } } }"""
+  topCategories { category { id } name amount } } }"""
 ACCOUNTS = "query Accounts { accounts { id name currency currentBalance } }"
 UNREAD = "query UnreadCount { unreadCount }"
 TRANSACTIONS = """query Transactions($after: String) { transactions(first: 50, after: $after) {
   totalCount pageInfo { hasNextPage endCursor }
   edges { node { id date amount merchant description account { id name } category { id name } } } } }"""
-CREATE_TXNS = ("mutation CreateTransactions($items: [CreateTransactionInput!]!) { createTransactions(transactions: $items) "
+CREATE_TXNS = ("mutation CreateTransactions($items: [CreateTransactionInput!]!) { createTransactions(input: {transactions: $items}) "
                "{ transactions { id } errors { code } } }")
 CREATE_TXN = ("mutation CreateTransaction($input: CreateTransactionInput!) { createTransaction(input: $input) "
               "{ transaction { id } errors { code } } }")
 ADMIN = "query AdminDeadLetters { deadLetteredJobs }"
-CHAT = "mutation AssistantChat($input: ChatInput!) { chat(input: $input) { reply errors { code } } }"
+START_CONVERSATION = ("mutation StartConversation($input: StartConversationInput!) { startConversation(input: $input) "
+                      "{ conversation { id } errors { code } } }")
+CHAT = ("mutation AssistantChat($input: SendAssistantMessageInput!) { sendAssistantMessage(input: $input) "
+        "{ reply { id status } errors { code } } }")
 MERCHANTS = ["Fresh Market", "Corner Shop", "City Transit", "Cafe Nero", "Netflix", "Pharmacy", "Bookshop"]
 
 # The seed's p95 targets (ms) per operation.
@@ -207,11 +210,14 @@ class Chatter(GraphQLClient):
     def on_start(self) -> None:
         if os.environ.get("LOADTEST_AI") == "1":
             self.sign_in(f"chat-{secrets.token_hex(6)}@example.com", PASSWORD, register=True)
+            started = self.gql("StartConversation", START_CONVERSATION, {"input": {"title": "Load test"}}) if self.token else None
+            self.conversation_id = started["startConversation"]["conversation"]["id"] if started else None
 
     @task
     def chat(self) -> None:
-        if self.token:
-            self.gql("AssistantChat", CHAT, {"input": {"message": "How much did I spend on groceries this month?"}})
+        if self.token and getattr(self, "conversation_id", None):
+            self.gql("AssistantChat", CHAT, {"input": {"conversationId": self.conversation_id,
+                                                       "content": "How much did I spend on groceries this month?"}})
 
 
 def _enabled_user_classes() -> list[type]:

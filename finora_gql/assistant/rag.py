@@ -104,7 +104,7 @@ async def ensure_corpus(session: AsyncSession, rt: Runtime, *, force: bool = Fal
 
 async def user_documents(session: AsyncSession, rt: Runtime, viewer: Viewer) -> list[Document]:
     """What the assistant should be able to recall about one person, from the same services the API uses."""
-    today = budgets.today_of(await budgets._user(session, viewer))
+    today = budgets.today_of(await budgets.current_user(session, viewer))
     first = today.replace(day=1)
     docs: list[Document] = []
     start = budgets.add_months(first, -11)

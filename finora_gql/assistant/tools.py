@@ -61,7 +61,7 @@ class Names:
 
 
 async def load_names(session: AsyncSession, viewer: Viewer) -> Names:
-    user = await budgets._user(session, viewer)
+    user = await budgets.current_user(session, viewer)
     rows = await categories.list_categories(session, viewer)
     by_id = {row.id: row for row in rows}
     names = Names(base_currency=user.base_currency, today=budgets.today_of(user))
@@ -83,10 +83,11 @@ async def ledger_merchants(session: AsyncSession, viewer: Viewer, limit: int = 3
 
     from finora_gql.transactions.models import Transaction
 
-    statement = (
-        select(col(Transaction.merchant), func.count()).where(ledger.owned_by(viewer.user_id))
+    statement = ledger.transactions.where_visible(
+        select(col(Transaction.merchant), func.count())
         .where(col(Transaction.merchant).is_not(None)).group_by(col(Transaction.merchant))
-        .order_by(func.count().desc(), col(Transaction.merchant)).limit(limit)
+        .order_by(func.count().desc(), col(Transaction.merchant)).limit(limit),
+        viewer,
     )
     return [merchant for merchant, _ in (await session.exec(statement)).all()]
 
@@ -366,7 +367,7 @@ async def _spending_by_category(session: AsyncSession, run: ToolRun, args: dict[
     start, end = _period(args, run.names)
     category = _category(run.names, args.get("category"))
     currency = run.names.base_currency
-    spent, missing = await budgets.spent_by_category(session, run.viewer.user_id, start=start, end=end, currency=currency)
+    spent, missing = await budgets.spent_by_category(session, run.viewer, start=start, end=end, currency=currency)
     spent = budgets.rolled_up(spent, await categories.parents(session, run.viewer))
     by_name = {name: round_money(spent.get(cid, Decimal(0)), currency) for name, cid in run.names.categories.items()
                if name in run.names.expense_categories}

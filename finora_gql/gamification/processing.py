@@ -167,7 +167,7 @@ async def _write_awards(
         kind = NotificationKind.BADGE_EARNED if item.badge_id else NotificationKind.CHALLENGE_COMPLETED
         body = f"+{item.points} points." if item.points else "Points for today are at their daily limit."
         await notifications.notify(
-            session, rt, user.id, kind=kind, title=item.title, body=body, email_to=user.email,
+            session, rt, Viewer.acting_for(user.id), kind=kind, title=item.title, body=body, email_to=user.email,
             data={"subject": item.subject, "period": item.period, "points": item.points},
             dedup_key=f"award:{item.subject}:{item.period}",
         )
@@ -300,7 +300,7 @@ async def close_user_periods(session: AsyncSession, rt: Runtime, user_id: uuid.U
         if exists is not None:
             continue
         value, reason = await _judge(session, user, spec, start, end)
-        gamification_events.record(session, user_id, EventKind.PERIOD_CLOSED, {
+        gamification_events.record(session, Viewer.acting_for(user_id), EventKind.PERIOD_CLOSED, {
             "challenge_id": spec.id, "period_start": start.isoformat(), "period_end": end.isoformat(),
             "value": None if value is None else str(value), "reason": reason,
         }, dedup_key=key)
@@ -322,7 +322,7 @@ async def _judge(
     last = end - dt.timedelta(days=1)
     if spec.kind is ChallengeKind.SPEND_UNDER:
         found, missing = await totals.converted_totals(
-            session, user.id, start=start, end=last, currency=user.base_currency, by_category=True)
+            session, viewer, start=start, end=last, currency=user.base_currency, by_category=True)
         if missing:
             return None, f"No exchange rate for {missing[0].currency}."
         challenge = await session.get(Challenge, uuid.UUID(spec.id))

@@ -241,7 +241,7 @@ async def redeem(session: AsyncSession, rt: Runtime, viewer: Viewer, *, reward_i
                             source_key=f"redemption:{redemption.id}", description=f"Redeemed: {reward.name}"[:200]))
     user = await users.get_user(session, viewer.user_id)
     await notifications.notify(
-        session, rt, viewer.user_id, kind=NotificationKind.REWARD_REDEEMED, title=f"Reward redeemed: {reward.name}",
+        session, rt, viewer, kind=NotificationKind.REWARD_REDEEMED, title=f"Reward redeemed: {reward.name}",
         body=f"{reward.cost_points} points spent.", email_to=user.email if user else None,
         data={"rewardId": str(reward.id)}, dedup_key=f"redemption:{key}",
     )

@@ -115,7 +115,7 @@ async def test_locked_filter_and_unlock_audited_with_the_lock_it_cleared(server:
     locked = (await data(server, admin.access_token, USERS, {"filter": {"locked": True, "search": person.email}}))["users"]
     assert [e["node"]["user"]["id"] for e in locked["edges"]] == [person.user_id]
     assert locked["edges"][0]["node"]["locked"] is True
-    unlocked = await data(server, admin.access_token, f"mutation($u: ID!) {{ unlockUser(userId: $u) {{ {ERR} }} }}",
+    unlocked = await data(server, admin.access_token, f"mutation($u: ID!) {{ unlockUser(input: {{userId: $u}}) {{ {ERR} }} }}",
                           {"u": person.user_id})
     assert unlocked["unlockUser"]["errors"] == []
     assert (await data(server, admin.access_token, USERS, {"filter": {"locked": True, "search": person.email}}))[

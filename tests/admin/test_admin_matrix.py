@@ -53,7 +53,7 @@ def dummy(type_: graphql.GraphQLInputType) -> Any:
     if isinstance(type_, graphql.GraphQLInputObjectType):
         return {name: dummy(f.type) for name, f in type_.fields.items() if graphql.is_non_null_type(f.type)}
     return {"ID": str(GlobalID("User", str(uuid.uuid4()))), "String": "x", "Int": 1, "Boolean": True,
-            "Decimal": "1", "DateTime": "2031-01-01T00:00:00Z", "Date": "2031-01-01"}.get(type_.name, "x")
+            "Decimal": "1", "CurrencyCode": "USD", "DateTime": "2031-01-01T00:00:00Z", "Date": "2031-01-01"}.get(type_.name, "x")
 
 
 def operation(kind: str, name: str, field: graphql.GraphQLField) -> tuple[str, dict[str, Any]]:
@@ -125,10 +125,10 @@ async def test_every_admin_mutation_writes_exactly_one_audit_row(server: Running
 
     suffix = uuid.uuid4().hex[:6].upper()
     cases: list[tuple[str, str, Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None] | None]] = [
-        ("banUser", f"mutation($u: ID!) {{ banUser(userId: $u, reason: \"spam\") {{ {ERR} }} }}",
+        ("banUser", f"mutation($u: ID!) {{ banUser(input: {{userId: $u, reason: \"spam\"}}) {{ {ERR} }} }}",
          lambda: {"u": target.user_id}, None),
-        ("unbanUser", f"mutation($u: ID!) {{ unbanUser(userId: $u) {{ {ERR} }} }}", lambda: {"u": target.user_id}, None),
-        ("unlockUser", f"mutation($u: ID!) {{ unlockUser(userId: $u) {{ {ERR} }} }}", lambda: {"u": target.user_id}, None),
+        ("unbanUser", f"mutation($u: ID!) {{ unbanUser(input: {{userId: $u}}) {{ {ERR} }} }}", lambda: {"u": target.user_id}, None),
+        ("unlockUser", f"mutation($u: ID!) {{ unlockUser(input: {{userId: $u}}) {{ {ERR} }} }}", lambda: {"u": target.user_id}, None),
         ("setUserRole", f"mutation($u: ID!) {{ setUserRole(input: {{userId: $u, role: USER}}) {{ {ERR} }} }}",
          lambda: {"u": target.user_id}, None),
         ("revokeUserSessions", f"mutation($u: ID!) {{ revokeUserSessions(input: {{userId: $u}}) {{ revoked {ERR} }} }}",
@@ -155,6 +155,8 @@ async def test_every_admin_mutation_writes_exactly_one_audit_row(server: Running
          lambda: {"id": made["reward"]}, None),
         ("recomputeGamification", f"mutation($u: ID!) {{ recomputeGamification(userId: $u) {{ eventsReplayed {ERR} }} }}",
          lambda: {"u": target.user_id}, None),
+        ("setFxRate", f"""mutation {{ setFxRate(input: {{base: "EUR", quote: "USD", date: "2026-01-01", rate: "1.1"}}) {{
+            rate {{ rate }} {ERR} }} }}""", lambda: {}, None),
         ("retryDeadLetter", f"mutation($id: ID!) {{ retryDeadLetter(input: {{id: $id}}) {{ job {{ actor }} {ERR} }} }}",
          lambda: {"id": dead_letter()}, None),
         ("discardDeadLetter", f"mutation($id: ID!) {{ discardDeadLetter(input: {{id: $id}}) {{ job {{ actor }} {ERR} }} }}",

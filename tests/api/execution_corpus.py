@@ -41,7 +41,8 @@ ERRORS = "errors { code field message }"
 TXN = """fragment Txn on Transaction {
   id date amount currency merchant description notes tags externalId isTransfer createdAt updatedAt
   account { id name type currency currentBalance archived }
-  category { id name kind parentId }
+  category { id name kind parent { id name } }
+  transferCounterpart { id amount account { name } }
 }"""
 PAGE = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount"
 
@@ -92,14 +93,14 @@ CORPUS: list[Operation] = [
     Operation("one fragment spread twice, fields merged",
               f"""{{ transactions(first: 3) {{ edges {{ node {{ ...Txn id amount ...Txn account {{ name }} }} }} }} }} {TXN}"""),
     # --- categories and rules ----------------------------------------------------------------
-    Operation("categories", "{ categories { id name kind parentId } }"),
+    Operation("categories", "{ categories { id name kind parent { id name kind } } }"),
     Operation("categories of a kind", "query($kind: CategoryKind) { categories(kind: $kind) { id name kind } }",
               lambda ids: {"kind": "INCOME"}),
-    Operation("category rules", "{ categoryRules { id categoryId field match pattern priority } }"),
+    Operation("category rules", "{ categoryRules { id category { id name } field match pattern priority } }"),
     # --- wallet --------------------------------------------------------------------------------
     Operation("wallet summary",
               """query($from: Date!, $to: Date!) { walletSummary(from: $from, to: $to) { currency totalBalance
-                totalIncome totalExpenses net savingsRate topCategories { categoryId name amount }
+                totalIncome totalExpenses net savingsRate topCategories { category { id name } name amount }
                 monthlyTrend { ...Flow } missingRates { currency firstDay lastDay } complete } }
                 fragment Flow on PeriodFlow { period income expenses net }""",
               lambda ids: {"from": str(TWO_MONTHS_AGO), "to": str(TODAY)}),
@@ -132,7 +133,7 @@ CORPUS: list[Operation] = [
               f"{{ simulateBudget(input: {{}}) {{ simulation {{ month }} {ERRORS} }} }}"),
     Operation("goals", """{ goals { id name targetAmount currency targetDate progress remaining percentComplete reached
                 achievedAt monthlyContributionRate projectedCompletionDate onTrack createdAt
-                account { id name } contributions { id goalId amount currency date note createdAt } } }"""),
+                account { id name } contributions { id goal { id name } amount currency date note createdAt } } }"""),
     Operation("goals not achieved", "query($all: Boolean!) { goals(includeAchieved: $all) { id name reached } }",
               lambda ids: {"all": False}),
     Operation("one goal", "query($id: ID!) { goal(id: $id) { id name progress account { currentBalance } contributions { amount note } } }",
@@ -148,11 +149,11 @@ CORPUS: list[Operation] = [
     Operation("files (none)", f"{{ files(first: 5) {{ edges {{ node {{ id filename }} }} {PAGE} }} }}"),
     Operation("imports", f"""{{ imports(first: 10) {{ edges {{ node {{ id status sourceName dryRun encoding delimiter
                 dateFormat decimalSeparator createdAt startedAt finishedAt undoneAt
-                progress {{ importId status processed total inserted duplicates likelyDuplicates errors message }}
+                progress {{ importId status processed total inserted duplicates likelyDuplicates errorCount message }}
                 account {{ id name }} }} }} {PAGE} }} }}"""),
     Operation("an import's preview and issues", """query($id: ID!, $kind: ImportIssueKind) { import(id: $id) {
-                id status preview { line date amount merchant description categoryId newCategory externalId likelyDuplicateScore }
-                errorsOnly: issues(kind: $kind) { line kind field reason score transactionId } all: issues(first: 3) { line kind } } }""",
+                id status preview { line date amount merchant description category { id name } newCategory externalId likelyDuplicateScore }
+                errorsOnly: issues(kind: $kind) { line kind field reason score transaction { id } } all: issues(first: 3) { line kind } } }""",
               lambda ids: {"id": ids["preview_import"], "kind": "ERROR"}),
     # --- nodes -----------------------------------------------------------------------------------
     Operation("node: an account, inline fragments", """query($id: ID!) { node(id: $id) { __typename id
@@ -160,6 +161,18 @@ CORPUS: list[Operation] = [
     Operation("node: a transaction through a fragment on the interface",
               f"""query($id: ID!) {{ node(id: $id) {{ ...N ...Txn }} }} fragment N on Node {{ id __typename }} {TXN}""",
               lambda ids: {"id": ids["transaction"]}),
+    Operation("node: a category rule, linked to its category",
+              """query($id: ID!) { node(id: $id) { __typename id ... on CategoryRule { pattern match
+                category { id name kind } } } }""", lambda ids: {"id": ids["rule"]}),
+    Operation("node: a subcategory and its parent", """query($id: ID!) { node(id: $id) { id ... on Category {
+                name parent { id name parent { id } } } } }""", lambda ids: {"id": ids["subcategory"]}),
+    # --- investments, gamification catalog, assistant ------------------------------------------------
+    Operation("portfolio without investment accounts", """query($from: Date!, $to: Date!) { portfolio(from: $from, to: $to) {
+                currency costMethod value startValue cash costBasis unrealizedGain realizedGain dividends } costMethod }""",
+              lambda ids: {"from": str(LAST_MONTH), "to": str(TODAY)}),
+    Operation("the gamification catalog", """{ challenges { __typename id code name kind target rewardPoints recurrence
+                durationDays } badges { id code name criterion threshold points retired } }"""),
+    Operation("conversations (none)", "{ conversations { id title createdAt messages { __typename } } }"),
     # --- mutations that change nothing: payload errors --------------------------------------------
     Operation("createTransaction on an account that is not there", f"""mutation($input: CreateTransactionInput!) {{
                 createTransaction(input: $input) {{ transaction {{ id }} {ERRORS} }} }}""",
@@ -169,7 +182,7 @@ CORPUS: list[Operation] = [
     Operation("updateTransaction of no transaction", f"""mutation($input: UpdateTransactionInput!) {{
                 updateTransaction(input: $input) {{ transaction {{ id }} {ERRORS} }} }}""",
               lambda ids: {"input": {"id": ids["missing_transaction"], "amount": "1"}}),
-    Operation("deleteBudget of no budget", f"mutation($id: ID!) {{ deleteBudget(id: $id) {{ deletedId {ERRORS} }} }}",
+    Operation("deleteBudget of no budget", f"mutation($id: ID!) {{ deleteBudget(input: {{id: $id}}) {{ deletedIds {ERRORS} }} }}",
               lambda ids: {"id": ids["missing_budget"]}),
     Operation("createBudget twice for one month and category", f"""mutation($input: CreateBudgetInput!) {{
                 createBudget(input: $input) {{ budget {{ id }} {ERRORS} }} }}""",
@@ -177,8 +190,8 @@ CORPUS: list[Operation] = [
     Operation("createCategoryRule with a backreference", f"""mutation($input: CategoryRuleInput!) {{
                 createCategoryRule(input: $input) {{ rule {{ id }} {ERRORS} }} }}""",
               lambda ids: {"input": {"categoryId": ids["groceries"], "pattern": "(a)\\1", "match": "REGEX"}}),
-    Operation("recategorize, dry run", f"""mutation {{ recategorize(dryRun: true, onlyUncategorized: false) {{
-                applied count changes {{ transactionId fromCategoryId toCategoryId }} {ERRORS} }} }}"""),
+    Operation("recategorize, dry run", f"""mutation {{ recategorize(input: {{dryRun: true, onlyUncategorized: false}}) {{
+                applied count changes {{ transaction {{ id merchant }} fromCategory {{ id name }} toCategory {{ id name }} }} {ERRORS} }} }}"""),
     Operation("two operations, one chosen by name",
               "query Accounts { accounts { id } } query Categories { categories { name } }",
               operation_name="Categories"),
@@ -224,9 +237,10 @@ async def seed(server: RunningServer, token: str) -> Ids:
     ids.update(checking=checking["id"], savings=savings["id"])
     await gql("mutation($input: UpdateAccountInput!) { updateAccount(input: $input) { errors { code } } }",
               {"input": {"id": cash["id"], "archived": True}})
-    await gql("mutation($input: CategoryRuleInput!) { createCategoryRule(input: $input) { errors { code } } }",
-              {"input": {"categoryId": cats["Restaurants"] if "Restaurants" in cats else ids["groceries"],
-                         "pattern": "coffee"}})
+    rule = await gql("mutation($input: CategoryRuleInput!) { createCategoryRule(input: $input) { rule { id } errors { code } } }",
+                     {"input": {"categoryId": cats["Restaurants"] if "Restaurants" in cats else ids["groceries"],
+                                "pattern": "coffee"}})
+    ids["rule"] = rule["createCategoryRule"]["rule"]["id"]
     await gql("mutation($input: CreateBudgetInput!) { createBudget(input: $input) { budget { id } } }",
               {"input": {"month": str(THIS_MONTH), "categoryId": ids["groceries"], "limit": "400", "rollover": True}})
     budgets = await gql("query($m: Date!) { budgets(month: $m) { id } }", {"m": str(THIS_MONTH)})
@@ -243,7 +257,7 @@ async def seed(server: RunningServer, token: str) -> Ids:
             "description": f"entry {i}", "notes": "paid in cash" if i % 8 == 0 else None,
             "tags": ["work"] if i % 3 == 0 else [],
         })
-    created = await gql("mutation($items: [CreateTransactionInput!]!) { createTransactions(transactions: $items) { transactions { id } errors { code field message } } }",
+    created = await gql("mutation($items: [CreateTransactionInput!]!) { createTransactions(input: {transactions: $items}) { transactions { id } errors { code field message } } }",
                         {"items": items})
     assert created["createTransactions"]["errors"] == [], created
     ids["transaction"] = created["createTransactions"]["transactions"][1]["id"]
@@ -264,6 +278,10 @@ async def seed(server: RunningServer, token: str) -> Ids:
     ids["preview_import"] = preview["id"]
     page = await gql("{ transactions(first: 5) { pageInfo { endCursor } } }")
     ids["cursor"] = page["transactions"]["pageInfo"]["endCursor"]
+    sub = await gql("mutation($input: CreateCategoryInput!) { createCategory(input: $input) { category { id } errors { code } } }",
+                    {"input": {"name": "Organic", "kind": "EXPENSE", "parentId": ids["groceries"]}})
+    assert sub["createCategory"]["errors"] == [], sub
+    ids["subcategory"] = sub["createCategory"]["category"]["id"]
     ids["missing_goal"] = global_id("Goal", uuid.uuid4())
     ids["missing_account"] = global_id("Account", uuid.uuid4())
     ids["missing_transaction"] = global_id("Transaction", uuid.uuid4())

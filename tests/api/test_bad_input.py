@@ -228,7 +228,7 @@ async def test_malformed_global_ids(server: RunningServer) -> None:
     for garbage in ("garbage", "", "%%%", "QWNjb3VudDpub3QtYS11dWlk", "\u00e9t\u00e9"):
         body = await server.gql("query($id: ID!) { node(id: $id) { id } }", {"id": garbage}, token=user.access_token)
         assert body == {"data": {"node": None}}, (garbage, body)
-    deleted = await server.gql('mutation { deleteCategory(id: "garbage") { deletedIds errors { code field } } }',
+    deleted = await server.gql('mutation { deleteCategory(input: {id: "garbage"}) { deletedIds errors { code field } } }',
                                token=user.access_token)
     assert payload_errors(deleted["data"]["deleteCategory"]) == [("NOT_FOUND", "id")]
 
@@ -283,7 +283,7 @@ async def test_import_cells_that_cannot_be_stored_are_row_errors(server: Running
     done = await wait_for_import(server, user.access_token, started_import["import"]["id"], timeout=60)
     assert time.monotonic() - started < 30  # no retries
     assert done["status"] == "COMPLETED", done
-    assert (done["progress"]["inserted"], done["progress"]["errors"]) == (2, 2)
+    assert (done["progress"]["inserted"], done["progress"]["errorCount"]) == (2, 2)
     issues = (await server.gql(IMPORT, {"id": done["id"], "kind": "ERROR"}, token=user.access_token))["data"]["import"]["issues"]
     assert [(i["line"], i["field"]) for i in issues] == [(3, "line"), (4, "line")]
     assert "NUL" in issues[0]["reason"] and "128 KiB" in issues[1]["reason"]
@@ -378,31 +378,48 @@ class socket_port:
 
 def _id_only_fields() -> list[tuple[str, str, str]]:
     """(operation, field, document) for every root field whose required arguments are all ids."""
-    from graphql import GraphQLList, GraphQLNonNull, Undefined, get_named_type, is_leaf_type
+    from graphql import GraphQLList, GraphQLNonNull, Undefined, get_named_type, is_input_object_type, is_leaf_type
 
     from finora_gql.schema import build_schema
+
+    def listed(type_: Any) -> bool:
+        return isinstance(type_, GraphQLList) or (
+            isinstance(type_, GraphQLNonNull) and isinstance(type_.of_type, GraphQLList))
+
+    def id_arguments(arguments: dict[str, Any]) -> list[tuple[str, Any]] | None:
+        """The ID-typed arguments (or input fields), or None when a required one is of another kind."""
+        ids = []
+        for arg_name, arg in arguments.items():
+            if get_named_type(arg.type).name == "ID":
+                ids.append((arg_name, arg.type))
+            elif isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined:
+                return None  # needs a value of another kind
+        return ids
 
     schema = build_schema()._schema
     found = []
     for operation, root in (("query", schema.query_type), ("mutation", schema.mutation_type)):
         for name, field in root.fields.items():
-            params, args = [], []
-            for arg_name, arg in field.args.items():
-                named = get_named_type(arg.type)
-                if named.name == "ID":
-                    listed = isinstance(arg.type, GraphQLList) or (
-                        isinstance(arg.type, GraphQLNonNull) and isinstance(arg.type.of_type, GraphQLList))
-                    params.append(f"${arg_name}: {arg.type}")
-                    args.append((arg_name, listed))
-                elif isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined:
-                    break  # needs a value of another kind
-            else:
-                if not args:
-                    continue
-                selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
-                call = ", ".join(f"{a}: ${a}" for a, _ in args)
-                document = f"{operation}({', '.join(params)}) {{ {name}({call}){selection} }}"
-                found.append((operation, name, document, args))
+            selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
+            ids = id_arguments(field.args)
+            if ids:
+                params = ", ".join(f"${arg_name}: {type_}" for arg_name, type_ in ids)
+                call = ", ".join(f"{arg_name}: ${arg_name}" for arg_name, _ in ids)
+                document = f"{operation}({params}) {{ {name}({call}){selection} }}"
+                found.append((operation, name, document, [(arg_name, listed(type_)) for arg_name, type_ in ids]))
+                continue
+            # The contract's shape: one `input:` whose required fields are all ids.
+            inputs = [(arg_name, arg) for arg_name, arg in field.args.items() if is_input_object_type(get_named_type(arg.type))]
+            if len(inputs) != 1 or len(field.args) != 1:
+                continue
+            arg_name, arg = inputs[0]
+            ids = id_arguments(get_named_type(arg.type).fields)
+            if not ids:
+                continue
+            params = ", ".join(f"${field_name}: {type_}" for field_name, type_ in ids)
+            call = ", ".join(f"{field_name}: ${field_name}" for field_name, _ in ids)
+            document = f"{operation}({params}) {{ {name}({arg_name}: {{{call}}}){selection} }}"
+            found.append((operation, name, document, [(field_name, listed(type_)) for field_name, type_ in ids]))
     return found
 
 

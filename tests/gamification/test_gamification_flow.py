@@ -60,7 +60,7 @@ async def test_created_then_deleted_back_dated_and_transfers_do_not_count(server
 
 
 PREFER = """mutation($kind: NotificationKind!, $channel: NotificationChannel!, $on: Boolean!) {
-  setNotificationPreference(kind: $kind, channel: $channel, enabled: $on) { errors { code } } }"""
+  setNotificationPreference(input: {kind: $kind, channel: $channel, enabled: $on}) { errors { code } } }"""
 
 
 async def test_badge_email_only_for_those_who_want_it(server: RunningServer, smtp_sink) -> None:

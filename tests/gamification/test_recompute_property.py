@@ -70,6 +70,7 @@ async def test_recompute_equals_the_incremental_state(server: RunningServer, ops
         user.timezone = zone
         session.add(user)
     user_id = user.id
+    viewer = Viewer.acting_for(user_id)
     now = START
     created: list[str] = []
     for item in ops:
@@ -87,19 +88,19 @@ async def test_recompute_equals_the_incremental_state(server: RunningServer, ops
                     ids = [str(uuid.uuid4()) for _ in range(item[3])]
                     created.extend(ids)
                     day = (now + dt.timedelta(days=item[1])).date()
-                    events.record(session, user_id, EventKind.TRANSACTION_CREATED, {"transactions": [
+                    events.record(session, viewer, EventKind.TRANSACTION_CREATED, {"transactions": [
                         {"id": tx_id, "date": day.isoformat(), "transfer": item[2], "imported": False} for tx_id in ids]})
                 elif kind == "del":
                     gone = created[item[1] % len(created)] if created else str(uuid.uuid4())
-                    events.record(session, user_id, EventKind.TRANSACTION_DELETED, {"ids": [gone]})
+                    events.record(session, viewer, EventKind.TRANSACTION_DELETED, {"ids": [gone]})
                 elif kind == "signin":
-                    events.record(session, user_id, EventKind.SIGNED_IN)
+                    events.record(session, viewer, EventKind.SIGNED_IN)
                 elif kind == "contrib":
-                    events.record(session, user_id, EventKind.GOAL_CONTRIBUTION, {
+                    events.record(session, viewer, EventKind.GOAL_CONTRIBUTION, {
                         "goal_id": str(uuid.uuid4()), "amount": str(Decimal(item[1])), "currency": item[2],
                         "date": now.date().isoformat()})
                 elif kind in ("join", "leave"):
-                    events.record(session, user_id,
+                    events.record(session, viewer,
                                   EventKind.CHALLENGE_JOINED if kind == "join" else EventKind.CHALLENGE_LEFT,
                                   {"challenge_id": str(catalog_id("challenge:" + item[1]))})
                 elif kind == "close":
@@ -107,12 +108,12 @@ async def test_recompute_equals_the_incremental_state(server: RunningServer, ops
                     start = day.replace(day=1) if item[1] == "UNDER_BUDGET_MONTH" else day - dt.timedelta(days=day.weekday() + 7)
                     end = (start + dt.timedelta(days=32)).replace(day=1) if item[1] == "UNDER_BUDGET_MONTH" \
                         else start + dt.timedelta(days=7)
-                    events.record(session, user_id, EventKind.PERIOD_CLOSED, {
+                    events.record(session, viewer, EventKind.PERIOD_CLOSED, {
                         "challenge_id": str(catalog_id("challenge:" + item[1])), "period_start": start.isoformat(),
                         "period_end": end.isoformat(), "value": str(item[2] % 2 if item[1] == "UNDER_BUDGET_MONTH" else item[2]),
                         "reason": None}, dedup_key=f"close:{item[1]}:{start.isoformat()}:{uuid.uuid4()}")
                 elif kind == "import":
-                    events.record(session, user_id, EventKind.IMPORT_COMPLETED, {
+                    events.record(session, viewer, EventKind.IMPORT_COMPLETED, {
                         "import_id": str(uuid.uuid4()), "inserted": item[1], "duplicates": 0})
     async with rt.sessions() as session, atomic(session):
         await processing.apply_pending(session, rt, user_id)

@@ -178,7 +178,7 @@ CSV = "date,amount,category,merchant\n2026-01-03,-54.20,Groceries,Fresh Market\n
 CREATE_ACCOUNT = """mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id } errors { code } } }"""
 CREATE_UPLOAD = """mutation($input: CreateUploadInput!) { createUpload(input: $input) {
   file { id } uploadUrl uploadHeaders { name value } errors { code field message } } }"""
-COMPLETE_UPLOAD = "mutation($id: ID!) { completeUpload(fileId: $id) { file { id status } errors { code } } }"
+COMPLETE_UPLOAD = "mutation($id: ID!) { completeUpload(input: {fileId: $id}) { file { id status } errors { code } } }"
 
 
 async def test_compose_services_run_as_processes(database_url: str, redis_db: str, tmp_path: Path) -> None:
@@ -243,7 +243,7 @@ async def test_compose_services_run_as_processes(database_url: str, redis_db: st
         login = (await server.gql(LOGIN, {"input": {"email": email, "password": "compose pass phrase"}}))["data"]["login"]
         token = login["accessToken"]
         wants_email = await server.gql(
-            "mutation { setNotificationPreference(kind: IMPORT_FINISHED, channel: EMAIL, enabled: true) { errors { code } } }",
+            "mutation { setNotificationPreference(input: {kind: IMPORT_FINISHED, channel: EMAIL, enabled: true}) { errors { code } } }",
             token=token)
         assert wants_email["data"]["setNotificationPreference"]["errors"] == [], wants_email
         account = (await server.gql(CREATE_ACCOUNT, {"input": {"name": "Checking", "type": "CHECKING", "currency": "USD",

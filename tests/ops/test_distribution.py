@@ -13,7 +13,8 @@ import asyncpg
 
 from finora_gql.core import backup
 
-REFERENCE_TABLES = {"fx_rate", "alembic_version"}  # + securities, prices, catalogs when they land
+# Shared data, copied to every node: rates, market prices, the gamification catalogs.
+REFERENCE_TABLES = {"fx_rate", "alembic_version", "price", "badge", "challenge", "reward"}
 DISTRIBUTED_BY_OWN_ID = {"user"}
 NOT_YET_READY = {
     # table: what it needs to be co-located with its user's rows

@@ -23,7 +23,7 @@ from tests.flows import LOGIN, REFRESH, REGISTER, VERIFY, link_token
 from tests.server import RunningServer, unique_email
 from tests.smtp_sink import SmtpSink
 
-REQUEST_RESET = "mutation($email: String!) { requestPasswordReset(email: $email) { ok errors { code } } }"
+REQUEST_RESET = "mutation($email: String!) { requestPasswordReset(input: {email: $email}) { ok errors { code } } }"
 RESET = "mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { user { id } errors { code } } }"
 ME = "query Me { me { id email } }"
 PASSWORD = "first secret passphrase 1"

@@ -109,7 +109,8 @@ async def test_the_reset_link_sets_a_new_password_and_the_page_signs_in(
 ) -> None:
     email = unique_email("forgetful")
     assert (await register(server, email))["errors"] == []
-    await server.gql("mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", {"e": email})
+    requested = await server.gql("mutation($e: String!) { requestPasswordReset(input: {email: $e}) { ok } }", {"e": email})
+    assert "errors" not in requested, requested
     message = await smtp_sink.wait_for(lambda m: m["To"] == email and "Reset" in m["Subject"], timeout=30)
     link = local(server, link_in(message, "/reset-password"))
     new_password = "a brand new passphrase"

@@ -54,8 +54,8 @@
       say("status", "This link has no token. Open the link from the email again.", false);
       return;
     }
-    graphql("mutation($token: String!) { verifyEmail(token: $token) { user { email } " + ERRORS + " } }",
-            { token: token })
+    graphql("mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) { user { email } " + ERRORS + " } }",
+            { input: { token: token } })
       .then(function (body) {
         var payload = body.data && body.data.verifyEmail;
         var problem = firstError(payload, body);
