@@ -31,6 +31,13 @@ NOT_YET_READY = {
     "outgoing_email": "primary key (user_id, id); message_id unique per user",
     "refresh_token": "a user_id column, primary key (user_id, id); token_hash unique per user",
     "transaction": "primary key (user_id, id); (account_id, external_id) and (account_id, import_hash) unique with user_id",
+    # Built in parallel with this test (stop 18), before its rule reached them:
+    "activity": "primary key (user_id, id)",
+    "investment_checkpoint": "primary key (user_id, id)",
+    "conversation": "primary key (user_id, id)",
+    "assistant_proposal": "primary key (user_id, id)",
+    "assistant_tool_call": "a user_id column, primary key (user_id, id)",
+    "job_outbox": "a reference-table decision (jobs of every user) or a user_id in its key",
 }
 
 KEYS = """
