@@ -214,7 +214,7 @@ class AdminMutation:
 
     @strawberry.mutation(description="Admin only. Give a user a role (takes effect on their next request).",
                          extensions=admin_only())
-    async def set_user_role(self, info: Info[Context, None], input: SetUserRoleInput) -> AdminUserPayload:
+    async def set_user_role(self, info: Info[Context, None], input: Annotated[SetUserRoleInput, strawberry.argument(description="The person and their new role.")]) -> AdminUserPayload:
         context = info.context
         viewer = await context.viewer()
         user, errors = await perform(context, lambda session: service.set_user_role(
@@ -222,7 +222,7 @@ class AdminMutation:
         return AdminUserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. End every live session of a user.", extensions=admin_only())
-    async def revoke_user_sessions(self, info: Info[Context, None], input: UserIdInput) -> RevokeSessionsPayload:
+    async def revoke_user_sessions(self, info: Info[Context, None], input: Annotated[UserIdInput, strawberry.argument(description="The person to act on.")]) -> RevokeSessionsPayload:
         context = info.context
         viewer = await context.viewer()
         done, errors = await perform(context, lambda session: service.revoke_user_sessions(
@@ -232,7 +232,7 @@ class AdminMutation:
         return RevokeSessionsPayload(user=UserType.of(done[0]), revoked=done[1], errors=[])
 
     @strawberry.mutation(description="Admin only. Add a badge to the catalog.", extensions=admin_only())
-    async def create_badge(self, info: Info[Context, None], input: CreateBadgeInput) -> BadgePayload:
+    async def create_badge(self, info: Info[Context, None], input: Annotated[CreateBadgeInput, strawberry.argument(description="The new badge.")]) -> BadgePayload:
         context = info.context
         viewer = await context.viewer()
         draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
@@ -242,7 +242,7 @@ class AdminMutation:
         return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Change a badge.", extensions=admin_only())
-    async def update_badge(self, info: Info[Context, None], input: UpdateBadgeInput) -> BadgePayload:
+    async def update_badge(self, info: Info[Context, None], input: Annotated[UpdateBadgeInput, strawberry.argument(description="The badge and the fields to change.")]) -> BadgePayload:
         context = info.context
         viewer = await context.viewer()
         draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
@@ -254,7 +254,7 @@ class AdminMutation:
 
     @strawberry.mutation(description="Admin only. Retire a badge (no one can earn it any more).",
                          extensions=admin_only())
-    async def retire_badge(self, info: Info[Context, None], input: RetireInput) -> BadgePayload:
+    async def retire_badge(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> BadgePayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.retire_badge(
@@ -262,7 +262,7 @@ class AdminMutation:
         return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Add a challenge to the catalog.", extensions=admin_only())
-    async def create_challenge(self, info: Info[Context, None], input: CreateChallengeInput) -> AdminChallengePayload:
+    async def create_challenge(self, info: Info[Context, None], input: Annotated[CreateChallengeInput, strawberry.argument(description="The new challenge.")]) -> AdminChallengePayload:
         context = info.context
         viewer = await context.viewer()
 
@@ -278,7 +278,7 @@ class AdminMutation:
         return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Change a challenge.", extensions=admin_only())
-    async def update_challenge(self, info: Info[Context, None], input: UpdateChallengeInput) -> AdminChallengePayload:
+    async def update_challenge(self, info: Info[Context, None], input: Annotated[UpdateChallengeInput, strawberry.argument(description="The challenge and the fields to change.")]) -> AdminChallengePayload:
         context = info.context
         viewer = await context.viewer()
         draft = catalog.ChallengeDraft(code=input.code, name=input.name, description=input.description,
@@ -290,7 +290,7 @@ class AdminMutation:
 
     @strawberry.mutation(description="Admin only. Retire a challenge (no more progress; awards stay).",
                          extensions=admin_only())
-    async def retire_challenge(self, info: Info[Context, None], input: RetireInput) -> AdminChallengePayload:
+    async def retire_challenge(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> AdminChallengePayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.retire_challenge(
@@ -298,7 +298,7 @@ class AdminMutation:
         return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Add a reward to the catalog.", extensions=admin_only())
-    async def create_reward(self, info: Info[Context, None], input: CreateRewardInput) -> RewardPayload:
+    async def create_reward(self, info: Info[Context, None], input: Annotated[CreateRewardInput, strawberry.argument(description="The new reward.")]) -> RewardPayload:
         context = info.context
         viewer = await context.viewer()
         draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
@@ -307,7 +307,7 @@ class AdminMutation:
         return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Change a reward.", extensions=admin_only())
-    async def update_reward(self, info: Info[Context, None], input: UpdateRewardInput) -> RewardPayload:
+    async def update_reward(self, info: Info[Context, None], input: Annotated[UpdateRewardInput, strawberry.argument(description="The reward and the fields to change.")]) -> RewardPayload:
         context = info.context
         viewer = await context.viewer()
         draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
@@ -318,7 +318,7 @@ class AdminMutation:
 
     @strawberry.mutation(description="Admin only. Retire a reward (it can no longer be redeemed).",
                          extensions=admin_only())
-    async def retire_reward(self, info: Info[Context, None], input: RetireInput) -> RewardPayload:
+    async def retire_reward(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> RewardPayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.retire_reward(
@@ -340,14 +340,14 @@ class AdminMutation:
 
     @strawberry.mutation(description="Admin only. Put a dead-lettered job back on its queue.",
                          extensions=admin_only())
-    async def retry_dead_letter(self, info: Info[Context, None], input: DeadLetterInput) -> DeadLetterPayload:
+    async def retry_dead_letter(self, info: Info[Context, None], input: Annotated[DeadLetterInput, strawberry.argument(description="The dead-lettered job, by its message id.")]) -> DeadLetterPayload:
         context = info.context
         viewer = await context.viewer()
         letter, errors = await perform(context, lambda session: service.retry_dead_letter(session, viewer, str(input.id)))
         return DeadLetterPayload(job=DeadLetterNode.of(letter) if letter else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Drop a dead-lettered job for good.", extensions=admin_only())
-    async def discard_dead_letter(self, info: Info[Context, None], input: DeadLetterInput) -> DeadLetterPayload:
+    async def discard_dead_letter(self, info: Info[Context, None], input: Annotated[DeadLetterInput, strawberry.argument(description="The dead-lettered job, by its message id.")]) -> DeadLetterPayload:
         context = info.context
         viewer = await context.viewer()
         letter, errors = await perform(context, lambda session: service.discard_dead_letter(session, viewer, str(input.id)))

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from finora_gql.admin import service
 from finora_gql.admin.audit import AuditAction
 from finora_gql.admin.models import AuditLog
+from finora_gql.api.enums import describe_values
 from finora_gql.api.errors import UserError
 from finora_gql.auth import console as sign_ins
 from finora_gql.core.dead_letters import DeadLetter
@@ -306,3 +307,25 @@ class RecomputePayload:
     awards_added: int | None = strawberry.field(description="Awards the replay found missing and added (normally 0).")
     progress_rows: int | None = strawberry.field(description="Challenge progress rows rewritten.")
     errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+
+
+describe_values(AuditActionEnum, {
+    "USER_BAN": "A user was suspended.",
+    "USER_UNBAN": "A suspension was lifted.",
+    "USER_UNLOCK": "A sign-in lockout was cleared.",
+    "USER_SET_ROLE": "A user's role changed.",
+    "USER_REVOKE_SESSIONS": "A user's sessions were ended.",
+    "BADGE_CREATE": "A badge was added to the catalog.",
+    "BADGE_UPDATE": "A badge changed.",
+    "BADGE_RETIRE": "A badge was retired.",
+    "CHALLENGE_CREATE": "A challenge was added to the catalog.",
+    "CHALLENGE_UPDATE": "A challenge changed.",
+    "CHALLENGE_RETIRE": "A challenge was retired.",
+    "REWARD_CREATE": "A reward was added to the catalog.",
+    "REWARD_UPDATE": "A reward changed.",
+    "REWARD_RETIRE": "A reward was retired.",
+    "JOB_RETRY": "A dead-lettered job was sent again.",
+    "JOB_DISCARD": "A dead-lettered job was dropped.",
+    "GAMIFICATION_RECOMPUTE": "A user's gamification state was rebuilt from their events.",
+    "FX_RATE_SET": "An exchange rate was set (shared market data).",
+})

@@ -26,3 +26,13 @@ def described(cls: E, *, name: str, description: str, values: dict[str, str]) ->
     for value in definition.values:
         value.description = values[value.name]
     return wrapped
+
+
+def describe_values(wrapped: type[Enum], values: dict[str, str]) -> None:
+    """Describe every value of an enum already wrapped with `strawberry.enum` (same rule as `described`)."""
+    definition = wrapped.__strawberry_definition__  # type: ignore[attr-defined]
+    names = {value.name for value in definition.values}
+    if names != set(values):
+        raise ValueError(f"enum {definition.name}: describe exactly {sorted(names)}, got {sorted(values)}")
+    for value in definition.values:
+        value.description = values[value.name]

@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from finora_gql.api.errors import UserError, perform
+from finora_gql.api.errors import UserError, errors_field, perform
 from finora_gql.api.ids import decode_id
 from finora_gql.assistant import service
 from finora_gql.assistant.live import Kind, LiveLog, reply_channel
@@ -33,13 +33,13 @@ from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 @strawberry.type(description="The result of startConversation.")
 class ConversationPayload:
     conversation: ConversationNode | None = strawberry.field(description="The conversation, when it was started.")
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of deleteConversation.")
 class DeleteConversationPayload:
     deleted_id: relay.GlobalID | None = strawberry.field(description="The deleted conversation's id.")
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of sendAssistantMessage.")
@@ -47,13 +47,13 @@ class SendAssistantMessagePayload:
     user_message: MessageNode | None = strawberry.field(description="The question as stored.")
     reply: MessageNode | None = strawberry.field(description=(
         "The reply, PENDING: follow it with the assistantReply subscription (or read it later)."))
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of confirmAssistantProposal or rejectAssistantProposal.")
 class ProposalPayload:
     proposal: ProposalNode | None = strawberry.field(description="The proposal, CONFIRMED or REJECTED.")
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type
@@ -78,7 +78,7 @@ class AssistantQuery:
 @strawberry.type
 class AssistantMutation:
     @strawberry.mutation(description="Start a conversation with the assistant.")
-    async def start_conversation(self, info: Info[Context, None], input: StartConversationInput) -> ConversationPayload:
+    async def start_conversation(self, info: Info[Context, None], input: Annotated[StartConversationInput, strawberry.argument(description="The new conversation's title (optional).")]) -> ConversationPayload:
         viewer = await info.context.viewer()
         row, errors = await perform(info.context, lambda session: service.start_conversation(
             session, viewer, title=input.title))
@@ -88,7 +88,7 @@ class AssistantMutation:
         "Ask the assistant. Returns the stored question and the PENDING reply at once; the reply is written in the "
         "background (assistantReply streams it) and stored even if nobody listens. RATE_LIMITED when sending too "
         "fast or when today's token allowance is used up."))
-    async def send_assistant_message(self, info: Info[Context, None], input: SendAssistantMessageInput) -> SendAssistantMessagePayload:
+    async def send_assistant_message(self, info: Info[Context, None], input: Annotated[SendAssistantMessageInput, strawberry.argument(description="The conversation, your question, and a client key that makes a retry return the same pair.")]) -> SendAssistantMessagePayload:
         context = info.context
         viewer = await context.viewer()
         result, errors = await perform(context, lambda session: service.send_message(
@@ -100,7 +100,7 @@ class AssistantMutation:
         return SendAssistantMessagePayload(user_message=MessageNode.of(question), reply=MessageNode.of(reply), errors=[])
 
     @strawberry.mutation(description="Delete one of the viewer's conversations with all its messages and proposals.")
-    async def delete_conversation(self, info: Info[Context, None], input: DeleteConversationInput) -> DeleteConversationPayload:
+    async def delete_conversation(self, info: Info[Context, None], input: Annotated[DeleteConversationInput, strawberry.argument(description="The conversation to delete, with its messages.")]) -> DeleteConversationPayload:
         viewer = await info.context.viewer()
         row, errors = await perform(info.context, lambda session: service.delete_conversation(
             session, viewer, decode_id(input.id, ConversationNode, "id")))
@@ -110,7 +110,7 @@ class AssistantMutation:
     @strawberry.mutation(description=(
         "Perform a PENDING proposal through the normal service (with its validation): its refusal comes back in "
         "errors and the proposal stays PENDING."))
-    async def confirm_assistant_proposal(self, info: Info[Context, None], input: ProposalInput) -> ProposalPayload:
+    async def confirm_assistant_proposal(self, info: Info[Context, None], input: Annotated[ProposalInput, strawberry.argument(description="The proposal, by id.")]) -> ProposalPayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.confirm_proposal(
@@ -118,7 +118,7 @@ class AssistantMutation:
         return ProposalPayload(proposal=ProposalNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Drop a PENDING proposal: nothing changes.")
-    async def reject_assistant_proposal(self, info: Info[Context, None], input: ProposalInput) -> ProposalPayload:
+    async def reject_assistant_proposal(self, info: Info[Context, None], input: Annotated[ProposalInput, strawberry.argument(description="The proposal, by id.")]) -> ProposalPayload:
         viewer = await info.context.viewer()
         row, errors = await perform(info.context, lambda session: service.reject_proposal(
             session, viewer, decode_id(input.id, ProposalNode, "id")))

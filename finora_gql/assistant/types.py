@@ -13,6 +13,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from finora_gql.api.enums import describe_values
 from finora_gql.api.ids import parse_uuid
 from finora_gql.assistant import service
 from finora_gql.assistant.models import (
@@ -245,3 +246,31 @@ class ProposalInput:
 @strawberry.input(description="A conversation to delete.")
 class DeleteConversationInput:
     id: relay.GlobalID = strawberry.field(description="The conversation.")
+
+
+describe_values(RoleEnum, {"USER": "Written by you.", "ASSISTANT": "Written by the assistant."})
+describe_values(MessageStatusEnum, {
+    "PENDING": "Waiting for the generation job to start.",
+    "STREAMING": "Being generated; follow it with assistantReply.",
+    "COMPLETE": "Finished and stored.",
+    "FAILED": "Ended without an answer; `error` says why.",
+})
+describe_values(ProposalKindEnum, {
+    "SET_BUDGET": "Create or change a budget's monthly limit.",
+    "CREATE_GOAL": "Create a savings goal.",
+    "CREATE_RULE": "Create a categorisation rule.",
+})
+describe_values(ProposalStatusEnum, {
+    "PENDING": "Waiting for you to confirm or reject it.",
+    "CONFIRMED": "You confirmed it and it was carried out through the normal service.",
+    "REJECTED": "You rejected it; nothing was changed.",
+    "FAILED": "You confirmed it but the service refused it; `error` says why.",
+})
+describe_values(ReplyKindEnum, {
+    "TEXT": "More text of the reply (`delta`).",
+    "TOOL_STARTED": "The assistant started a tool (`toolName`).",
+    "TOOL_FINISHED": "A tool finished (`toolName`, `summary`).",
+    "PROPOSAL": "The reply proposes a change (`proposal`); nothing happens until you confirm it.",
+    "DONE": "The reply is complete (`message`).",
+    "ERROR": "The reply failed (`error`).",
+})

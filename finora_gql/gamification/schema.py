@@ -102,7 +102,7 @@ class GamificationQuery:
 @strawberry.type
 class GamificationMutation:
     @strawberry.mutation(description="Take part in a challenge (joining twice changes nothing).")
-    async def join_challenge(self, info: Info[Context, None], input: ChallengeInput) -> ChallengePayload:
+    async def join_challenge(self, info: Info[Context, None], input: Annotated[ChallengeInput, strawberry.argument(description="The challenge, by id.")]) -> ChallengePayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.join_challenge(
@@ -110,7 +110,7 @@ class GamificationMutation:
         return ChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Stop taking part in a challenge (including one everyone is in by default).")
-    async def leave_challenge(self, info: Info[Context, None], input: ChallengeInput) -> ChallengePayload:
+    async def leave_challenge(self, info: Info[Context, None], input: Annotated[ChallengeInput, strawberry.argument(description="The challenge, by id.")]) -> ChallengePayload:
         context = info.context
         viewer = await context.viewer()
         row, errors = await perform(context, lambda session: service.leave_challenge(
@@ -120,7 +120,7 @@ class GamificationMutation:
     @strawberry.mutation(description=(
         "Spend points on a reward. Idempotent by clientKey: a retry with the same key debits nothing more. "
         "Refused when the balance is too low."))
-    async def redeem_reward(self, info: Info[Context, None], input: RedeemRewardInput) -> RedeemRewardPayload:
+    async def redeem_reward(self, info: Info[Context, None], input: Annotated[RedeemRewardInput, strawberry.argument(description="The reward and a client key: redeeming twice with one key debits once.")]) -> RedeemRewardPayload:
         context = info.context
         viewer = await context.viewer()
         done, errors = await perform(context, lambda session: service.redeem(
@@ -132,7 +132,7 @@ class GamificationMutation:
                                    errors=[])
 
     @strawberry.mutation(description="Opt in to or out of leaderboards, and choose the name shown (a pseudonym by default).")
-    async def set_leaderboard_profile(self, info: Info[Context, None], input: LeaderboardProfileInput) -> LeaderboardProfilePayload:
+    async def set_leaderboard_profile(self, info: Info[Context, None], input: Annotated[LeaderboardProfileInput, strawberry.argument(description="Whether you appear on the leaderboard, and under which name.")]) -> LeaderboardProfilePayload:
         context = info.context
         viewer = await context.viewer()
         profile, errors = await perform(context, lambda session: service.set_profile(

@@ -12,6 +12,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from finora_gql.api.enums import describe_values
 from finora_gql.api.errors import UserError
 from finora_gql.api.ids import parse_uuid
 from finora_gql.gamification import service
@@ -309,3 +310,34 @@ def achievement(message: dict[str, Any]) -> AchievementNode:
         kind=AchievementKind(item["kind"]), title=item["title"], points=item["points"],
         badge_code=item["code"] if badge else None, challenge_code=None if badge else item["code"],
         period=item["period"], at=dt.datetime.fromisoformat(item["at"]))
+
+
+describe_values(ChallengeKindEnum, {
+    "TRANSACTION_COUNT": "Record at least `target` transactions in the period (transfers and imports don't count).",
+    "SPEND_UNDER": "Spend less than `target` (in a category or in total), judged after the period closes.",
+    "SAVE_AMOUNT": "Contribute at least `target` to your goals in the period.",
+    "NO_SPEND_DAYS": "Have at least `target` days without spending in the period, judged after it closes.",
+    "LOGIN_STREAK": "Sign in on `target` consecutive days.",
+    "BUDGET_KEPT": "Stay within every budget for the month, judged after it closes.",
+    "GOAL_CONTRIBUTION": "Make at least `target` goal contributions in the period.",
+})
+describe_values(RecurrenceEnum, {
+    "NONE": "Runs once, for its duration.",
+    "WEEKLY": "Starts again every week (Monday, in your time zone).",
+    "MONTHLY": "Starts again every month (in your time zone).",
+})
+describe_values(BadgeCriterionEnum, {
+    "TRANSACTIONS_LOGGED": "Transactions you recorded yourself.",
+    "CHALLENGES_COMPLETED": "Challenges you completed.",
+    "LOGIN_STREAK": "Consecutive days you signed in.",
+    "GOAL_CONTRIBUTIONS": "Contributions you made to your goals.",
+    "IMPORTS_COMPLETED": "CSV imports that added new transactions.",
+    "BUDGETS_KEPT": "Months in which you stayed within your budgets.",
+    "POINTS_EARNED": "Points you earned in all.",
+})
+describe_values(PointsSourceEnum, {
+    "CHALLENGE": "A completed challenge.",
+    "BADGE": "An earned badge.",
+    "REDEMPTION": "Points spent on a reward (negative).",
+    "ADJUSTMENT": "A correction by an administrator.",
+})
