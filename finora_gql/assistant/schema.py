@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from finora_gql.api.errors import UserError, errors_field, perform
+from finora_gql.api.errors import DeletePayload, UserError, errors_field, perform
 from finora_gql.api.ids import decode_id
 from finora_gql.assistant import service
 from finora_gql.assistant.live import Kind, LiveLog, reply_channel
@@ -33,12 +33,6 @@ from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 @strawberry.type(description="The result of startConversation.")
 class ConversationPayload:
     conversation: ConversationNode | None = strawberry.field(description="The conversation, when it was started.")
-    errors: list[UserError] = errors_field()
-
-
-@strawberry.type(description="The result of deleteConversation.")
-class DeleteConversationPayload:
-    deleted_id: relay.GlobalID | None = strawberry.field(description="The deleted conversation's id.")
     errors: list[UserError] = errors_field()
 
 
@@ -100,12 +94,11 @@ class AssistantMutation:
         return SendAssistantMessagePayload(user_message=MessageNode.of(question), reply=MessageNode.of(reply), errors=[])
 
     @strawberry.mutation(description="Delete one of the viewer's conversations with all its messages and proposals.")
-    async def delete_conversation(self, info: Info[Context, None], input: Annotated[DeleteConversationInput, strawberry.argument(description="The conversation to delete, with its messages.")]) -> DeleteConversationPayload:
+    async def delete_conversation(self, info: Info[Context, None], input: Annotated[DeleteConversationInput, strawberry.argument(description="The conversation to delete, with its messages.")]) -> DeletePayload:
         viewer = await info.context.viewer()
         row, errors = await perform(info.context, lambda session: service.delete_conversation(
             session, viewer, decode_id(input.id, ConversationNode, "id")))
-        return DeleteConversationPayload(deleted_id=relay.GlobalID("Conversation", str(row.id)) if row else None,
-                                         errors=errors)
+        return DeletePayload(deleted_ids=[relay.GlobalID("Conversation", str(row.id))] if row else [], errors=errors)
 
     @strawberry.mutation(description=(
         "Perform a PENDING proposal through the normal service (with its validation): its refusal comes back in "

@@ -18,7 +18,7 @@ CONVERSATION = """query($id: ID!) { conversation(id: $id) { id title messages { 
   citations { index tool arguments title url } toolCalls { name arguments result ok durationMs }
   proposals { id kind summary status outcome } } } }"""
 CONVERSATIONS = "{ conversations { id title } }"
-DELETE = f"mutation($input: DeleteConversationInput!) {{ deleteConversation(input: $input) {{ deletedId {ERRORS} }} }}"
+DELETE = f"mutation($input: DeleteConversationInput!) {{ deleteConversation(input: $input) {{ deletedIds {ERRORS} }} }}"
 CONFIRM = f"""mutation($input: ProposalInput!) {{ confirmAssistantProposal(input: $input) {{
   proposal {{ id status outcome kind }} {ERRORS} }} }}"""
 REJECT = f"""mutation($input: ProposalInput!) {{ rejectAssistantProposal(input: $input) {{

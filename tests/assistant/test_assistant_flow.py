@@ -157,7 +157,7 @@ async def test_another_persons_conversation_message_and_proposal_are_not_found(s
         body = (await server.gql(mutation, {"input": {"id": proposal["id"]}}, token=bob.access_token))["data"][name]
         assert body["errors"][0]["code"] == "NOT_FOUND"
     deleted = (await server.gql(DELETE, {"input": {"id": conversation}}, token=bob.access_token))["data"]
-    assert deleted["deleteConversation"]["errors"][0]["code"] == "NOT_FOUND"
+    assert deleted["deleteConversation"]["errors"][0]["code"] == "NOT_FOUND" and deleted["deleteConversation"]["deletedIds"] == []
     # Bob's own question about coffee sees only Bob's rows (equal amounts: each has 19.75 of their own).
     bobs = await start_conversation(server, bob.access_token)
     answer, _ = await ask(server, bob.access_token, bobs, "How many times did I go to Blue Bottle Coffee this month?")
@@ -174,7 +174,7 @@ async def test_another_persons_conversation_message_and_proposal_are_not_found(s
         assert "NOT_FOUND" in str(message) or "No message of yours" in str(message)
     # Deleting her conversation removes it for Ann.
     gone = (await server.gql(DELETE, {"input": {"id": conversation}}, token=ann.access_token))["data"]["deleteConversation"]
-    assert gone["errors"] == [] and gone["deletedId"] == conversation
+    assert gone["errors"] == [] and gone["deletedIds"] == [conversation]
 
 
 async def test_injection_in_a_transaction_note_creates_no_proposal(server: RunningServer) -> None:
