@@ -23,12 +23,12 @@ NET_WORTH = """query($from: Date!, $to: Date!) { netWorth(from: $from, to: $to) 
 SET_RATE = """mutation($input: FxRateInput!) { setFxRate(input: $input) { rate { rate } errors { code field } } }"""
 
 
-# SEK: a currency no other test sets rates for (rates are global, and the demo seed sets EUR ones).
+# CZK: a currency no other test sets rates for (rates are global, and the demo seed sets EUR ones).
 async def ledger(server: RunningServer) -> dict:
     user = await signed_in_user(server)
     token = user.access_token
     usd = await create_account(server, token, name="Checking", opening="1000.00")
-    eur = await create_account(server, token, name="Euro", currency="SEK", opening="100.00")
+    eur = await create_account(server, token, name="Euro", currency="CZK", opening="100.00")
     cats = await category_ids(server, token)
     for input in (
         {"accountId": usd["id"], "date": "2026-01-05", "amount": "3000.00", "categoryId": cats["Salary"]},
@@ -49,9 +49,9 @@ async def test_summary_is_exact_and_says_what_it_could_not_convert(server: Runni
     data = await ledger(server)
     token = data["token"]
     body = (await server.gql(SUMMARY, {"from": "2026-01-01", "to": "2026-02-28"}, token=token))["data"]["walletSummary"]
-    # No SEK rate yet: SEK amounts are left out and listed, never converted at 1.
+    # No CZK rate yet: CZK amounts are left out and listed, never converted at 1.
     assert body["complete"] is False
-    assert body["missingRates"] == [{"currency": "SEK", "firstDay": "2026-02-10", "lastDay": "2026-02-28"}]
+    assert body["missingRates"] == [{"currency": "CZK", "firstDay": "2026-02-10", "lastDay": "2026-02-28"}]
     assert (body["totalIncome"], body["totalExpenses"], body["net"]) == ("3020.25", "920.50", "2099.75")
     assert body["totalBalance"] == "2989.75"  # USD only: 1000 + 3000 - 120.50 + 20.25 - 800 - 110
     assert body["savingsRate"] == "69.52"
@@ -62,22 +62,22 @@ async def test_summary_is_exact_and_says_what_it_could_not_convert(server: Runni
 
     admin = await signed_in_user(server)
     await promote_to_admin(server, admin.user_id)
-    forbidden = await server.gql(SET_RATE, {"input": {"base": "SEK", "quote": "USD", "date": "2026-01-01", "rate": "1.1"}},
+    forbidden = await server.gql(SET_RATE, {"input": {"base": "CZK", "quote": "USD", "date": "2026-01-01", "rate": "1.1"}},
                                  token=token)
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    bad = await server.gql(SET_RATE, {"input": {"base": "SEK", "quote": "SEK", "date": "2026-01-01", "rate": "1"}},
+    bad = await server.gql(SET_RATE, {"input": {"base": "CZK", "quote": "CZK", "date": "2026-01-01", "rate": "1"}},
                            token=admin.access_token)
     assert bad["data"]["setFxRate"]["errors"] == [{"code": "INVALID", "field": "quote"}]
     for date, rate in (("2026-01-01", "1.1"), ("2026-02-12", "1.2")):
-        set_ = await server.gql(SET_RATE, {"input": {"base": "SEK", "quote": "USD", "date": date, "rate": rate}},
+        set_ = await server.gql(SET_RATE, {"input": {"base": "CZK", "quote": "USD", "date": date, "rate": rate}},
                                 token=admin.access_token)
         assert set_["data"]["setFxRate"]["errors"] == []
 
-    # The new rates reach the (cached) summary at once: 50 SEK on Feb 10 at 1.1.
+    # The new rates reach the (cached) summary at once: 50 CZK on Feb 10 at 1.1.
     body = (await server.gql(SUMMARY, {"from": "2026-01-01", "to": "2026-02-28"}, token=token))["data"]["walletSummary"]
     assert body["complete"] is True
     assert body["totalExpenses"] == "975.50"
-    assert body["totalBalance"] == "3169.75"  # + 150 SEK at 1.2
+    assert body["totalBalance"] == "3169.75"  # + 150 CZK at 1.2
     assert [c["name"] for c in body["topCategories"]] == ["Rent & Mortgage", "Groceries", "Restaurants"]
     assert body["topCategories"][1]["amount"] == "120.50"
 
@@ -99,13 +99,13 @@ async def test_net_worth_history(server: RunningServer) -> None:
     admin = await signed_in_user(server)
     await promote_to_admin(server, admin.user_id)
     for date, rate in (("2026-01-01", "1.1"), ("2026-02-12", "1.2")):  # the same rates as above: rates are global
-        await server.gql(SET_RATE, {"input": {"base": "SEK", "quote": "USD", "date": date, "rate": rate}},
+        await server.gql(SET_RATE, {"input": {"base": "CZK", "quote": "USD", "date": date, "rate": rate}},
                          token=admin.access_token)
     body = (await server.gql(NET_WORTH, {"from": "2026-01-01", "to": "2026-02-28"}, token=token))["data"]["netWorth"]
     assert body["complete"] is True
     assert body["points"] == [
-        {"date": "2026-01-31", "value": "4009.75", "fromSnapshot": False},  # 3899.75 USD + 100 SEK at 1.1
-        {"date": "2026-02-28", "value": "3169.75", "fromSnapshot": False},  # 2989.75 USD + 150 SEK at 1.2
+        {"date": "2026-01-31", "value": "4009.75", "fromSnapshot": False},  # 3899.75 USD + 100 CZK at 1.1
+        {"date": "2026-02-28", "value": "3169.75", "fromSnapshot": False},  # 2989.75 USD + 150 CZK at 1.2
     ]
     recorded = await server.gql("mutation { recordNetWorthSnapshot { point { date value fromSnapshot } errors { code } } }",
                                 token=token)
