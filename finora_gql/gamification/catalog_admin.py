@@ -61,6 +61,16 @@ async def _get(session: AsyncSession, model: type, row_id: uuid.UUID, noun: str)
     return row
 
 
+async def _retire(session: AsyncSession, model: type, row_id: uuid.UUID, noun: str,
+                  fields: tuple[str, ...]) -> tuple[Any, Changes]:
+    """Retire a catalog row (no one can earn or redeem it any more; what was awarded stays)."""
+    row = await _get(session, model, row_id, noun)
+    before = _snapshot(row, fields)
+    row.retired_at = row.retired_at or clock.now()
+    session.add(row)
+    return row, changes(before, _snapshot(row, fields))
+
+
 # --- badges -------------------------------------------------------------------------------------
 
 BADGE_FIELDS = ("code", "name", "description", "icon", "criterion", "threshold", "points", "retired_at")
@@ -118,11 +128,7 @@ async def update_badge(session: AsyncSession, badge_id: uuid.UUID, draft: BadgeD
 
 
 async def retire_badge(session: AsyncSession, badge_id: uuid.UUID) -> tuple[Badge, Changes]:
-    row = await _get(session, Badge, badge_id, "badge")
-    before = _snapshot(row, BADGE_FIELDS)
-    row.retired_at = row.retired_at or clock.now()
-    session.add(row)
-    return row, changes(before, _snapshot(row, BADGE_FIELDS))
+    return await _retire(session, Badge, badge_id, "badge", BADGE_FIELDS)
 
 
 # --- challenges ---------------------------------------------------------------------------------
@@ -221,11 +227,7 @@ async def update_challenge(
 
 
 async def retire_challenge(session: AsyncSession, challenge_id: uuid.UUID) -> tuple[Challenge, Changes]:
-    row = await _get(session, Challenge, challenge_id, "challenge")
-    before = _snapshot(row, CHALLENGE_FIELDS)
-    row.retired_at = row.retired_at or clock.now()
-    session.add(row)
-    return row, changes(before, _snapshot(row, CHALLENGE_FIELDS))
+    return await _retire(session, Challenge, challenge_id, "challenge", CHALLENGE_FIELDS)
 
 
 # --- rewards ------------------------------------------------------------------------------------
@@ -277,8 +279,4 @@ async def update_reward(session: AsyncSession, reward_id: uuid.UUID, draft: Rewa
 
 
 async def retire_reward(session: AsyncSession, reward_id: uuid.UUID) -> tuple[Reward, Changes]:
-    row = await _get(session, Reward, reward_id, "reward")
-    before = _snapshot(row, REWARD_FIELDS)
-    row.retired_at = row.retired_at or clock.now()
-    session.add(row)
-    return row, changes(before, _snapshot(row, REWARD_FIELDS))
+    return await _retire(session, Reward, reward_id, "reward", REWARD_FIELDS)
