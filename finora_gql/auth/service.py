@@ -21,7 +21,7 @@ from finora_gql.auth.models import AuthSession, Credential, EmailToken, RefreshT
 from finora_gql.auth.password_policy import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from finora_gql.auth.password_policy import check_password
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit
+from finora_gql.core.db import after_commit, release_connection
 from finora_gql.core.errors import ErrorCode, ServiceError, Unauthenticated
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.security import InvalidToken, new_opaque_token, token_digest
@@ -74,10 +74,12 @@ def _revoked_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> No
 async def register(session: AsyncSession, rt: Runtime, *, email: str, password: str, name: str) -> User:
     email = clean_email(email)
     check_password(password, email=email)
+    # Hashed before the first statement, so no pooled connection waits on it; for a known address
+    # the hash is thrown away, and the equal work keeps the timing from telling the two apart.
+    password_hash = await rt.hasher.hash(password)
     if (owner := await users.get_user_by_email(session, email)) is not None:
         # Answer as for a new address (no one learns who has an account here) and tell the owner.
         stranger = users.unsaved_user(email=email, name=name)
-        await rt.hasher.hash(password)  # the same work as a sign-up, so the timing says nothing either
         queue_email(session, emails.registration_attempt(
             to=owner.email, name=owner.name, base_url=rt.settings.links_base_url), user_id=owner.id)
         return stranger
@@ -87,7 +89,7 @@ async def register(session: AsyncSession, rt: Runtime, *, email: str, password: 
         if error.code is not ErrorCode.ALREADY_EXISTS:
             raise
         return users.unsaved_user(email=email, name=name)  # a concurrent sign-up with this address won
-    session.add(Credential(user_id=user.id, password_hash=await rt.hasher.hash(password)))
+    session.add(Credential(user_id=user.id, password_hash=password_hash))
     await categories.create_defaults(session, user.id)
     await _issue_email_token(session, rt, user, TokenPurpose.VERIFY_EMAIL)
     return user
@@ -163,18 +165,30 @@ async def login(
     except ServiceError:
         raise invalid from None
     user = await users.get_user_by_email(session, email)
-    credential = None
-    if user is not None:
-        # Row lock: concurrent attempts on one account are counted one after another.
-        credential = await session.get(Credential, user.id, with_for_update=True)
+    credential = None if user is None else await session.get(Credential, user.id)
     if user is None or credential is None:
+        await release_connection(session)
         await rt.hasher.verify(password, None)
         raise invalid
+    if credential.locked_until is not None and credential.locked_until > clock.now():
+        raise _locked_error(credential.locked_until)
+
+    # The hash is checked with no connection held (see release_connection), then the outcome is
+    # counted under a row lock, so concurrent attempts on one account are counted one after another.
+    user_id, checked_hash = user.id, credential.password_hash
+    await release_connection(session)
+    matches = await rt.hasher.verify(password, checked_hash)
+    user = await _require_user(session, user_id)
+    credential = await session.get(Credential, user_id, with_for_update=True, populate_existing=True)
+    if credential is None:
+        raise invalid
+    if credential.password_hash != checked_hash:  # the password was changed meanwhile
+        matches = await rt.hasher.verify(password, credential.password_hash)
 
     now = clock.now()
     if credential.locked_until is not None and credential.locked_until > now:
         raise _locked_error(credential.locked_until)
-    if not await rt.hasher.verify(password, credential.password_hash):
+    if not matches:
         credential.failed_attempts += 1
         if credential.failed_attempts >= rt.settings.lockout_threshold:
             attempts = credential.failed_attempts

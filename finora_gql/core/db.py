@@ -370,6 +370,18 @@ async def atomic(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     await _commit(session)
 
 
+async def release_connection(session: AsyncSession) -> None:
+    """End a transaction that has only read, so its pooled connection is free during slow CPU work
+    (password hashing): a burst of sign-ins must not hold every connection while they hash.
+
+    The next statement begins a new transaction. Objects loaded before are expired: read what
+    you need from them first, or load them again.
+    """
+    if session.new or session.dirty or session.deleted or session.info.get("after_commit"):
+        raise RuntimeError("release_connection() after a write would drop it")
+    await session.rollback()
+
+
 async def _rollback(session: AsyncSession) -> None:
     session.info.pop("after_commit", None)
     await session.rollback()
