@@ -280,6 +280,11 @@ class Result:
     holdings: list[Holding]
     history: list[Point]
     missing: list[Missing]
+    # Per day index (0: the day before `start`): the value (None: unknown), the net external flow
+    # (inflow positive), and whether that day's flows could be converted (day_values.py keeps these).
+    values: list[Decimal | None] = dataclasses.field(default_factory=list)
+    net_flows: dict[int, Decimal] = dataclasses.field(default_factory=dict)
+    unknown_flow_days: set[int] = dataclasses.field(default_factory=set)
 
     @functools.cached_property
     def xirr(self) -> Xirr:
@@ -516,14 +521,26 @@ def evaluate(
     method: CostMethod = CostMethod.FIFO,
     granularity: str | None = None,
     checkpoints: Sequence[tuple[dict, object]] = (),
+    daily: Daily | None = None,
 ) -> Result:
     """Everything the portfolio query reports over [start, end]. `rates[c]` gives 1 c in `currency`
     (the reporting currency needs none). `granularity`: DAY, WEEK, MONTH or None (no history).
     `checkpoints`: (state, key) pairs of `Book.export` taken before `start`; `activities` are then
-    only the later ones."""
+    only the later ones. `daily`: the days' values and flows already known (kept by day_values.py);
+    the activities are then replayed only for positions, income and gains, and `prices` need only
+    hold the closes in force at `end`."""
     with localcontext(CONTEXT):
         return _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity,
-                         checkpoints)
+                         checkpoints, daily)
+
+
+@dataclasses.dataclass(frozen=True)
+class Daily:
+    """Every day's value and net external flow (inflow positive) from the day before `start`
+    (index 0) to `end`, all known and summed over the accounts, in the reporting currency."""
+
+    values: list[Decimal]
+    net_flows: list[Decimal]
 
 
 def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[Decimal], int]:
@@ -549,7 +566,7 @@ def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[De
 
 
 def _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity,
-              checkpoints=()) -> Result:
+              checkpoints=(), daily: Daily | None = None) -> Result:
     def rate(code: str, day: dt.date) -> Decimal | None:
         if code == currency:
             return ONE
@@ -578,9 +595,10 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
     # Piecewise-constant quantities and cash over the day indices: (index, value) changes.
     quantity_changes: dict[Hashable, list[tuple[int, Decimal]]] = {s: [(0, q)] for s, q in book.quantity.items() if q}
     cash_changes: dict[str, list[tuple[int, Decimal]]] = {c: [(0, a)] for c, a in book.cash_in.items() if a}
-    flows: dict[int, tuple[Decimal, Decimal]] = {}
+    net_flows: dict[int, Decimal] = {}
+    unknown_flow_days: set[int] = set()
     missing_found: list[tuple[int, Reason, str]] = []
-    flows_known = True
+    track = daily is None  # with the days' values given, the replay is only for positions, income and gains
     while i < n and ordered[i].date <= end:
         day = ordered[i].date
         index = (day - first).days
@@ -589,7 +607,8 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         while i < n and ordered[i].date == day:
             act = ordered[i]
             flow_in, flow_out, known = apply(act, True, market_price)
-            flows_known = flows_known and known
+            if not known:
+                unknown_flow_days.add(index)
             inflow += flow_in
             outflow += flow_out
             if act.security is not None:
@@ -598,19 +617,17 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         for item in book.missing:
             missing_found.append(((item.day - first).days, item.reason, item.subject))
         book.missing.clear()
+        if not track:
+            continue
         for security in securities:
             quantity_changes.setdefault(security, [(0, ZERO)]).append((index, book.quantity[security]))
         for code, amount in book.cash_in.items():
             changes = cash_changes.setdefault(code, [(0, ZERO)])
             if changes[-1][1] != amount:
                 changes.append((index, amount))
-        # A day's flows are netted: a net inflow counts from the start of the day, a net outflow at its end.
-        if inflow or outflow:
-            flows[index] = (inflow - outflow, ZERO) if inflow >= outflow else (ZERO, outflow - inflow)
+        if inflow != outflow:
+            net_flows[index] = inflow - outflow
 
-    # Daily values: cash and each security's quantity times its close times its rate, summed per day.
-    total: list[Decimal] = [ZERO] * count
-    unknown = bytearray(count)
     fx_cache: dict[str, tuple[list[Decimal], int]] = {}
 
     def fx_days(code: str) -> tuple[list[Decimal], int]:
@@ -618,34 +635,39 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
             fx_cache[code] = ([ONE] * count, 0) if code == currency else _carried(rates.get(code), first, count)
         return fx_cache[code]
 
-    def add(changes: list[tuple[int, Decimal]], factors: list[Decimal], known_from: int, subject: str, reason_of) -> None:
-        """Add amount x factor over each segment; days before `known_from` have no factor: unknown."""
-        for k, (a, amount) in enumerate(changes):
-            b = changes[k + 1][0] if k + 1 < len(changes) else count
-            if not amount or b <= a:
-                continue
-            if a < known_from:
-                missing_found.append((a, reason_of(a), subject))
-                unknown[a:min(b, known_from)] = b"\x01" * (min(b, known_from) - a)
-            total[a:b] = map(operator.add, total[a:b], map(amount.__mul__, factors[a:b]))
+    if track:
+        # Daily values: cash and each security's quantity times its close times its rate, summed per day.
+        total: list[Decimal] = [ZERO] * count
+        unknown = bytearray(count)
 
-    for code, changes in cash_changes.items():
-        factors, known_from = fx_days(code)
-        add(changes, factors, known_from, code, lambda t: Reason.MISSING_FX_RATE)
-    for security, changes in quantity_changes.items():
-        closes, priced_from = _carried(prices.get(security), first, count)
-        code = security_currency[security]
-        if code == currency:
-            factors, known_from = closes, priced_from
-        else:
-            fx, fx_from = fx_days(code)
-            known_from = max(priced_from, fx_from)
-            factors = [ZERO] * known_from + list(map(operator.mul, closes[known_from:], fx[known_from:]))
+        def add(changes: list[tuple[int, Decimal]], factors: list[Decimal], known_from: int, subject: str, reason_of) -> None:
+            """Add amount x factor over each segment; days before `known_from` have no factor: unknown."""
+            for k, (a, amount) in enumerate(changes):
+                b = changes[k + 1][0] if k + 1 < len(changes) else count
+                if not amount or b <= a:
+                    continue
+                if a < known_from:
+                    missing_found.append((a, reason_of(a), subject))
+                    unknown[a:min(b, known_from)] = b"\x01" * (min(b, known_from) - a)
+                total[a:b] = map(operator.add, total[a:b], map(amount.__mul__, factors[a:b]))
 
-        def reason(t: int, priced_from=priced_from) -> Reason:
-            return Reason.MISSING_PRICE if t < priced_from else Reason.MISSING_FX_RATE
+        for code, changes in cash_changes.items():
+            factors, known_from = fx_days(code)
+            add(changes, factors, known_from, code, lambda t: Reason.MISSING_FX_RATE)
+        for security, changes in quantity_changes.items():
+            closes, priced_from = _carried(prices.get(security), first, count)
+            code = security_currency[security]
+            if code == currency:
+                factors, known_from = closes, priced_from
+            else:
+                fx, fx_from = fx_days(code)
+                known_from = max(priced_from, fx_from)
+                factors = [ZERO] * known_from + list(map(operator.mul, closes[known_from:], fx[known_from:]))
 
-        add(changes, factors, known_from, str(security), reason)
+            def reason(t: int, priced_from=priced_from) -> Reason:
+                return Reason.MISSING_PRICE if t < priced_from else Reason.MISSING_FX_RATE
+
+            add(changes, factors, known_from, str(security), reason)
 
     missing_found.sort(key=lambda item: item[0])
     missing: list[Missing] = []
@@ -655,7 +677,15 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
             seen.add((reason_found, subject))
             missing.append(Missing(reason_found, subject, first + dt.timedelta(days=index)))
 
-    values: list[Decimal | None] = [None if unknown[t] else total[t] for t in range(count)]
+    values: list[Decimal | None]
+    if daily is None:
+        values = [None if unknown[t] else total[t] for t in range(count)]
+    else:
+        values = list(daily.values)
+        net_flows = {t: flow for t, flow in enumerate(daily.net_flows) if flow}
+    # A day's flows are netted: a net inflow counts from the start of the day, a net outflow at its end.
+    flows = {t: (flow, ZERO) if flow > 0 else (ZERO, -flow) for t, flow in net_flows.items()}
+    flows_known = not unknown_flow_days
     start_value = values[0]
     growth = ONE
     twr_known = flows_known and start_value is not None
@@ -737,7 +767,7 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         taxes=book.income["taxes"], net_inflow=net_inflow,
         total_return=(end_value - start_value - net_inflow) if end_value is not None and start_value is not None else None,
         twr=twr, xirr_flows=xirr_flows, xirr_unavailable=xirr_unavailable, holdings=holdings, history=history,
-        missing=missing,
+        missing=missing, values=values, net_flows=net_flows, unknown_flow_days=unknown_flow_days,
     )
 
 

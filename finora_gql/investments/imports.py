@@ -28,7 +28,7 @@ from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
 from finora_gql.imports import parsing
-from finora_gql.investments import checkpoints, engine, service
+from finora_gql.investments import checkpoints, day_values, engine, service
 from finora_gql.investments.engine import Kind
 from finora_gql.investments.models import Activity
 
@@ -208,6 +208,7 @@ async def import_activities(session: AsyncSession, rt: Runtime, viewer: Viewer, 
         await savepoint.commit()
         if kept:
             await checkpoints.changed(session, viewer, account.id, min(row.date for row in kept))
+            await day_values.changed(session, viewer, account.id, min(row.date for row in kept))
             service.portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     kept_ids = {row.id for row in kept}
     return ImportResult(import_id=None if dry_run or not kept else import_id, dry_run=dry_run, rows=len(records) - 1,
@@ -235,6 +236,7 @@ async def undo_import(session: AsyncSession, rt: Runtime, viewer: Viewer, import
                                               col(Activity.import_id) == import_id))
     for account_id in {row.account_id for row in rows}:
         await checkpoints.changed(session, viewer, account_id, min(r.date for r in rows if r.account_id == account_id))
+        await day_values.changed(session, viewer, account_id, min(r.date for r in rows if r.account_id == account_id))
     service.portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return len(rows)
 

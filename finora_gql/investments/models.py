@@ -118,3 +118,35 @@ class Checkpoint(SQLModel, table=True):
     rates_version: str | None = Field(default=None, max_length=200)
     state: dict = Field(default_factory=dict, sa_type=JSONB, nullable=False)
     created_at: dt.datetime = created_at_field()
+
+
+class DayRange(SQLModel, table=True):
+    """Which of an account's daily values are kept (day_values.py): every day from `first` (its
+    first activity; before it the account is worth nothing) through `through`, in `currency` (the
+    owner's base currency). `first` NULL: the
+    account had no activity through `through`."""
+
+    __tablename__ = "investment_day_range"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+    user_id: uuid.UUID = owner_field(index=False)
+    currency: str = Field(max_length=3, nullable=False)
+    first: dt.date | None = Field(default=None, sa_type=sa.Date)
+    through: dt.date = Field(sa_type=sa.Date, nullable=False)
+    updated_at: dt.datetime = created_at_field()
+
+
+class DayValue(SQLModel, table=True):
+    """An account's value at the end of one day and its net external flow that day (inflows
+    positive), exact (unconstrained NUMERIC), in its DayRange's currency. `reason` names why the
+    day's value or flow could not be computed (MISSING_PRICE, MISSING_FX_RATE); `value` is then NULL
+    or the flow incomplete, and readers compute the range from scratch instead."""
+
+    __tablename__ = "investment_day_value"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+    date: dt.date = Field(sa_type=sa.Date, primary_key=True)
+    user_id: uuid.UUID = owner_field(index=False)
+    value: Decimal | None = Field(default=None, sa_type=sa.Numeric())
+    net_flow: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(), nullable=False)
+    reason: str | None = Field(default=None, max_length=32)

@@ -31,7 +31,7 @@ from finora_gql.core.owned import SYSTEM, Actor, Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency, clean_text
 from finora_gql.core.viewer import Viewer, user_channel
-from finora_gql.investments import checkpoints, engine
+from finora_gql.investments import checkpoints, day_values, engine
 from finora_gql.investments.engine import WITH_QUANTITY, WITH_SECURITY, Act, ActivityError, CostMethod, Kind
 from finora_gql.investments.models import Activity, AssetClass, InvestmentSetting, Price, Security
 from finora_gql.wallet import service as wallet
@@ -280,6 +280,7 @@ async def record_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, *,
     session.add(row)
     await session.flush()
     await checkpoints.changed(session, viewer, account.id, row.date)
+    await day_values.changed(session, viewer, account.id, row.date)
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return row
 
@@ -295,6 +296,7 @@ async def update_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, ac
     session.add(row)
     await session.flush()
     await checkpoints.changed(session, viewer, account.id, min(old_date, row.date))
+    await day_values.changed(session, viewer, account.id, min(old_date, row.date))
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return row
 
@@ -306,6 +308,7 @@ async def delete_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, ac
     await session.delete(row)
     await session.flush()
     await checkpoints.changed(session, viewer, account.id, row.date)
+    await day_values.changed(session, viewer, account.id, row.date)
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return activity_id
 
@@ -369,6 +372,7 @@ async def store_prices(session: AsyncSession, rt: Runtime, security: Security,
         index_elements=["security_id", "date"],
         set_={"close": statement.excluded.close, "source": statement.excluded.source, "created_at": now},
     ))
+    await day_values.price_changed(session, security.id, min(day for day, _ in points))
     for holder in await holders(session, security.id):
         portfolio_changed(session, rt, holder, "PRICE")
 

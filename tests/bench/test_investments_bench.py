@@ -9,8 +9,9 @@ Not a timed test: it prints figures (see tests/bench/README.md). CI runs it smal
 Loading: the user and their INVESTMENT account go through the services; the market securities,
 their weekday closes, the DKK->USD rates and the activities (a monthly deposit, buys, sells that
 never exceed what is held, dividends, fees, a split) are bulk SQL. One security in five is priced
-in DKK, so every valuation converts through daily rates. The year-end checkpoints are built by
-the same function the `investment_checkpoints` job runs after writes.
+in DKK, so every valuation converts through daily rates. The year-end checkpoints and the daily
+values are built by the same functions the `investment_checkpoints` and `investment_day_values`
+jobs run after writes.
 
 Measuring: the in-process test server over real HTTP (httpx, sequential, after a warm-up):
 `portfolio` for the last year with TWR, XIRR and holdings, and `history(granularity: DAY)` over
@@ -169,12 +170,17 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
 
     async with rt.sessions() as session, atomic(session):
         written = await checkpoints.rebuild(session, user.id, account.id)
+    # And the daily values the `investment_day_values` job would compute.
+    from finora_gql.investments import day_values
+
+    async with rt.sessions() as session, atomic(session):
+        kept_days = await day_values.extend(session, user.id, account.id)
     async with rt.sessions() as session:
         counts = (await session.exec(text(
             "SELECT (SELECT count(*) FROM activity WHERE account_id = :a), "
             "(SELECT count(*) FROM price WHERE security_id = ANY(:ids))").bindparams(a=account.id, ids=ids))).one()
     print(f"\ninvestments benchmark: {counts[0]:,} activities over {YEARS} years in {SECURITIES} securities, "
-          f"{counts[1]:,} prices, {written} year-end checkpoints")
+          f"{counts[1]:,} prices, {written} year-end checkpoints, {kept_days:,} daily values")
     return user.id, email, start
 
 

@@ -1,0 +1,47 @@
+"""Investments: persisted daily values per account (investment_day_range, investment_day_value)
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-08 02:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = '0012'
+down_revision: str | None = '0011'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('investment_day_range',
+    sa.Column('account_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('first', sa.Date(), nullable=True),
+    sa.Column('through', sa.Date(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id')
+    )
+    op.create_table('investment_day_value',
+    sa.Column('account_id', sa.Uuid(), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('value', sa.Numeric(), nullable=True),
+    sa.Column('net_flow', sa.Numeric(), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'date')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('investment_day_value')
+    op.drop_table('investment_day_range')
