@@ -229,7 +229,8 @@ async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUI
                     "date": start + dt.timedelta(days=t - 1),
                     "value": value,
                     "net_flow": result.net_flows.get(t, Decimal(0)),
-                    "reason": reason if value is None or t in result.unknown_flow_days else None,
+                    # Any day something was missing (a cost included): readers then compute from scratch.
+                "reason": reason if value is None or t in result.unknown_flow_days or t in result.missing_days else None,
                 }
             )
         for k in range(0, len(rows), _CHUNK):

@@ -285,6 +285,7 @@ class Result:
     values: list[Decimal | None] = dataclasses.field(default_factory=list)
     net_flows: dict[int, Decimal] = dataclasses.field(default_factory=dict)
     unknown_flow_days: set[int] = dataclasses.field(default_factory=set)
+    missing_days: set[int] = dataclasses.field(default_factory=set)  # every day something was missing
 
     @functools.cached_property
     def xirr(self) -> Xirr:
@@ -670,6 +671,7 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
             add(changes, factors, known_from, str(security), reason)
 
     missing_found.sort(key=lambda item: item[0])
+    missing_days = {index for index, _, _ in missing_found}
     missing: list[Missing] = []
     seen: set[tuple[Reason, str]] = set()
     for index, reason_found, subject in missing_found:
@@ -768,6 +770,7 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         total_return=(end_value - start_value - net_inflow) if end_value is not None and start_value is not None else None,
         twr=twr, xirr_flows=xirr_flows, xirr_unavailable=xirr_unavailable, holdings=holdings, history=history,
         missing=missing, values=values, net_flows=net_flows, unknown_flow_days=unknown_flow_days,
+        missing_days=missing_days,
     )
 
 

@@ -184,6 +184,11 @@ class SetCostMethodPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
 
 
+# The portfolio's fields that need the positions replayed (the others come from the days' values).
+POSITION_FIELDS = ("cash", "costBasis", "unrealizedGain", "realizedGain", "dividends", "interest", "fees", "taxes",
+                   "holdings", "allocation", "missing")
+
+
 def _selects(selections, name: str) -> bool:
     """Whether `name` is selected right below these fields, fragments included."""
     for selection in selections:
@@ -219,10 +224,11 @@ class InvestmentsQuery:
         context = info.context
         viewer = await context.viewer()
         wants_history = _selects(info.selected_fields, "history")
+        positions = any(_selects(info.selected_fields, name) for name in POSITION_FIELDS)
         try:
             ids = [decode_id(i, AccountNode, "accountIds") for i in account_ids] if account_ids else None
             found = await valuation.portfolio(context.session, context.runtime, viewer, account_ids=ids, start=from_,
-                                            end=to, method=cost_method, history=wants_history)
+                                            end=to, method=cost_method, history=wants_history, positions=positions)
         except ServiceError as error:
             raise BadUserInput(error) from None
         return PortfolioNode.of(found)

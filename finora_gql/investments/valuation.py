@@ -161,8 +161,12 @@ async def _rate_series(session: AsyncSession, currencies: set[str], target: str,
 
 
 async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_ids: Sequence[uuid.UUID] | None,
-                    start: dt.date, end: dt.date, method: CostMethod | None, history: bool = False) -> Portfolio:
-    """The viewer's investment accounts (or the ones named) over [start, end], in their base currency."""
+                    start: dt.date, end: dt.date, method: CostMethod | None, history: bool = False,
+                    positions: bool = True) -> Portfolio:
+    """The viewer's investment accounts (or the ones named) over [start, end], in their base currency.
+    `positions=False`: only the figures of the days are wanted (value, flows, returns, history); with
+    every day kept, the activities are then not replayed and cash, cost, income, gains and holdings
+    are left empty."""
     _check_range(start, end)
     user = await users.get_user(session, viewer.user_id)
     if user is None:
@@ -178,6 +182,7 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
         daily = await day_values.read(session, viewer, list(currency_of), currency, start, end)
         if daily is None:  # some days are not kept (yet): value them here, and have them computed
             await _ask_once(rt, day_values.JOB, viewer, currency_of, 60)
+    if chosen and (daily is None or positions):
         day = checkpoints.checkpoint_day(start)
         states = await checkpoints.usable(session, viewer, currency_of, currency, day)
         if states is None:  # a checkpoint is missing or outdated: replay everything (and have them rebuilt)
