@@ -29,7 +29,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
 from finora_gql.core.db import CompiledRead, fetch
-from finora_gql.core.errors import ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.owned import SYSTEM, Actor, Owned, user_sql
 from finora_gql.core.viewer import Viewer
@@ -173,20 +172,14 @@ async def rate_changed(session: AsyncSession, quote: str, day: dt.date) -> None:
 async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> int:
     """Compute the account's days missing through today, in the owner's base currency; returns how
     many were written. Runs in the caller's transaction."""
-    from finora_gql.accounts import service as accounts
     from finora_gql.investments import valuation
-    from finora_gql.investments.service import get_securities
-    from finora_gql.users import service as users
+    from finora_gql.investments.service import get_securities, job_account
 
-    viewer = Viewer.acting_for(user_id)
-    try:
-        account = await accounts.get_account(session, viewer, account_id, for_update=True)
-    except ServiceError:  # deleted since
+    found = await job_account(session, user_id, account_id)
+    if found is None:
         return 0
-    user = await users.get_user(session, user_id)
-    if user is None:
-        return 0
-    currency, today = user.base_currency, clock.now().date()
+    viewer, account, currency = found
+    today = clock.now().date()
     kept = (await session.exec(ranges.readable(viewer).where(col(DayRange.account_id) == account.id))).first()
     if kept is not None and kept.through >= today and kept.currency == currency:
         return 0
@@ -230,7 +223,9 @@ async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUI
                     "value": value,
                     "net_flow": result.net_flows.get(t, Decimal(0)),
                     # Any day something was missing (a cost included): readers then compute from scratch.
-                "reason": reason if value is None or t in result.unknown_flow_days or t in result.missing_days else None,
+                    "reason": reason
+                    if value is None or t in result.unknown_flow_days or t in result.missing_days
+                    else None,
                 }
             )
         for k in range(0, len(rows), _CHUNK):

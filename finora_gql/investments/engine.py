@@ -112,6 +112,7 @@ class Act(NamedTuple):
     split_from: Decimal = ONE
     split_to: Decimal = ONE
     seq: int = 0
+    lot_date: dt.date | None = None  # TRANSFER_IN of a lot moved between accounts: the day it was first acquired
 
 
 class ActivityError(Exception):
@@ -393,7 +394,7 @@ class Book:
             position = self._position(act)
             position.quantity += act.quantity
             self.quantity[act.security] += act.quantity
-            position.lots.append(Lot(act.account, act.date, act.quantity, cost))
+            position.lots.append(Lot(act.account, act.lot_date or act.date, act.quantity, cost))
             position.average_cost += cost
             if kind is Kind.BUY:
                 self._move_cash(cash_key, -act.amount)

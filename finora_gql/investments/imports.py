@@ -108,7 +108,7 @@ def _key(kind: Kind, date: dt.date, symbol: str | None, quantity: Decimal, amoun
 async def import_activities(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_id: uuid.UUID, csv: str,
                             dry_run: bool, date_format: parsing.DateFormat | None = None,
                             decimal_separator: str | None = None) -> ImportResult:
-    account = await service._investment_account(session, viewer, account_id)
+    account = await service.investment_account(session, viewer, account_id)
     records = _decode(csv)
     index: dict[str, int] = {}
     for position, header in enumerate(records[0].cells):
@@ -223,7 +223,7 @@ async def undo_import(session: AsyncSession, rt: Runtime, viewer: Viewer, import
         raise ServiceError(ErrorCode.NOT_FOUND, "No import of yours has this id.", "importId")
     removed = {row.id for row in rows}
     for account_id in {row.account_id for row in rows}:
-        account = await service._investment_account(session, viewer, account_id)
+        account = await service.investment_account(session, viewer, account_id)
         rest = (await session.exec(service.activities.readable(viewer).where(
             col(Activity.account_id) == account_id, col(Activity.id).not_in(removed)))).all()
         try:

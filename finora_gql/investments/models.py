@@ -89,6 +89,10 @@ class Activity(SQLModel, table=True):
     split_to: Decimal | None = Field(default=None, sa_type=QUANTITY)
     note: str | None = Field(default=None, max_length=500)
     import_id: uuid.UUID | None = Field(default=None, index=True)  # the CSV import that created it (undo)
+    # A transfer between two of the person's accounts: its TRANSFER_OUT and TRANSFER_INs (one per lot
+    # moved, `lot_date` the day the lot was first acquired) share this id and are deleted together.
+    transfer_id: uuid.UUID | None = Field(default=None, index=True)
+    lot_date: dt.date | None = Field(default=None, sa_type=sa.Date)
     created_at: dt.datetime = created_at_field()
     updated_at: dt.datetime = created_at_field()
 

@@ -36,8 +36,9 @@ async def _kept(server: RunningServer, user_id: uuid.UUID, account_ids: list[uui
         return await day_values.read(session, Viewer.acting_for(user_id), account_ids, "USD", START, END) is not None
 
 
-async def _assert_same(server: RunningServer, monkeypatch: pytest.MonkeyPatch, user_id: uuid.UUID,
-                       account_ids: list[uuid.UUID]) -> valuation.Portfolio:
+async def _assert_same(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, user_id: uuid.UUID, account_ids: list[uuid.UUID]
+) -> valuation.Portfolio:
     await _extend(server, user_id, account_ids)
     assert await _kept(server, user_id, account_ids)
     rt, viewer = server.runtime, Viewer.acting_for(user_id)
@@ -47,22 +48,34 @@ async def _assert_same(server: RunningServer, monkeypatch: pytest.MonkeyPatch, u
             if not persisted:
                 patch.setattr(day_values, "read", _none)
             async with rt.sessions() as session:
-                answers.append(await valuation.portfolio(session, rt, viewer, account_ids=None, start=START, end=END,
-                                                         method=None, history=True))
+                answers.append(
+                    await valuation.portfolio(
+                        session, rt, viewer, account_ids=None, start=START, end=END, method=None, history=True
+                    )
+                )
     async with rt.sessions() as session:  # only the days' figures asked for: no replay, the same days
-        days_only = (await valuation.portfolio(session, rt, viewer, account_ids=None, start=START, end=END, method=None,
-                                               history=True, positions=False)).result
+        days_only = (
+            await valuation.portfolio(
+                session, rt, viewer, account_ids=None, start=START, end=END, method=None, history=True, positions=False
+            )
+        ).result
     kept, scratch = answers
     assert kept.result == scratch.result
     assert (days_only.history, days_only.twr, days_only.xirr, days_only.value, days_only.start_value) == (
-        scratch.result.history, scratch.result.twr, scratch.result.xirr, scratch.result.value, scratch.result.start_value)
+        scratch.result.history,
+        scratch.result.twr,
+        scratch.result.xirr,
+        scratch.result.value,
+        scratch.result.start_value,
+    )
     assert kept.result.xirr == scratch.result.xirr
     assert kept.result.twr.cumulative is not None and len(kept.result.history) == (END - START).days + 1
     return kept
 
 
 async def test_kept_days_equal_the_computation_from_scratch_through_changes(
-        server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     admin = await signed_in_user(server)
     await promote_to_admin(server, admin.user_id)
     rate = {"base": "HUF", "quote": "USD", "date": "2022-01-03", "rate": "0.0028"}
@@ -100,8 +113,10 @@ async def test_kept_days_equal_the_computation_from_scratch_through_changes(
     # A new activity on a later day voids only the days from it on.
     await recorded(server, token, second, kind="DEPOSIT", date="2024-05-02", amount="40")
     async with server.runtime.sessions() as session:
-        assert await day_values.read(session, Viewer.acting_for(user_id), account_ids, "USD", START,
-                                     dt.date(2024, 5, 1)) is not None
+        assert (
+            await day_values.read(session, Viewer.acting_for(user_id), account_ids, "USD", START, dt.date(2024, 5, 1))
+            is not None
+        )
     await _assert_same(server, monkeypatch, user_id, account_ids)
 
     # A back-dated close, and a back-dated rate, void the days of the accounts holding the security.

@@ -1,4 +1,5 @@
-"""Investments: persisted daily values per account (investment_day_range, investment_day_value)
+"""Investments: persisted daily values per account (investment_day_range, investment_day_value), and
+transfers of securities between accounts (activity.transfer_id, activity.lot_date)
 
 Revision ID: 0012
 Revises: 0011
@@ -18,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column('activity', sa.Column('transfer_id', sa.Uuid(), nullable=True))
+    op.add_column('activity', sa.Column('lot_date', sa.Date(), nullable=True))
+    op.create_index(op.f('ix_activity_transfer_id'), 'activity', ['transfer_id'], unique=False)
     op.create_table('investment_day_range',
     sa.Column('account_id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -45,3 +49,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('investment_day_value')
     op.drop_table('investment_day_range')
+    op.drop_index(op.f('ix_activity_transfer_id'), table_name='activity')
+    op.drop_column('activity', 'lot_date')
+    op.drop_column('activity', 'transfer_id')
