@@ -378,7 +378,9 @@ class InvestmentsMutation:
 
     @strawberry.mutation(description="Import activities from a CSV into an INVESTMENT account: each row is validated "
                          "like recordInvestmentActivity, bad rows are reported and left out, duplicates skipped. "
-                         "dryRun (the default) previews without keeping anything.")
+                         "dryRun (the default) previews without keeping anything. In the request, at most 5,000 rows; "
+                         "startImport into the INVESTMENT account runs the same checks as a background job (uploads, "
+                         "progress, confirmImport, undoImport).")
     async def import_investment_activities(
         self, info: Info[Context, None],
         input: Annotated[ImportInvestmentActivitiesInput, strawberry.argument(

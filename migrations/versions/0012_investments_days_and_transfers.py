@@ -1,5 +1,6 @@
 """Investments: persisted daily values per account (investment_day_range, investment_day_value), and
-transfers of securities between accounts (activity.transfer_id, activity.lot_date)
+transfers of securities between accounts (activity.transfer_id, activity.lot_date), and imports of
+activities through the import pipeline (import.kind)
 
 Revision ID: 0012
 Revises: 0011
@@ -19,6 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column('import', sa.Column('kind', sa.Enum('TRANSACTIONS', 'INVESTMENT_ACTIVITIES', name='importkind',
+                                                      native_enum=False, length=32),
+                                      nullable=False, server_default='TRANSACTIONS'))
     op.add_column('activity', sa.Column('transfer_id', sa.Uuid(), nullable=True))
     op.add_column('activity', sa.Column('lot_date', sa.Date(), nullable=True))
     op.create_index(op.f('ix_activity_transfer_id'), 'activity', ['transfer_id'], unique=False)
@@ -52,3 +56,4 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_activity_transfer_id'), table_name='activity')
     op.drop_column('activity', 'lot_date')
     op.drop_column('activity', 'transfer_id')
+    op.drop_column('import', 'kind')
