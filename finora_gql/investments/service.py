@@ -24,7 +24,7 @@ from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account, AccountType
 from finora_gql.core import clock
 from finora_gql.core.currency import minor_units
-from finora_gql.core.db import after_commit
+from finora_gql.core.db import after_commit, any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.owned import SYSTEM, Actor, Owned
@@ -87,7 +87,7 @@ async def find_security(session: AsyncSession, viewer: Viewer, symbol: str) -> S
 async def get_securities(session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Security]:
     if not ids:
         return {}
-    rows = await session.exec(visible_securities(actor).where(col(Security.id).in_(list(set(ids)))))
+    rows = await session.exec(visible_securities(actor).where(any_of(col(Security.id), list(set(ids)))))
     return {row.id: row for row in rows.all()}
 
 

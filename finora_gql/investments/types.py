@@ -224,7 +224,13 @@ class HoldingNode:
     unrealized_gain: Decimal | None = strawberry.field(description="value - costBasis; null without a value.")
     weight: Decimal | None = strawberry.field(description="Share of the holdings' value (a fraction); null when any "
                                               "holding has no value.")
-    lots: list[LotNode] = strawberry.field(description="Open FIFO lots, oldest first (empty with AVERAGE).")
+    _lots: strawberry.Private[list[engine.Lot]]
+    _currency: strawberry.Private[str]
+
+    @strawberry.field(description="Open FIFO lots, oldest first (empty with AVERAGE).")
+    def lots(self) -> list[LotNode]:  # built only when asked for: a long history has thousands
+        return [LotNode(date=lot.date, quantity=_plain(lot.quantity), cost=round_money(lot.cost, self._currency),
+                        unit_cost=(lot.cost / lot.quantity).quantize(RATE_PLACES)) for lot in self._lots]
 
 
 @strawberry.type(name="TimeWeightedReturn", description="Time-weighted return over the range (decimal fractions).")
@@ -329,9 +335,7 @@ class PortfolioNode:
                 cost_basis=_money(h.cost_basis, currency), price=_plain(h.price), price_date=h.price_date,
                 price_source=h.price_source, stale=h.price_date is None or h.price_date < found.stale_before,
                 value=_money(h.value, currency), unrealized_gain=_money(h.unrealized_gain, currency),
-                weight=_rate(h.weight),
-                lots=[LotNode(date=lot.date, quantity=_plain(lot.quantity), cost=round_money(lot.cost, currency),
-                              unit_cost=(lot.cost / lot.quantity).quantize(RATE_PLACES)) for lot in h.lots],
+                weight=_rate(h.weight), _lots=h.lots, _currency=currency,
             ))
         holdings.sort(key=lambda h: (-(h.value or 0), h.symbol))
         return cls(
