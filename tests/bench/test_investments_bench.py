@@ -6,6 +6,8 @@ Not a timed test: it prints figures (see tests/bench/README.md). CI runs it smal
     BENCH_ACTIVITIES=10000 BENCH_SECURITIES=50 BENCH_YEARS=10 BENCH_ROUNDS=50 \
         uv run pytest tests/bench/test_investments_bench.py -s
 
+(BENCH_DAY_VALUES=0: the persisted daily values are not used, as before a change's job has run.)
+
 Loading: the user and their INVESTMENT account go through the services; the market securities,
 their weekday closes, the DKK->USD rates and the activities (a monthly deposit, buys, sells that
 never exceed what is held, dividends, fees, a split) are bulk SQL. One security in five is priced
@@ -260,8 +262,15 @@ async def stages(server: RunningServer, variables: dict, history: bool) -> None:
 
 
 @pytest.mark.bench
-async def test_investments_benchmark(server: RunningServer) -> None:
+async def test_investments_benchmark(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     user_id, email, start = await load(server)
+    if os.environ.get("BENCH_DAY_VALUES") == "0":  # as if the days were not kept: what a reader computes until they are
+        from finora_gql.investments import day_values
+
+        async def not_kept(*_args, **_kwargs) -> None:
+            return None
+
+        monkeypatch.setattr(day_values, "read", not_kept)
     os.environ["BENCH_PROFILE_USER"] = str(user_id)
     login = await server.gql("""mutation($input: LoginInput!) { login(input: $input) { accessToken } }""",
                              {"input": {"email": email, "password": PASSWORD}})
