@@ -16,6 +16,8 @@ Definitions (Portfolio Performance's, see its manual "Performance" chapter):
   cost * sold/held). A purchase's cost is its total amount, fees and taxes included; a sale's
   proceeds are its total amount, fees and taxes deducted. Realized gain = proceeds - cost removed.
 - Splits multiply every earlier lot's quantity by to/from; cost (and so cost basis) is unchanged.
+- A TRANSFER_IN's lot is dated `lot_date` when it has one (a lot moved between two of a person's
+  accounts keeps its first acquisition day; see transfers.py), else the activity's date.
 - Cash per account: deposits, sales, dividends and interest (net of their fee and tax) in;
   withdrawals, purchases, fees and taxes out. Cash never goes below zero: a purchase (or fee, or
   tax) beyond the cash held brings the difference in as an implicit deposit, so a portfolio
