@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import sqlalchemy as sa
 from sqlalchemy import delete, text, update
@@ -85,8 +85,9 @@ async def read(
         offset = max((since - first).days, 0)
         if kept != count - offset:
             return None
-        values[offset:] = map(Decimal.__add__, values[offset:], _numbers(vals))
-        flows[offset:] = map(Decimal.__add__, flows[offset:], _numbers(net))
+        with localcontext(engine.CONTEXT):  # the engine's 40 digits, not the default 28
+            values[offset:] = map(Decimal.__add__, values[offset:], _numbers(vals))
+            flows[offset:] = map(Decimal.__add__, flows[offset:], _numbers(net))
     return engine.Daily(values, flows)
 
 

@@ -89,6 +89,8 @@ async def test_kept_days_equal_the_computation_from_scratch_through_changes(
     await recorded(server, token, first, kind="DEPOSIT", date="2023-02-01", amount="500")
     await recorded(server, token, first, kind="SELL", date="2023-05-02", symbol="DVA", quantity="10", price="12")
     await recorded(server, token, first, kind="SPLIT", date="2023-08-01", symbol="DVA", splitFrom="1", splitTo="3")
+    # 60 units become 60/7: values of 40 significant digits, kept and summed exactly.
+    await recorded(server, token, first, kind="SPLIT", date="2024-01-10", symbol="DVA", splitFrom="7", splitTo="1")
     for day, close in (("2023-03-15", "2500"), ("2024-04-02", "2710.5")):
         assert (await set_price(server, token, "DVB", day, close, currency="HUF"))["errors"] == []
     await recorded(server, token, second, kind="BUY", date="2023-03-15", symbol="DVB", quantity="4", price="2500")
