@@ -15,6 +15,7 @@ from finora_gql.investments import day_values, valuation
 from tests.auth.test_auth_flows import promote_to_admin
 from tests.flows import node_uuid, signed_in_user
 from tests.investments.invest_flows import DELETE, UPDATE, investment_account, recorded, set_price
+from tests.investments.test_transfers import TRANSFER
 from tests.server import RunningServer
 
 START, END = dt.date(2023, 1, 1), dt.date(2024, 6, 30)
@@ -130,3 +131,11 @@ async def test_kept_days_equal_the_computation_from_scratch_through_changes(
     assert not await _kept(server, user_id, account_ids)
     with_rate = await _assert_same(server, monkeypatch, user_id, account_ids)
     assert with_rate.result.value != with_price.result.value
+
+    # A back-dated transfer between the two accounts: both accounts' days go; no external flow.
+    moved = await server.gql(TRANSFER, {"input": {"fromAccountId": first, "toAccountId": second, "symbol": "DVA",
+                                                  "quantity": "6", "date": "2023-09-01"}}, token=token)
+    assert moved["data"]["transferSecurities"]["errors"] == []
+    assert not await _kept(server, user_id, account_ids)
+    with_transfer = await _assert_same(server, monkeypatch, user_id, account_ids)
+    assert with_transfer.result.net_inflow == with_rate.result.net_inflow
