@@ -181,7 +181,7 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
     daily = None
     if chosen:
         daily = await day_values.read(session, viewer, list(currency_of), currency, start, end)
-        if daily is None:  # some days are not kept (yet): value them here, and have them computed
+        if daily is None and end <= clock.now().date():  # days not kept (yet): value them here, have them kept
             await _ask_once(rt, day_values.JOB, viewer, currency_of, 60)
     if chosen and (daily is None or positions):
         day = checkpoints.checkpoint_day(start)
