@@ -30,7 +30,7 @@ from finora_gql.accounts.models import Account
 from finora_gql.core import clock
 from finora_gql.core.db import CompiledRead, fetch
 from finora_gql.core.jobs import enqueue_after_commit
-from finora_gql.core.owned import SYSTEM, Actor, Owned, user_sql
+from finora_gql.core.owned import SYSTEM, Owned, user_sql
 from finora_gql.core.viewer import Viewer
 from finora_gql.investments import engine
 from finora_gql.investments.models import Activity, DayRange, DayValue
@@ -50,7 +50,7 @@ _READ = CompiledRead(
                                 array_agg(v.value ORDER BY v.date)::text AS vals,
                                 array_agg(v.net_flow ORDER BY v.date)::text AS flows
                            FROM investment_day_value AS v
-                          WHERE v.account_id = r.account_id AND v.date BETWEEN :first AND :last) AS d ON true
+                          WHERE v.user_id = r.user_id AND v.account_id = r.account_id AND v.date BETWEEN :first AND :last) AS d ON true
      WHERE {user_sql("r.user_id")} AND r.account_id = ANY(CAST(:accounts AS uuid[]))
 """).bindparams(
         sa.bindparam("accounts", type_=ARRAY(sa.Uuid())),
@@ -91,46 +91,49 @@ async def read(
     return engine.Daily(values, flows)
 
 
-async def _lock(session: AsyncSession, actor: Actor, account_ids: Sequence[uuid.UUID]) -> None:
+async def _lock(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID]) -> None:
     from finora_gql.accounts import service as accounts
 
-    if account_ids:
-        await session.exec(
-            accounts.accounts.where_visible(
-                select(col(Account.id)).where(col(Account.id).in_(sorted(account_ids))).order_by(col(Account.id)), actor
-            ).with_for_update()
-        )
+    await session.exec(
+        accounts.accounts.where_visible(
+            select(col(Account.id)).where(col(Account.id).in_(sorted(account_ids))).order_by(col(Account.id)), viewer
+        ).with_for_update()
+    )
 
 
-async def _invalidate(session: AsyncSession, actor: Actor, account_ids: Sequence[uuid.UUID], day: dt.date) -> None:
-    """Forget the accounts' days from `day` on (the whole range when it starts on or after `day`)."""
-    if not account_ids:
-        return
+async def _invalidate(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID], day: dt.date) -> None:
+    """Forget the viewer's accounts' days from `day` on (the whole range when it starts on or after `day`)."""
     chosen = list(account_ids)
     await session.exec(
         delete(DayValue).where(  # type: ignore[call-overload]
-            col(DayValue.account_id).in_(chosen), col(DayValue.date) >= day, *_visible(days, actor)
+            days.owned_by(viewer.user_id), col(DayValue.account_id).in_(chosen), col(DayValue.date) >= day
         )
     )
     await session.exec(
         delete(DayRange).where(  # type: ignore[call-overload]
+            ranges.owned_by(viewer.user_id),
             col(DayRange.account_id).in_(chosen),
             sa.or_(col(DayRange.first).is_(None), col(DayRange.first) >= day),
-            *_visible(ranges, actor),
         )
     )
     await session.exec(
         update(DayRange)
         .where(  # type: ignore[call-overload]
-            col(DayRange.account_id).in_(chosen), col(DayRange.through) >= day, *_visible(ranges, actor)
+            ranges.owned_by(viewer.user_id), col(DayRange.account_id).in_(chosen), col(DayRange.through) >= day
         )
         .values(through=day - dt.timedelta(days=1), updated_at=clock.now())
     )
 
 
-def _visible(owned: Owned, actor: Actor) -> list:
-    condition = owned.visible_to(actor)
-    return [] if condition is None else [condition]
+async def _invalidate_owners(session: AsyncSession, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]], day: dt.date) -> None:
+    """(owner, account) pairs found across owners: each owner's accounts locked, then their days forgotten."""
+    by_owner: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for user_id, account_id in pairs:
+        by_owner.setdefault(user_id, []).append(account_id)
+    for user_id in sorted(by_owner):
+        viewer = Viewer.acting_for(user_id)
+        await _lock(session, viewer, by_owner[user_id])
+        await _invalidate(session, viewer, by_owner[user_id], day)
 
 
 async def changed(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, day: dt.date) -> None:
@@ -144,30 +147,29 @@ async def price_changed(session: AsyncSession, security_id: uuid.UUID, day: dt.d
     """A close of the security from `day` on was stored: every account with activities in it (any owner)."""
     from finora_gql.investments.service import activities
 
-    held_in = list(
-        (
-            await session.exec(
-                activities.where_visible(
-                    select(col(Activity.account_id)).distinct().where(col(Activity.security_id) == security_id), SYSTEM
-                )
+    pairs = (
+        await session.exec(
+            activities.where_visible(
+                select(col(Activity.user_id), col(Activity.account_id))
+                .distinct()
+                .where(col(Activity.security_id) == security_id),
+                SYSTEM,
             )
-        ).all()
-    )
-    await _lock(session, SYSTEM, held_in)
-    await _invalidate(session, SYSTEM, held_in, day)
+        )
+    ).all()
+    await _invalidate_owners(session, pairs, day)
 
 
 async def rate_changed(session: AsyncSession, quote: str, day: dt.date) -> None:
     """A rate into `quote` from `day` on was set: every range kept in `quote` (any owner)."""
-    kept = list(
-        (
-            await session.exec(
-                ranges.where_visible(select(col(DayRange.account_id)).where(col(DayRange.currency) == quote), SYSTEM)
+    pairs = (
+        await session.exec(
+            ranges.where_visible(
+                select(col(DayRange.user_id), col(DayRange.account_id)).where(col(DayRange.currency) == quote), SYSTEM
             )
-        ).all()
-    )
-    await _lock(session, SYSTEM, kept)
-    await _invalidate(session, SYSTEM, kept, day)
+        )
+    ).all()
+    await _invalidate_owners(session, pairs, day)
 
 
 async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> int:
@@ -242,7 +244,7 @@ async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUI
     statement = insert(DayRange).values(header)
     await session.exec(
         statement.on_conflict_do_update(
-            index_elements=["account_id"],
+            index_elements=["user_id", "account_id"],
             set_={"currency": currency, "first": first, "through": today, "updated_at": header["updated_at"]},
         )
     )

@@ -132,8 +132,9 @@ class DayRange(SQLModel, table=True):
 
     __tablename__ = "investment_day_range"
 
+    # The owner first in the key: ready to distribute by user (tests/ops/test_distribution.py).
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", primary_key=True)
     account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
-    user_id: uuid.UUID = owner_field(index=False)
     currency: str = Field(max_length=3, nullable=False)
     first: dt.date | None = Field(default=None, sa_type=sa.Date)
     through: dt.date = Field(sa_type=sa.Date, nullable=False)
@@ -148,9 +149,9 @@ class DayValue(SQLModel, table=True):
 
     __tablename__ = "investment_day_value"
 
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", primary_key=True)
     account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
     date: dt.date = Field(sa_type=sa.Date, primary_key=True)
-    user_id: uuid.UUID = owner_field(index=False)
     value: Decimal | None = Field(default=None, sa_type=sa.Numeric())
     net_flow: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(), nullable=False)
     reason: str | None = Field(default=None, max_length=32)

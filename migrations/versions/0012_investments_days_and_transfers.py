@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('account_id')
+    sa.PrimaryKeyConstraint('user_id', 'account_id')
     )
     op.create_table('investment_day_value',
     sa.Column('account_id', sa.Uuid(), nullable=False),
@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('account_id', 'date')
+    sa.PrimaryKeyConstraint('user_id', 'account_id', 'date')
     )
 
 
