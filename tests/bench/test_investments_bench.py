@@ -175,14 +175,16 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
     # And the daily values the `investment_day_values` job would compute.
     from finora_gql.investments import day_values
 
+    building = time.perf_counter()
     async with rt.sessions() as session, atomic(session):
         kept_days = await day_values.extend(session, user.id, account.id)
+    building = time.perf_counter() - building
     async with rt.sessions() as session:
         counts = (await session.exec(text(
             "SELECT (SELECT count(*) FROM activity WHERE account_id = :a), "
             "(SELECT count(*) FROM price WHERE security_id = ANY(:ids))").bindparams(a=account.id, ids=ids))).one()
     print(f"\ninvestments benchmark: {counts[0]:,} activities over {YEARS} years in {SECURITIES} securities, "
-          f"{counts[1]:,} prices, {written} year-end checkpoints, {kept_days:,} daily values")
+          f"{counts[1]:,} prices, {written} year-end checkpoints, {kept_days:,} daily values (computed in {building:.2f} s)")
     return user.id, email, start
 
 
