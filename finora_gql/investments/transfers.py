@@ -8,6 +8,8 @@ Both accounts must be in one currency (a lot's cost is kept in the account's cur
 partly taken lot's cost is rounded to the currency's minor unit, and the TRANSFER_OUT's amount is
 the sum of the rounded costs, so the two sides always balance. Within a portfolio of both
 accounts the pair is no external flow: the same units at the same close leave and arrive that day.
+Under AVERAGE the source removes its moving average's share while the target adds the lots' FIFO
+cost, so a portfolio of both accounts by AVERAGE can see its cost basis move by the difference.
 """
 
 from __future__ import annotations
