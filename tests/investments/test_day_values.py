@@ -133,8 +133,19 @@ async def test_kept_days_equal_the_computation_from_scratch_through_changes(
     assert with_rate.result.value != with_price.result.value
 
     # A back-dated transfer between the two accounts: both accounts' days go; no external flow.
-    moved = await server.gql(TRANSFER, {"input": {"fromAccountId": first, "toAccountId": second, "symbol": "DVA",
-                                                  "quantity": "6", "date": "2023-09-01"}}, token=token)
+    moved = await server.gql(
+        TRANSFER,
+        {
+            "input": {
+                "fromAccountId": first,
+                "toAccountId": second,
+                "symbol": "DVA",
+                "quantity": "6",
+                "date": "2023-09-01",
+            }
+        },
+        token=token,
+    )
     assert moved["data"]["transferSecurities"]["errors"] == []
     assert not await _kept(server, user_id, account_ids)
     with_transfer = await _assert_same(server, monkeypatch, user_id, account_ids)
