@@ -17,7 +17,8 @@ Definitions (Portfolio Performance's, see its manual "Performance" chapter):
   proceeds are its total amount, fees and taxes deducted. Realized gain = proceeds - cost removed.
 - Splits multiply every earlier lot's quantity by to/from; cost (and so cost basis) is unchanged.
 - A TRANSFER_IN's lot is dated `lot_date` when it has one (a lot moved between two of a person's
-  accounts keeps its first acquisition day; see transfers.py), else the activity's date.
+  accounts keeps its first acquisition day; see transfers.py), else the activity's date; its
+  `carried_average`, when it has one, is what it adds to the moving average instead of its cost.
 - Cash per account: deposits, sales, dividends and interest (net of their fee and tax) in;
   withdrawals, purchases, fees and taxes out. Cash never goes below zero: a purchase (or fee, or
   tax) beyond the cash held brings the difference in as an implicit deposit, so a portfolio
@@ -115,6 +116,7 @@ class Act(NamedTuple):
     split_to: Decimal = ONE
     seq: int = 0
     lot_date: dt.date | None = None  # TRANSFER_IN of a lot moved between accounts: the day it was first acquired
+    carried_average: Decimal | None = None  # and its share of the source's moving-average cost
 
 
 class ActivityError(Exception):
@@ -397,7 +399,7 @@ class Book:
             position.quantity += act.quantity
             self.quantity[act.security] += act.quantity
             position.lots.append(Lot(act.account, act.lot_date or act.date, act.quantity, cost))
-            position.average_cost += cost
+            position.average_cost += cost if act.carried_average is None else self._carried(act)
             if kind is Kind.BUY:
                 self._move_cash(cash_key, -act.amount)
             else:
@@ -481,6 +483,13 @@ class Book:
                 return inflow, outflow, False
             inflow += converted
         return inflow, outflow, known
+
+    def _carried(self, act: Act) -> Decimal:
+        """A moved lot's share of the source's moving average, converted like its cost (unconverted
+        when the rate is missing: the cost is then flagged missing already)."""
+        assert act.carried_average is not None
+        rate = ONE if act.currency == self.home else self.rate(act.currency, act.date)
+        return act.carried_average * rate if rate is not None else act.carried_average
 
     @staticmethod
     def _take_fifo(position: Position, quantity: Decimal) -> Decimal:

@@ -93,6 +93,9 @@ class Activity(SQLModel, table=True):
     # moved, `lot_date` the day the lot was first acquired) share this id and are deleted together.
     transfer_id: uuid.UUID | None = Field(default=None, index=True)
     lot_date: dt.date | None = Field(default=None, sa_type=sa.Date)
+    # And its share of the source's moving-average cost (exact, the account's currency), which the
+    # target's moving average starts from.
+    carried_average: Decimal | None = Field(default=None, sa_type=sa.Numeric())
     created_at: dt.datetime = created_at_field()
     updated_at: dt.datetime = created_at_field()
 

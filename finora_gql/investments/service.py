@@ -248,7 +248,8 @@ def to_act(row: Activity, currency: str) -> Act:
     return Act(id=row.id, date=row.date, kind=row.kind, account=row.account_id, currency=currency,
                security=row.security_id, quantity=row.quantity, amount=row.amount, fee=row.fee, tax=row.tax,
                split_from=row.split_from or Decimal(1), split_to=row.split_to or Decimal(1),
-               seq=int(row.created_at.timestamp() * 1_000_000), lot_date=row.lot_date)
+               seq=int(row.created_at.timestamp() * 1_000_000), lot_date=row.lot_date,
+               carried_average=row.carried_average)
 
 
 async def job_account(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID

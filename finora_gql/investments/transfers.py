@@ -8,8 +8,9 @@ Both accounts must be in one currency (a lot's cost is kept in the account's cur
 partly taken lot's cost is rounded to the currency's minor unit, and the TRANSFER_OUT's amount is
 the sum of the rounded costs, so the two sides always balance. Within a portfolio of both
 accounts the pair is no external flow: the same units at the same close leave and arrive that day.
-Under AVERAGE the source removes its moving average's share while the target adds the lots' FIFO
-cost, so a portfolio of both accounts by AVERAGE can see its cost basis move by the difference.
+Each TRANSFER_IN also carries its share of the source's moving-average cost (`carried_average`,
+exact), which the target's moving average starts from: by either cost method, a portfolio of both
+accounts has the same cost basis after the transfer as before.
 """
 
 from __future__ import annotations
@@ -74,7 +75,12 @@ async def transfer_securities(
     transfer_id = uuid.uuid4()
 
     def side(
-        kind: Kind, account_id: uuid.UUID, units: Decimal, amount: Decimal, lot_date: dt.date | None = None
+        kind: Kind,
+        account_id: uuid.UUID,
+        units: Decimal,
+        amount: Decimal,
+        lot_date: dt.date | None = None,
+        carried_average: Decimal | None = None,
     ) -> Activity:
         return Activity(
             user_id=viewer.user_id,
@@ -86,13 +92,14 @@ async def transfer_securities(
             amount=amount,
             transfer_id=transfer_id,
             lot_date=lot_date,
+            carried_average=carried_average,
             note=text,
         )
 
     out = side(Kind.TRANSFER_OUT, source.id, moved, Decimal(0))
     await service.check_account(session, viewer, source, out)  # more than held: INVALID on quantity
     ins = []
-    for lot_date, lot_quantity, cost in await _lots_taken(session, viewer, source, out):
+    for lot_date, lot_quantity, cost, average in await _lots_taken(session, viewer, source, out):
         if lot_quantity != lot_quantity.quantize(QUANTITY_PLACES):
             raise ServiceError(
                 ErrorCode.INVALID,
@@ -100,7 +107,9 @@ async def transfer_securities(
                 "it by recording TRANSFER_OUT and TRANSFER_IN.",
                 "quantity",
             )
-        ins.append(side(Kind.TRANSFER_IN, target.id, lot_quantity, service._round_to(cost, source.currency), lot_date))
+        ins.append(
+            side(Kind.TRANSFER_IN, target.id, lot_quantity, service._round_to(cost, source.currency), lot_date, average)
+        )
     out.amount = sum((row.amount for row in ins), Decimal(0))
     session.add(out)
     session.add_all(ins)
@@ -114,21 +123,24 @@ async def transfer_securities(
 
 async def _lots_taken(
     session: AsyncSession, viewer: Viewer, source: Account, out: Activity
-) -> list[tuple[dt.date, Decimal, Decimal]]:
-    """The (first day, quantity, cost in the account's currency) of the source's lots `out` takes."""
+) -> list[tuple[dt.date, Decimal, Decimal, Decimal]]:
+    """The (first day, quantity, cost, share of the moving average) of each of the source's lots `out`
+    takes, in the account's currency, exact."""
     rows = await service.list_activities(session, viewer, account_ids=[source.id], end=out.date, limit=10**9)
     book = engine.Book(lambda currency, day: engine.ONE, source.currency)
-    taken: list[tuple[dt.date, Decimal, Decimal]] = []
+    taken: list[tuple[dt.date, Decimal, Decimal, Decimal]] = []
     with localcontext(engine.CONTEXT):
         for act in engine.order(
             [service.to_act(row, source.currency) for row in rows] + [service.to_act(out, source.currency)]
         ):
             if act.id == out.id:
                 position = book.positions[(act.account, act.security)]
+                average = position.average_cost / position.quantity  # per unit: what a sale would remove
                 left = act.quantity
                 for lot in position.lots:
                     part = min(left, lot.quantity)
-                    taken.append((lot.date, part, lot.cost if part == lot.quantity else lot.cost * part / lot.quantity))
+                    cost = lot.cost if part == lot.quantity else lot.cost * part / lot.quantity
+                    taken.append((lot.date, part, cost, average * part))
                     left -= part
                     if not left:
                         break

@@ -81,7 +81,8 @@ def _activity_read() -> CompiledRead:
         sa_select(table.c.id, table.c.date, table.c.kind, table.c.account_id, table.c.security_id,
                   *(sa.cast(column, sa.Text) for column in (table.c.quantity, table.c.amount, table.c.fee, table.c.tax,
                                                              table.c.split_from, table.c.split_to)),
-                  sa.cast(sa.func.extract("epoch", table.c.created_at) * 1_000_000, sa.BigInteger), table.c.lot_date)
+                  sa.cast(sa.func.extract("epoch", table.c.created_at) * 1_000_000, sa.BigInteger), table.c.lot_date,
+                  sa.cast(table.c.carried_average, sa.Text))
         .where(activities.owned_by(bindparam("user_id")),
                any_of(table.c.account_id, bindparam("accounts", type_=array_of(table.c.account_id.type))),
                table.c.date > bindparam("after", type_=sa.Date), table.c.date <= bindparam("last", type_=sa.Date))
@@ -127,7 +128,7 @@ async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UU
     return [
         Act(r[0], r[1], kinds[r[2]], r[3], currency_of[r[3]], r[4], number(r[5]), number(r[6]), number(r[7]),
             number(r[8]), number(r[9]) if r[9] is not None else ONE, number(r[10]) if r[10] is not None else ONE, r[11],
-            r[12])
+            r[12], number(r[13]) if r[13] is not None else None)
         for r in rows
     ]
 

@@ -31,6 +31,7 @@ def upgrade() -> None:
     )
     op.add_column("activity", sa.Column("transfer_id", sa.Uuid(), nullable=True))
     op.add_column("activity", sa.Column("lot_date", sa.Date(), nullable=True))
+    op.add_column("activity", sa.Column("carried_average", sa.Numeric(), nullable=True))
     op.create_index(op.f("ix_activity_transfer_id"), "activity", ["transfer_id"], unique=False)
     op.create_table(
         "investment_day_range",
@@ -62,6 +63,7 @@ def downgrade() -> None:
     op.drop_table("investment_day_value")
     op.drop_table("investment_day_range")
     op.drop_index(op.f("ix_activity_transfer_id"), table_name="activity")
+    op.drop_column("activity", "carried_average")
     op.drop_column("activity", "lot_date")
     op.drop_column("activity", "transfer_id")
     op.drop_column("import", "kind")

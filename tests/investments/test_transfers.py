@@ -38,6 +38,7 @@ async def test_a_transfer_carries_the_lots_and_is_deleted_as_a_pair(server: Runn
     await recorded(server, token, source, kind="SPLIT", date="2023-01-01", symbol="MOVX", splitFrom="1", splitTo="2")
     await set_price(server, token, "MOVX", "2023-12-29", "8")
     before = await portfolio(server, token, "2024-01-01", "2024-01-31")
+    before_average = await portfolio(server, token, "2024-01-01", "2024-01-31", method="AVERAGE")
 
     moved = await _transfer(server, token, fromAccountId=source, toAccountId=target, quantity="25", note="Moved")
     assert moved["errors"] == []
@@ -65,6 +66,11 @@ async def test_a_transfer_carries_the_lots_and_is_deleted_as_a_pair(server: Runn
     both = await portfolio(server, token, "2024-01-01", "2024-01-31")
     assert both["netInflow"] == "0.00" and both["value"] == before["value"] and both["costBasis"] == before["costBasis"]
     assert both["twr"] == before["twr"]
+    # By moving average the target starts from the source's average (160 for 30 units: 25 carry 133.33).
+    averaged = await portfolio(server, token, "2024-01-01", "2024-01-31", method="AVERAGE")
+    assert averaged["costBasis"] == before_average["costBasis"] == "160.00"
+    moved_average = await portfolio(server, token, "2024-01-01", "2024-01-31", ids=[target], method="AVERAGE")
+    assert moved_average["costBasis"] == "133.33"
 
     # Payload errors on the right fields.
     too_many = await _transfer(server, token, fromAccountId=source, toAccountId=target, quantity="6")
