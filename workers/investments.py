@@ -1,5 +1,5 @@
-"""Investments upkeep: prices of held market securities (hourly), and year-end checkpoints rebuilt after
-activity changes."""
+"""Investments upkeep: prices of held market securities (hourly), year-end checkpoints rebuilt after
+activity changes, and the daily values computed after changes (or when a reader found days missing)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import dramatiq
 from periodiq import cron
 
 from finora_gql.core.db import atomic
-from finora_gql.investments import checkpoints, prices
+from finora_gql.investments import checkpoints, day_values, prices
 from workers.broker import retry_options, settings
 from workers.runtime import runtime
 
@@ -29,3 +29,11 @@ async def investment_checkpoints(user_id: str, account_id: str) -> None:
     rt = await runtime()
     async with rt.sessions() as session, atomic(session):
         await checkpoints.rebuild(session, uuid.UUID(user_id), uuid.UUID(account_id))
+
+
+@dramatiq.actor(actor_name="investment_day_values", queue_name="default", **retry_options(settings))
+async def investment_day_values(user_id: str, account_id: str) -> None:
+    """Compute an account's daily values missing through today."""
+    rt = await runtime()
+    async with rt.sessions() as session, atomic(session):
+        await day_values.extend(session, uuid.UUID(user_id), uuid.UUID(account_id))

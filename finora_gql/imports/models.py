@@ -27,6 +27,11 @@ class ImportStatus(str, Enum):
         return self in (ImportStatus.PREVIEWED, ImportStatus.COMPLETED, ImportStatus.FAILED, ImportStatus.UNDONE)
 
 
+class ImportKind(str, Enum):
+    TRANSACTIONS = "TRANSACTIONS"  # a bank export into a ledger account
+    INVESTMENT_ACTIVITIES = "INVESTMENT_ACTIVITIES"  # activities into an INVESTMENT account (investments.imports)
+
+
 class Import(SQLModel, table=True):
     __tablename__ = "import"
     __table_args__ = (sa.Index("ix_import_user_created", "user_id", sa.text("created_at DESC"), sa.text("id DESC")),)
@@ -34,6 +39,7 @@ class Import(SQLModel, table=True):
     id: uuid.UUID = id_field()
     user_id: uuid.UUID = owner_field(index=False)
     account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", nullable=False)
+    kind: ImportKind = enum_field(ImportKind, ImportKind.TRANSACTIONS)
     file_id: uuid.UUID | None = Field(default=None, foreign_key="file.id", ondelete="SET NULL")
     # A CSV pasted into the mutation (at most 1 MB) is kept here until the import finishes.
     content: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

@@ -29,7 +29,7 @@ from finora_gql.files import service as files
 from finora_gql.gamification import events as gamification
 from finora_gql.imports.duplicates import ContentHasher, Existing, LikelyDuplicates, label
 from finora_gql.imports.mapping import LikelyDuplicatePolicy, Mapping, Options, SignConvention
-from finora_gql.imports.models import Import, ImportIssue, ImportStatus, IssueKind
+from finora_gql.imports.models import Import, ImportIssue, ImportKind, ImportStatus, IssueKind
 from finora_gql.imports.parsing import DateFormat, Encoding
 from finora_gql.imports.progress import Progress, publish_later
 from finora_gql.imports.reading import FileError, Row, RowError, Table, open_table
@@ -125,7 +125,8 @@ async def _notify_finished(session: AsyncSession, rt: Runtime, job: Import) -> N
     user = await users.get_user(session, job.user_id)
     if job.status is ImportStatus.COMPLETED:
         title = f"Import of {job.source_name} finished"
-        body = (f"{job.inserted} transactions added, {job.duplicates} duplicates skipped, "
+        added = "activities" if job.kind is ImportKind.INVESTMENT_ACTIVITIES else "transactions"
+        body = (f"{job.inserted} {added} added, {job.duplicates} duplicates skipped, "
                 f"{job.likely_duplicates} possible duplicates flagged, {job.errors} rows with errors.")
     else:
         title, body = f"Import of {job.source_name} failed", job.message or "Nothing was imported."
@@ -155,6 +156,10 @@ async def _process(
         _, data = await files.read_content(session, rt, viewer, job.file_id)
     else:
         raise FileError("The file was deleted before the import ran.", "fileId")
+    if job.kind is ImportKind.INVESTMENT_ACTIVITIES:
+        from finora_gql.investments import imports as activities  # investments imports this package
+
+        return await activities.run_in_pipeline(session, rt, viewer, job, data, options_of(job), progress)
     table = open_table(data, Mapping(**job.mapping), options_of(job))
     del data
     job.encoding, job.delimiter = table.encoding.value, table.delimiter

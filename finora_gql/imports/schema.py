@@ -73,7 +73,9 @@ class ImportsMutation:
     @strawberry.mutation(description=(
         "Import a bank export into an account, as a background job: follow it with the importProgress "
         "subscription or the import query. With dryRun nothing is written; confirmImport then runs it for real. "
-        "Rows already in the account are skipped, so importing the same file twice adds nothing."))
+        "Rows already in the account are skipped, so importing the same file twice adds nothing. Into an INVESTMENT "
+        "account the file is investment activities with a header row (as importInvestmentActivities reads them; no "
+        "preset or mapping)."))
     async def start_import(
         self, info: Info[Context, None], input: Annotated[StartImportInput, strawberry.argument(description="What to import where.")]
     ) -> ImportPayload:
@@ -101,8 +103,8 @@ class ImportsMutation:
         return ImportPayload(import_=ImportNode.of(job) if job else None, errors=errors)
 
     @strawberry.mutation(description=(
-        "Remove exactly the transactions a COMPLETED import added (also those edited since); balances and "
-        "summaries follow. Categories the import created stay."))
+        "Remove exactly the transactions (or investment activities) a COMPLETED import added (also those edited "
+        "since); balances and summaries follow. Categories the import created stay."))
     async def undo_import(
         self, info: Info[Context, None], input: Annotated[UndoImportInput, strawberry.argument(description="The import.")]
     ) -> UndoImportPayload:

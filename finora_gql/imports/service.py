@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.accounts import service as accounts
+from finora_gql.accounts.models import AccountType
 from finora_gql.core import clock
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
@@ -31,7 +32,7 @@ from finora_gql.files import service as files
 from finora_gql.files.models import FileStatus
 from finora_gql.imports import progress, run
 from finora_gql.imports.mapping import PRESET_OPTIONS, Mapping, Options, Preset
-from finora_gql.imports.models import Import, ImportIssue, ImportStatus, IssueKind
+from finora_gql.imports.models import Import, ImportIssue, ImportKind, ImportStatus, IssueKind
 from finora_gql.transactions import service as transactions
 
 MAX_INLINE_BYTES = 1_048_576
@@ -78,6 +79,14 @@ async def start_import(
     account = await accounts.get_account(session, viewer, account_id)
     if account.archived:
         raise ServiceError(ErrorCode.INVALID, "This account is archived; unarchive it first.", "accountId")
+    kind = ImportKind.INVESTMENT_ACTIVITIES if account.type is AccountType.INVESTMENT else ImportKind.TRANSACTIONS
+    if kind is ImportKind.INVESTMENT_ACTIVITIES and (preset is not None or mapping != Mapping()):
+        raise ServiceError(ErrorCode.INVALID, "A file of investment activities names its columns in its header row "
+                           "(date, kind, symbol, quantity, price, amount, fee, tax, splitFrom, splitTo, note): no "
+                           "preset or mapping.", "preset" if preset is not None else "mapping")
+    if kind is ImportKind.INVESTMENT_ACTIVITIES and not options.has_header:
+        raise ServiceError(ErrorCode.INVALID, "A file of investment activities needs its header row.",
+                           "options.hasHeader")
     if preset is not None:
         options = options.over(PRESET_OPTIONS[preset])
     _check_options(options)
@@ -98,7 +107,8 @@ async def start_import(
             raise ServiceError(ErrorCode.INVALID, f"Only CSV files can be imported, not {file.mime_type}.", "fileId")
         source_name = file.filename
     job = Import(
-        user_id=viewer.user_id, account_id=account.id, file_id=file_id, content=content, source_name=source_name,
+        user_id=viewer.user_id, account_id=account.id, kind=kind, file_id=file_id, content=content,
+        source_name=source_name,
         preset=preset.value if preset else None, mapping=_jsonable(mapping), options=_jsonable(options),
         dry_run=dry_run,
     )
@@ -177,7 +187,12 @@ async def undo_import(session: AsyncSession, rt: Runtime, viewer: Viewer, import
     job = await get_import(session, viewer, import_id, for_update=True)
     if job.status is not ImportStatus.COMPLETED:
         raise ServiceError(ErrorCode.INVALID, "Only a completed import can be undone.", "id")
-    removed = await transactions.remove_imported(session, rt, viewer, job.id)
+    if job.kind is ImportKind.INVESTMENT_ACTIVITIES:
+        from finora_gql.investments import imports as activities  # investments imports this package
+
+        removed = await activities.undo_import(session, rt, viewer, job.id, field="id", known=True)
+    else:
+        removed = await transactions.remove_imported(session, rt, viewer, job.id)
     job.status, job.undone_at = ImportStatus.UNDONE, clock.now()
     session.add(job)
     await session.flush()

@@ -23,16 +23,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from finora_gql.accounts import service as accounts
 from finora_gql.core import clock
 from finora_gql.core.db import CompiledRead, fetch
-from finora_gql.core.errors import ServiceError
 from finora_gql.core.jobs import enqueue_after_commit
 from finora_gql.core.owned import Owned
 from finora_gql.core.viewer import Viewer
 from finora_gql.investments import engine
 from finora_gql.investments.models import Activity, Checkpoint
-from finora_gql.users import service as users
 
 checkpoints = Owned(Checkpoint, "checkpoint", owner="user_id")
 JOB = "investment_checkpoints"
@@ -117,16 +114,12 @@ async def rebuild(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UU
     """Every year end of the account from its first activity to last year, in the owner's base
     currency. Runs in the caller's transaction; returns how many checkpoints were written."""
     from finora_gql.investments import valuation
+    from finora_gql.investments.service import job_account
 
-    viewer = Viewer.acting_for(user_id)
-    try:
-        account = await accounts.get_account(session, viewer, account_id, for_update=True)
-    except ServiceError:  # deleted since
+    found = await job_account(session, user_id, account_id)
+    if found is None:
         return 0
-    user = await users.get_user(session, user_id)
-    if user is None:
-        return 0
-    currency = user.base_currency
+    viewer, account, currency = found
     today = clock.now().date()
     acts = await valuation._acts(session, viewer, {account.id: account.currency}, checkpoint_day(today))
     await session.exec(delete(Checkpoint).where(checkpoints.owned_by(user_id),  # type: ignore[arg-type]

@@ -16,6 +16,9 @@ Definitions (Portfolio Performance's, see its manual "Performance" chapter):
   cost * sold/held). A purchase's cost is its total amount, fees and taxes included; a sale's
   proceeds are its total amount, fees and taxes deducted. Realized gain = proceeds - cost removed.
 - Splits multiply every earlier lot's quantity by to/from; cost (and so cost basis) is unchanged.
+- A TRANSFER_IN's lot is dated `lot_date` when it has one (a lot moved between two of a person's
+  accounts keeps its first acquisition day; see transfers.py), else the activity's date; its
+  `carried_average`, when it has one, is what it adds to the moving average instead of its cost.
 - Cash per account: deposits, sales, dividends and interest (net of their fee and tax) in;
   withdrawals, purchases, fees and taxes out. Cash never goes below zero: a purchase (or fee, or
   tax) beyond the cash held brings the difference in as an implicit deposit, so a portfolio
@@ -112,6 +115,8 @@ class Act(NamedTuple):
     split_from: Decimal = ONE
     split_to: Decimal = ONE
     seq: int = 0
+    lot_date: dt.date | None = None  # TRANSFER_IN of a lot moved between accounts: the day it was first acquired
+    carried_average: Decimal | None = None  # and its share of the source's moving-average cost
 
 
 class ActivityError(Exception):
@@ -280,6 +285,12 @@ class Result:
     holdings: list[Holding]
     history: list[Point]
     missing: list[Missing]
+    # Per day index (0: the day before `start`): the value (None: unknown), the net external flow
+    # (inflow positive), and whether that day's flows could be converted (day_values.py keeps these).
+    values: list[Decimal | None] = dataclasses.field(default_factory=list)
+    net_flows: dict[int, Decimal] = dataclasses.field(default_factory=dict)
+    unknown_flow_days: set[int] = dataclasses.field(default_factory=set)
+    missing_days: set[int] = dataclasses.field(default_factory=set)  # every day something was missing
 
     @functools.cached_property
     def xirr(self) -> Xirr:
@@ -387,8 +398,8 @@ class Book:
             position = self._position(act)
             position.quantity += act.quantity
             self.quantity[act.security] += act.quantity
-            position.lots.append(Lot(act.account, act.date, act.quantity, cost))
-            position.average_cost += cost
+            position.lots.append(Lot(act.account, act.lot_date or act.date, act.quantity, cost))
+            position.average_cost += cost if act.carried_average is None else self._carried(act)
             if kind is Kind.BUY:
                 self._move_cash(cash_key, -act.amount)
             else:
@@ -473,6 +484,13 @@ class Book:
             inflow += converted
         return inflow, outflow, known
 
+    def _carried(self, act: Act) -> Decimal:
+        """A moved lot's share of the source's moving average, converted like its cost (unconverted
+        when the rate is missing: the cost is then flagged missing already)."""
+        assert act.carried_average is not None
+        rate = ONE if act.currency == self.home else self.rate(act.currency, act.date)
+        return act.carried_average * rate if rate is not None else act.carried_average
+
     @staticmethod
     def _take_fifo(position: Position, quantity: Decimal) -> Decimal:
         taken, left = ZERO, quantity
@@ -516,14 +534,26 @@ def evaluate(
     method: CostMethod = CostMethod.FIFO,
     granularity: str | None = None,
     checkpoints: Sequence[tuple[dict, object]] = (),
+    daily: Daily | None = None,
 ) -> Result:
     """Everything the portfolio query reports over [start, end]. `rates[c]` gives 1 c in `currency`
     (the reporting currency needs none). `granularity`: DAY, WEEK, MONTH or None (no history).
     `checkpoints`: (state, key) pairs of `Book.export` taken before `start`; `activities` are then
-    only the later ones."""
+    only the later ones. `daily`: the days' values and flows already known (kept by day_values.py);
+    the activities are then replayed only for positions, income and gains, and `prices` need only
+    hold the closes in force at `end`."""
     with localcontext(CONTEXT):
         return _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity,
-                         checkpoints)
+                         checkpoints, daily)
+
+
+@dataclasses.dataclass(frozen=True)
+class Daily:
+    """Every day's value and net external flow (inflow positive) from the day before `start`
+    (index 0) to `end`, all known and summed over the accounts, in the reporting currency."""
+
+    values: list[Decimal]
+    net_flows: list[Decimal]
 
 
 def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[Decimal], int]:
@@ -549,7 +579,7 @@ def _carried(series: Series | None, first: dt.date, count: int) -> tuple[list[De
 
 
 def _evaluate(activities, currency, start, end, security_currency, prices, rates, method, granularity,
-              checkpoints=()) -> Result:
+              checkpoints=(), daily: Daily | None = None) -> Result:
     def rate(code: str, day: dt.date) -> Decimal | None:
         if code == currency:
             return ONE
@@ -578,9 +608,10 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
     # Piecewise-constant quantities and cash over the day indices: (index, value) changes.
     quantity_changes: dict[Hashable, list[tuple[int, Decimal]]] = {s: [(0, q)] for s, q in book.quantity.items() if q}
     cash_changes: dict[str, list[tuple[int, Decimal]]] = {c: [(0, a)] for c, a in book.cash_in.items() if a}
-    flows: dict[int, tuple[Decimal, Decimal]] = {}
+    net_flows: dict[int, Decimal] = {}
+    unknown_flow_days: set[int] = set()
     missing_found: list[tuple[int, Reason, str]] = []
-    flows_known = True
+    track = daily is None  # with the days' values given, the replay is only for positions, income and gains
     while i < n and ordered[i].date <= end:
         day = ordered[i].date
         index = (day - first).days
@@ -589,7 +620,8 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         while i < n and ordered[i].date == day:
             act = ordered[i]
             flow_in, flow_out, known = apply(act, True, market_price)
-            flows_known = flows_known and known
+            if not known:
+                unknown_flow_days.add(index)
             inflow += flow_in
             outflow += flow_out
             if act.security is not None:
@@ -598,19 +630,17 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         for item in book.missing:
             missing_found.append(((item.day - first).days, item.reason, item.subject))
         book.missing.clear()
+        if not track:
+            continue
         for security in securities:
             quantity_changes.setdefault(security, [(0, ZERO)]).append((index, book.quantity[security]))
         for code, amount in book.cash_in.items():
             changes = cash_changes.setdefault(code, [(0, ZERO)])
             if changes[-1][1] != amount:
                 changes.append((index, amount))
-        # A day's flows are netted: a net inflow counts from the start of the day, a net outflow at its end.
-        if inflow or outflow:
-            flows[index] = (inflow - outflow, ZERO) if inflow >= outflow else (ZERO, outflow - inflow)
+        if inflow != outflow:
+            net_flows[index] = inflow - outflow
 
-    # Daily values: cash and each security's quantity times its close times its rate, summed per day.
-    total: list[Decimal] = [ZERO] * count
-    unknown = bytearray(count)
     fx_cache: dict[str, tuple[list[Decimal], int]] = {}
 
     def fx_days(code: str) -> tuple[list[Decimal], int]:
@@ -618,36 +648,42 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
             fx_cache[code] = ([ONE] * count, 0) if code == currency else _carried(rates.get(code), first, count)
         return fx_cache[code]
 
-    def add(changes: list[tuple[int, Decimal]], factors: list[Decimal], known_from: int, subject: str, reason_of) -> None:
-        """Add amount x factor over each segment; days before `known_from` have no factor: unknown."""
-        for k, (a, amount) in enumerate(changes):
-            b = changes[k + 1][0] if k + 1 < len(changes) else count
-            if not amount or b <= a:
-                continue
-            if a < known_from:
-                missing_found.append((a, reason_of(a), subject))
-                unknown[a:min(b, known_from)] = b"\x01" * (min(b, known_from) - a)
-            total[a:b] = map(operator.add, total[a:b], map(amount.__mul__, factors[a:b]))
+    if track:
+        # Daily values: cash and each security's quantity times its close times its rate, summed per day.
+        total: list[Decimal] = [ZERO] * count
+        unknown = bytearray(count)
 
-    for code, changes in cash_changes.items():
-        factors, known_from = fx_days(code)
-        add(changes, factors, known_from, code, lambda t: Reason.MISSING_FX_RATE)
-    for security, changes in quantity_changes.items():
-        closes, priced_from = _carried(prices.get(security), first, count)
-        code = security_currency[security]
-        if code == currency:
-            factors, known_from = closes, priced_from
-        else:
-            fx, fx_from = fx_days(code)
-            known_from = max(priced_from, fx_from)
-            factors = [ZERO] * known_from + list(map(operator.mul, closes[known_from:], fx[known_from:]))
+        def add(changes: list[tuple[int, Decimal]], factors: list[Decimal], known_from: int, subject: str, reason_of) -> None:
+            """Add amount x factor over each segment; days before `known_from` have no factor: unknown."""
+            for k, (a, amount) in enumerate(changes):
+                b = changes[k + 1][0] if k + 1 < len(changes) else count
+                if not amount or b <= a:
+                    continue
+                if a < known_from:
+                    missing_found.append((a, reason_of(a), subject))
+                    unknown[a:min(b, known_from)] = b"\x01" * (min(b, known_from) - a)
+                total[a:b] = map(operator.add, total[a:b], map(amount.__mul__, factors[a:b]))
 
-        def reason(t: int, priced_from=priced_from) -> Reason:
-            return Reason.MISSING_PRICE if t < priced_from else Reason.MISSING_FX_RATE
+        for code, changes in cash_changes.items():
+            factors, known_from = fx_days(code)
+            add(changes, factors, known_from, code, lambda t: Reason.MISSING_FX_RATE)
+        for security, changes in quantity_changes.items():
+            closes, priced_from = _carried(prices.get(security), first, count)
+            code = security_currency[security]
+            if code == currency:
+                factors, known_from = closes, priced_from
+            else:
+                fx, fx_from = fx_days(code)
+                known_from = max(priced_from, fx_from)
+                factors = [ZERO] * known_from + list(map(operator.mul, closes[known_from:], fx[known_from:]))
 
-        add(changes, factors, known_from, str(security), reason)
+            def reason(t: int, priced_from=priced_from) -> Reason:
+                return Reason.MISSING_PRICE if t < priced_from else Reason.MISSING_FX_RATE
+
+            add(changes, factors, known_from, str(security), reason)
 
     missing_found.sort(key=lambda item: item[0])
+    missing_days = {index for index, _, _ in missing_found}
     missing: list[Missing] = []
     seen: set[tuple[Reason, str]] = set()
     for index, reason_found, subject in missing_found:
@@ -655,7 +691,15 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
             seen.add((reason_found, subject))
             missing.append(Missing(reason_found, subject, first + dt.timedelta(days=index)))
 
-    values: list[Decimal | None] = [None if unknown[t] else total[t] for t in range(count)]
+    values: list[Decimal | None]
+    if daily is None:
+        values = [None if unknown[t] else total[t] for t in range(count)]
+    else:
+        values = list(daily.values)
+        net_flows = {t: flow for t, flow in enumerate(daily.net_flows) if flow}
+    # A day's flows are netted: a net inflow counts from the start of the day, a net outflow at its end.
+    flows = {t: (flow, ZERO) if flow > 0 else (ZERO, -flow) for t, flow in net_flows.items()}
+    flows_known = not unknown_flow_days
     start_value = values[0]
     growth = ONE
     twr_known = flows_known and start_value is not None
@@ -737,7 +781,8 @@ def _evaluate(activities, currency, start, end, security_currency, prices, rates
         taxes=book.income["taxes"], net_inflow=net_inflow,
         total_return=(end_value - start_value - net_inflow) if end_value is not None and start_value is not None else None,
         twr=twr, xirr_flows=xirr_flows, xirr_unavailable=xirr_unavailable, holdings=holdings, history=history,
-        missing=missing,
+        missing=missing, values=values, net_flows=net_flows, unknown_flow_days=unknown_flow_days,
+        missing_days=missing_days,
     )
 
 

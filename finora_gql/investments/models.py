@@ -89,6 +89,13 @@ class Activity(SQLModel, table=True):
     split_to: Decimal | None = Field(default=None, sa_type=QUANTITY)
     note: str | None = Field(default=None, max_length=500)
     import_id: uuid.UUID | None = Field(default=None, index=True)  # the CSV import that created it (undo)
+    # A transfer between two of the person's accounts: its TRANSFER_OUT and TRANSFER_INs (one per lot
+    # moved, `lot_date` the day the lot was first acquired) share this id and are deleted together.
+    transfer_id: uuid.UUID | None = Field(default=None, index=True)
+    lot_date: dt.date | None = Field(default=None, sa_type=sa.Date)
+    # And its share of the source's moving-average cost (exact, the account's currency), which the
+    # target's moving average starts from.
+    carried_average: Decimal | None = Field(default=None, sa_type=sa.Numeric())
     created_at: dt.datetime = created_at_field()
     updated_at: dt.datetime = created_at_field()
 
@@ -118,3 +125,36 @@ class Checkpoint(SQLModel, table=True):
     rates_version: str | None = Field(default=None, max_length=200)
     state: dict = Field(default_factory=dict, sa_type=JSONB, nullable=False)
     created_at: dt.datetime = created_at_field()
+
+
+class DayRange(SQLModel, table=True):
+    """Which of an account's daily values are kept (day_values.py): every day from `first` (its
+    first activity; before it the account is worth nothing) through `through`, in `currency` (the
+    owner's base currency). `first` NULL: the
+    account had no activity through `through`."""
+
+    __tablename__ = "investment_day_range"
+
+    # The owner first in the key: ready to distribute by user (tests/ops/test_distribution.py).
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+    currency: str = Field(max_length=3, nullable=False)
+    first: dt.date | None = Field(default=None, sa_type=sa.Date)
+    through: dt.date = Field(sa_type=sa.Date, nullable=False)
+    updated_at: dt.datetime = created_at_field()
+
+
+class DayValue(SQLModel, table=True):
+    """An account's value at the end of one day and its net external flow that day (inflows
+    positive), exact (unconstrained NUMERIC), in its DayRange's currency. `reason` names why the
+    day's value or flow could not be computed (MISSING_PRICE, MISSING_FX_RATE); `value` is then NULL
+    or the flow incomplete, and readers compute the range from scratch instead."""
+
+    __tablename__ = "investment_day_value"
+
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+    date: dt.date = Field(sa_type=sa.Date, primary_key=True)
+    value: Decimal | None = Field(default=None, sa_type=sa.Numeric())
+    net_flow: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(), nullable=False)
+    reason: str | None = Field(default=None, max_length=32)

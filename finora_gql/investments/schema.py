@@ -22,7 +22,7 @@ from finora_gql.context import Context
 from finora_gql.core import clock
 from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 from finora_gql.imports.types import DateFormatEnum
-from finora_gql.investments import imports, service, valuation
+from finora_gql.investments import imports, service, transfers, valuation
 from finora_gql.investments.engine import WITH_QUANTITY as _WITH_QUANTITY
 from finora_gql.investments.types import (
     CostMethodEnum,
@@ -178,10 +178,36 @@ class SetPricePayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was stored, if so.")
 
 
+@strawberry.input(description="Units of a security to move from one of your INVESTMENT accounts to another (both in one "
+                  "currency), keeping their lots' first days and cost.")
+class TransferSecuritiesInput:
+    from_account_id: relay.GlobalID = strawberry.field(description="The INVESTMENT account the units leave.")
+    to_account_id: relay.GlobalID = strawberry.field(description="The INVESTMENT account they arrive in.")
+    symbol: str = strawberry.field(description="The security.")
+    quantity: Decimal = strawberry.field(description="Units, greater than 0 and at most what the source holds that day.")
+    date: dt.date = strawberry.field(description="The day of the transfer; not in the future.")
+    note: str | None = strawberry.field(default=None, description="Up to 500 characters, on both sides.")
+
+
+@strawberry.type(description="The result of transferSecurities.")
+class TransferSecuritiesPayload:
+    transfer_out: InvestmentActivityNode | None = strawberry.field(
+        description="The TRANSFER_OUT in the source account (its amount: the cost moved).")
+    transfers_in: list[InvestmentActivityNode] = strawberry.field(
+        description="The TRANSFER_INs in the target account, one per lot moved (oldest first), with the lot's first "
+                    "day and cost.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was moved, if so.")
+
+
 @strawberry.type(description="The result of setCostMethod.")
 class SetCostMethodPayload:
     cost_method: CostMethodEnum | None = strawberry.field(description="Your cost method now.")
     errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
+
+
+# The portfolio's fields that need the positions replayed (the others come from the days' values).
+POSITION_FIELDS = ("cash", "costBasis", "unrealizedGain", "realizedGain", "dividends", "interest", "fees", "taxes",
+                   "holdings", "allocation", "missing")
 
 
 def _selects(selections, name: str) -> bool:
@@ -219,10 +245,11 @@ class InvestmentsQuery:
         context = info.context
         viewer = await context.viewer()
         wants_history = _selects(info.selected_fields, "history")
+        positions = any(_selects(info.selected_fields, name) for name in POSITION_FIELDS)
         try:
             ids = [decode_id(i, AccountNode, "accountIds") for i in account_ids] if account_ids else None
             found = await valuation.portfolio(context.session, context.runtime, viewer, account_ids=ids, start=from_,
-                                            end=to, method=cost_method, history=wants_history)
+                                            end=to, method=cost_method, history=wants_history, positions=positions)
         except ServiceError as error:
             raise BadUserInput(error) from None
         return PortfolioNode.of(found)
@@ -299,7 +326,8 @@ class InvestmentsMutation:
             session, context.runtime, viewer, decode_id(input.id, InvestmentActivityNode, "id"), data=_data(input)))
         return InvestmentActivityPayload(activity=InvestmentActivityNode.of(row) if row else None, errors=errors)
 
-    @strawberry.mutation(description="Delete an activity; refused when a later one depends on it (a sale of its units).")
+    @strawberry.mutation(description="Delete an activity (of a transfer between your accounts: all of its activities); "
+                         "refused when a later one depends on it (a sale of its units).")
     async def delete_investment_activity(
         self, info: Info[Context, None],
         input: Annotated[DeleteInvestmentActivityInput, strawberry.argument(description="The activity to delete.")],
@@ -308,7 +336,27 @@ class InvestmentsMutation:
         viewer = await context.viewer()
         deleted, errors = await perform(context, lambda session: service.delete_activity(
             session, context.runtime, viewer, decode_id(input.id, InvestmentActivityNode, "id")))
-        return DeletePayload(deleted_ids=[input.id] if deleted else [], errors=errors)
+        return DeletePayload(deleted_ids=[relay.GlobalID("InvestmentActivity", str(i)) for i in deleted or ()],
+                             errors=errors)
+
+    @strawberry.mutation(description="Move units of a security between two of your INVESTMENT accounts with their lots "
+                         "(first days and cost): a TRANSFER_OUT and one TRANSFER_IN per lot, linked (deleting one "
+                         "deletes all). More than held is INVALID on quantity, the same account or another currency "
+                         "INVALID on toAccountId.")
+    async def transfer_securities(
+        self, info: Info[Context, None],
+        input: Annotated[TransferSecuritiesInput, strawberry.argument(description="The accounts, security, units and day.")],
+    ) -> TransferSecuritiesPayload:
+        context = info.context
+        viewer = await context.viewer()
+        moved, errors = await perform(context, lambda session: transfers.transfer_securities(
+            session, context.runtime, viewer, from_account_id=decode_id(input.from_account_id, AccountNode, "fromAccountId"),
+            to_account_id=decode_id(input.to_account_id, AccountNode, "toAccountId"), symbol=input.symbol,
+            quantity=input.quantity, date=input.date, note=input.note))
+        if moved is None:
+            return TransferSecuritiesPayload(transfer_out=None, transfers_in=[], errors=errors)
+        return TransferSecuritiesPayload(transfer_out=InvestmentActivityNode.of(moved.out),
+                                         transfers_in=[InvestmentActivityNode.of(row) for row in moved.ins], errors=[])
 
     @strawberry.mutation(description="Store a close price of your own (manual) security; a new symbol becomes one. "
                          "Market securities are admin only: administrators price them (and an administrator's new "
@@ -330,7 +378,9 @@ class InvestmentsMutation:
 
     @strawberry.mutation(description="Import activities from a CSV into an INVESTMENT account: each row is validated "
                          "like recordInvestmentActivity, bad rows are reported and left out, duplicates skipped. "
-                         "dryRun (the default) previews without keeping anything.")
+                         "dryRun (the default) previews without keeping anything. In the request, at most 5,000 rows; "
+                         "startImport into the INVESTMENT account runs the same checks as a background job (uploads, "
+                         "progress, confirmImport, undoImport).")
     async def import_investment_activities(
         self, info: Info[Context, None],
         input: Annotated[ImportInvestmentActivitiesInput, strawberry.argument(

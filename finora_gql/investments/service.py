@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import or_
@@ -24,16 +24,17 @@ from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import Account, AccountType
 from finora_gql.core import clock
 from finora_gql.core.currency import minor_units
-from finora_gql.core.db import after_commit
+from finora_gql.core.db import after_commit, any_of
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.owned import SYSTEM, Actor, Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency, clean_text
 from finora_gql.core.viewer import Viewer, user_channel
-from finora_gql.investments import checkpoints, engine
+from finora_gql.investments import checkpoints, day_values, engine
 from finora_gql.investments.engine import WITH_QUANTITY, WITH_SECURITY, Act, ActivityError, CostMethod, Kind
 from finora_gql.investments.models import Activity, AssetClass, InvestmentSetting, Price, Security
+from finora_gql.users import service as users
 from finora_gql.wallet import service as wallet
 
 activities = Owned(Activity, "investment activity")
@@ -86,7 +87,7 @@ async def find_security(session: AsyncSession, viewer: Viewer, symbol: str) -> S
 async def get_securities(session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Security]:
     if not ids:
         return {}
-    rows = await session.exec(visible_securities(actor).where(col(Security.id).in_(list(set(ids)))))
+    rows = await session.exec(visible_securities(actor).where(any_of(col(Security.id), list(set(ids)))))
     return {row.id: row for row in rows.all()}
 
 
@@ -147,12 +148,14 @@ def _round_to(value: Decimal, currency: str) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
 
 
-async def _investment_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID) -> Account:
-    account = await accounts.get_account(session, viewer, account_id, field="accountId", for_update=True)
+async def investment_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, *,
+                             field: str = "accountId") -> Account:
+    """The viewer's unarchived INVESTMENT account, locked (every activity write takes this lock)."""
+    account = await accounts.get_account(session, viewer, account_id, field=field, for_update=True)
     if account.type is not AccountType.INVESTMENT:
-        raise ServiceError(ErrorCode.INVALID, "Activities go in an INVESTMENT account.", "accountId")
+        raise ServiceError(ErrorCode.INVALID, "Activities go in an INVESTMENT account.", field)
     if account.archived:
-        raise ServiceError(ErrorCode.INVALID, "This account is archived.", "accountId")
+        raise ServiceError(ErrorCode.INVALID, "This account is archived.", field)
     return account
 
 
@@ -245,16 +248,31 @@ def to_act(row: Activity, currency: str) -> Act:
     return Act(id=row.id, date=row.date, kind=row.kind, account=row.account_id, currency=currency,
                security=row.security_id, quantity=row.quantity, amount=row.amount, fee=row.fee, tax=row.tax,
                split_from=row.split_from or Decimal(1), split_to=row.split_to or Decimal(1),
-               seq=int(row.created_at.timestamp() * 1_000_000))
+               seq=int(row.created_at.timestamp() * 1_000_000), lot_date=row.lot_date,
+               carried_average=row.carried_average)
 
 
-async def _check_account(session: AsyncSession, viewer: Viewer, account: Account, changed: Activity | None,
-                         removed: uuid.UUID | None = None) -> None:
+async def job_account(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID
+                      ) -> tuple[Viewer, Account, str] | None:
+    """For a job working for an account's owner: their viewer, the account (locked, as activity writes
+    lock it, so the job never sees half a change) and their base currency; None when either is gone."""
+    viewer = Viewer.acting_for(user_id)
+    try:
+        account = await accounts.get_account(session, viewer, account_id, for_update=True)
+    except ServiceError:  # deleted since
+        return None
+    user = await users.get_user(session, user_id)
+    return None if user is None else (viewer, account, user.base_currency)
+
+
+async def check_account(session: AsyncSession, viewer: Viewer, account: Account, changed: Activity | None,
+                        removed: Collection[uuid.UUID] = ()) -> None:
     """Replay the account's activities with the change: the first impossible one is an error."""
     rows = (await session.exec(
         activities.readable(viewer).where(col(Activity.account_id) == account.id)
     )).all()
-    acts = [to_act(row, account.currency) for row in rows if row.id != removed and (changed is None or row.id != changed.id)]
+    acts = [to_act(row, account.currency) for row in rows
+            if row.id not in removed and (changed is None or row.id != changed.id)]
     if changed is not None:
         acts.append(to_act(changed, account.currency))
     try:
@@ -271,15 +289,16 @@ async def _check_account(session: AsyncSession, viewer: Viewer, account: Account
 
 async def record_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_id: uuid.UUID,
                           data: ActivityInput, import_id: uuid.UUID | None = None) -> Activity:
-    account = await _investment_account(session, viewer, account_id)
+    account = await investment_account(session, viewer, account_id)
     row = Activity(user_id=viewer.user_id, account_id=account.id, import_id=import_id)
     row.kind = None  # type: ignore[assignment]  # set (or refused) below
     row.date = None  # type: ignore[assignment]
     await _apply_input(session, viewer, row, data, account.currency, creating=True)
-    await _check_account(session, viewer, account, row)
+    await check_account(session, viewer, account, row)
     session.add(row)
     await session.flush()
     await checkpoints.changed(session, viewer, account.id, row.date)
+    await day_values.changed(session, viewer, account.id, row.date)
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return row
 
@@ -287,27 +306,42 @@ async def record_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, *,
 async def update_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, activity_id: uuid.UUID, *,
                           data: ActivityInput) -> Activity:
     row = await activities.get(session, viewer, activity_id, field="id", for_update=True)
-    account = await _investment_account(session, viewer, row.account_id)
+    if row.transfer_id is not None:
+        raise ServiceError(ErrorCode.INVALID, "This is part of a transfer between your accounts: delete it (both sides "
+                           "go) and transfer again.", "id")
+    account = await investment_account(session, viewer, row.account_id)
     old_date = row.date
     await _apply_input(session, viewer, row, data, account.currency, creating=False)
     touched(row)
-    await _check_account(session, viewer, account, row)
+    await check_account(session, viewer, account, row)
     session.add(row)
     await session.flush()
     await checkpoints.changed(session, viewer, account.id, min(old_date, row.date))
+    await day_values.changed(session, viewer, account.id, min(old_date, row.date))
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
     return row
 
 
-async def delete_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, activity_id: uuid.UUID) -> uuid.UUID:
+async def delete_activity(session: AsyncSession, rt: Runtime, viewer: Viewer, activity_id: uuid.UUID
+                          ) -> list[uuid.UUID]:
+    """Delete the activity, or every activity of its transfer between accounts; returns the ids deleted."""
     row = await activities.get(session, viewer, activity_id, field="id", for_update=True)
-    account = await accounts.get_account(session, viewer, row.account_id, field="id", for_update=True)
-    await _check_account(session, viewer, account, None, removed=row.id)
-    await session.delete(row)
+    rows = [row]
+    if row.transfer_id is not None:
+        rows = list((await session.exec(activities.readable(viewer).where(
+            col(Activity.transfer_id) == row.transfer_id).order_by(col(Activity.id)).with_for_update())).all())
+    removed = {r.id for r in rows}
+    for account_id in sorted({r.account_id for r in rows}):  # one lock order: no deadlock with another transfer
+        account = await accounts.get_account(session, viewer, account_id, field="id", for_update=True)
+        await check_account(session, viewer, account, None, removed=removed)
+    for r in rows:
+        await session.delete(r)
     await session.flush()
-    await checkpoints.changed(session, viewer, account.id, row.date)
+    for account_id in {r.account_id for r in rows}:
+        await checkpoints.changed(session, viewer, account_id, row.date)
+        await day_values.changed(session, viewer, account_id, row.date)
     portfolio_changed(session, rt, viewer.user_id, "ACTIVITY")
-    return activity_id
+    return [r.id for r in rows]
 
 
 async def get_activities(session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Activity]:
@@ -369,6 +403,7 @@ async def store_prices(session: AsyncSession, rt: Runtime, security: Security,
         index_elements=["security_id", "date"],
         set_={"close": statement.excluded.close, "source": statement.excluded.source, "created_at": now},
     ))
+    await day_values.price_changed(session, security.id, min(day for day, _ in points))
     for holder in await holders(session, security.id):
         portfolio_changed(session, rt, holder, "PRICE")
 

@@ -123,6 +123,10 @@ class InvestmentActivityNode(relay.Node):
     split_from: Decimal | None = strawberry.field(description="For a SPLIT: the old number of units (1 of 1:10).")
     split_to: Decimal | None = strawberry.field(description="For a SPLIT: the new number of units (10 of 1:10).")
     note: str | None = strawberry.field(description="Your note.")
+    lot_date: dt.date | None = strawberry.field(description="A TRANSFER_IN of transferSecurities: the day its lot was "
+                                                "first acquired (the lot's date in holdings).")
+    linked_transfer: bool = strawberry.field(description="Part of a transfer between your accounts (transferSecurities): "
+                                             "deleted together, not edited.")
     created_at: dt.datetime = strawberry.field(description="When it was recorded (UTC).")
     updated_at: dt.datetime = strawberry.field(description="When it last changed (UTC).")
     _account_id: strawberry.Private[uuid.UUID]
@@ -169,7 +173,8 @@ class InvestmentActivityNode(relay.Node):
         return cls(
             id=str(row.id), kind=row.kind, date=row.date, quantity=_plain(row.quantity) if with_quantity else None,
             price=_plain(row.price), _money=(row.amount, row.fee, row.tax), split_from=_plain(row.split_from),
-            split_to=_plain(row.split_to), note=row.note, created_at=row.created_at, updated_at=row.updated_at,
+            split_to=_plain(row.split_to), note=row.note, lot_date=row.lot_date,
+            linked_transfer=row.transfer_id is not None, created_at=row.created_at, updated_at=row.updated_at,
             _account_id=row.account_id, _security_id=row.security_id,
         )
 
@@ -219,7 +224,13 @@ class HoldingNode:
     unrealized_gain: Decimal | None = strawberry.field(description="value - costBasis; null without a value.")
     weight: Decimal | None = strawberry.field(description="Share of the holdings' value (a fraction); null when any "
                                               "holding has no value.")
-    lots: list[LotNode] = strawberry.field(description="Open FIFO lots, oldest first (empty with AVERAGE).")
+    _lots: strawberry.Private[list[engine.Lot]]
+    _currency: strawberry.Private[str]
+
+    @strawberry.field(description="Open FIFO lots, oldest first (empty with AVERAGE).")
+    def lots(self) -> list[LotNode]:  # built only when asked for: a long history has thousands
+        return [LotNode(date=lot.date, quantity=_plain(lot.quantity), cost=round_money(lot.cost, self._currency),
+                        unit_cost=(lot.cost / lot.quantity).quantize(RATE_PLACES)) for lot in self._lots]
 
 
 @strawberry.type(name="TimeWeightedReturn", description="Time-weighted return over the range (decimal fractions).")
@@ -324,9 +335,7 @@ class PortfolioNode:
                 cost_basis=_money(h.cost_basis, currency), price=_plain(h.price), price_date=h.price_date,
                 price_source=h.price_source, stale=h.price_date is None or h.price_date < found.stale_before,
                 value=_money(h.value, currency), unrealized_gain=_money(h.unrealized_gain, currency),
-                weight=_rate(h.weight),
-                lots=[LotNode(date=lot.date, quantity=_plain(lot.quantity), cost=round_money(lot.cost, currency),
-                              unit_cost=(lot.cost / lot.quantity).quantize(RATE_PLACES)) for lot in h.lots],
+                weight=_rate(h.weight), _lots=h.lots, _currency=currency,
             ))
         holdings.sort(key=lambda h: (-(h.value or 0), h.symbol))
         return cls(

@@ -2,7 +2,9 @@
 
 Reads only (the activities' rules live in service.py). The hot loads are compiled reads that
 decode cheaply (numbers as text, days as offsets); a range after the first year starts from the
-accounts' year-end checkpoints when they are usable (checkpoints.py).
+accounts' year-end checkpoints when they are usable (checkpoints.py), and the days' values and
+flows come from the persisted daily values when every day of the range is kept (day_values.py):
+then only the closes in force at `to` are loaded and no day is valued here.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
-from finora_gql.investments import checkpoints, engine
+from finora_gql.investments import checkpoints, day_values, engine
 from finora_gql.investments.engine import Act, CostMethod, Kind, Series
 from finora_gql.investments.models import Activity, Security
 from finora_gql.investments.service import EARLIEST, activities, cost_method, get_securities
@@ -79,7 +81,8 @@ def _activity_read() -> CompiledRead:
         sa_select(table.c.id, table.c.date, table.c.kind, table.c.account_id, table.c.security_id,
                   *(sa.cast(column, sa.Text) for column in (table.c.quantity, table.c.amount, table.c.fee, table.c.tax,
                                                              table.c.split_from, table.c.split_to)),
-                  sa.cast(sa.func.extract("epoch", table.c.created_at) * 1_000_000, sa.BigInteger))
+                  sa.cast(sa.func.extract("epoch", table.c.created_at) * 1_000_000, sa.BigInteger), table.c.lot_date,
+                  sa.cast(table.c.carried_average, sa.Text))
         .where(activities.owned_by(bindparam("user_id")),
                any_of(table.c.account_id, bindparam("accounts", type_=array_of(table.c.account_id.type))),
                table.c.date > bindparam("after", type_=sa.Date), table.c.date <= bindparam("last", type_=sa.Date))
@@ -124,7 +127,8 @@ async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UU
     kinds, number = _KINDS, Decimal
     return [
         Act(r[0], r[1], kinds[r[2]], r[3], currency_of[r[3]], r[4], number(r[5]), number(r[6]), number(r[7]),
-            number(r[8]), number(r[9]) if r[9] is not None else ONE, number(r[10]) if r[10] is not None else ONE, r[11])
+            number(r[8]), number(r[9]) if r[9] is not None else ONE, number(r[10]) if r[10] is not None else ONE, r[11],
+            r[12], number(r[13]) if r[13] is not None else None)
         for r in rows
     ]
 
@@ -159,8 +163,12 @@ async def _rate_series(session: AsyncSession, currencies: set[str], target: str,
 
 
 async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, account_ids: Sequence[uuid.UUID] | None,
-                    start: dt.date, end: dt.date, method: CostMethod | None, history: bool = False) -> Portfolio:
-    """The viewer's investment accounts (or the ones named) over [start, end], in their base currency."""
+                    start: dt.date, end: dt.date, method: CostMethod | None, history: bool = False,
+                    positions: bool = True) -> Portfolio:
+    """The viewer's investment accounts (or the ones named) over [start, end], in their base currency.
+    `positions=False`: only the figures of the days are wanted (value, flows, returns, history); with
+    every day kept, the activities are then not replayed and cash, cost, income, gains and holdings
+    are left empty."""
     _check_range(start, end)
     user = await users.get_user(session, viewer.user_id)
     if user is None:
@@ -171,34 +179,46 @@ async def portfolio(session: AsyncSession, rt: Runtime, viewer: Viewer, *, accou
     currency_of = {account.id: account.currency for account in chosen}
     states: list[dict] | None = []
     acts: list[Act] = []
+    daily = None
     if chosen:
+        daily = await day_values.read(session, viewer, list(currency_of), currency, start, end)
+        if daily is None and end <= clock.now().date():  # days not kept (yet): value them here, have them kept
+            await _ask_once(rt, day_values.JOB, viewer, currency_of, 60)
+    if chosen and (daily is None or positions):
         day = checkpoints.checkpoint_day(start)
         states = await checkpoints.usable(session, viewer, currency_of, currency, day)
         if states is None:  # a checkpoint is missing or outdated: replay everything (and have them rebuilt)
-            for account_id in currency_of:
-                asked = f"investments:checkpoints-asked:{account_id}"
-                if await rt.cache.get(asked) is None:  # at most one rebuild asked per account in 10 minutes
-                    await rt.cache.set(asked, b"1", 600)
-                    await enqueue_async(checkpoints.JOB, str(viewer.user_id), str(account_id))
+            await _ask_once(rt, checkpoints.JOB, viewer, currency_of, 600)
             acts = await _acts(session, viewer, currency_of, end)
         else:
             acts = await _acts(session, viewer, currency_of, end, after=day)
     held_before = {uuid.UUID(p[1]) for state in states or () for p in state["positions"]}
     security_ids = sorted({a.security for a in acts if a.security is not None} | held_before)
     found = await get_securities(session, viewer, security_ids)
-    prices = await _price_series(session, security_ids, start - dt.timedelta(days=1), end)
+    # With the days kept, only the closes in force at `end` (the holdings' prices) are needed.
+    first_close = end + dt.timedelta(days=1) if daily is not None else start - dt.timedelta(days=1)
+    prices = await _price_series(session, security_ids, first_close, end)
     codes = set(currency_of.values()) | {s.currency for s in found.values()}
     rates = await _rate_series(session, codes, currency, end)
     result = engine.evaluate(
         acts, currency=currency, start=start, end=end,
         security_currency={key: found[key].currency for key in security_ids},
         prices=prices, rates=rates, method=method, granularity="DAY" if history else None,
-        checkpoints=[(state, uuid.UUID) for state in states or ()],
+        checkpoints=[(state, uuid.UUID) for state in states or ()], daily=daily,
     )
     stale_days = rt.settings.price_stale_after_days
     stale_before = min(end, clock.now().date()) - dt.timedelta(days=stale_days)
     return Portfolio(result=result, method=method, securities=found, stale_before=stale_before,
                      account_ids=list(currency_of))
+
+
+async def _ask_once(rt: Runtime, job: str, viewer: Viewer, account_ids, seconds: int) -> None:
+    """Enqueue `job` for each account, at most once per account in `seconds`."""
+    for account_id in account_ids:
+        asked = f"investments:{job}-asked:{account_id}"
+        if await rt.cache.get(asked) is None:
+            await rt.cache.set(asked, b"1", seconds)
+            await enqueue_async(job, str(viewer.user_id), str(account_id))
 
 
 async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day: dt.date) -> dict[str, Decimal]:

@@ -374,6 +374,9 @@ async def set_fx_rate(
         .values(id=uuid.uuid4(), base=base, quote=quote, date=date, rate=rate, created_at=clock.now())
         .on_conflict_do_update(constraint="uq_fx_rate_pair_date", set_={"rate": rate})
     )
+    from finora_gql.investments import day_values  # investments imports this module
+
+    await day_values.rate_changed(session, quote, date)
     audit.record(session, actor, "fx_rate.set", None, {
         "base": base, "quote": quote, "date": date.isoformat(), "rate": str(rate),
         "previous": str(previous) if previous is not None else None,

@@ -6,11 +6,14 @@ Not a timed test: it prints figures (see tests/bench/README.md). CI runs it smal
     BENCH_ACTIVITIES=10000 BENCH_SECURITIES=50 BENCH_YEARS=10 BENCH_ROUNDS=50 \
         uv run pytest tests/bench/test_investments_bench.py -s
 
+(BENCH_DAY_VALUES=0: the persisted daily values are not used, as before a change's job has run.)
+
 Loading: the user and their INVESTMENT account go through the services; the market securities,
 their weekday closes, the DKK->USD rates and the activities (a monthly deposit, buys, sells that
 never exceed what is held, dividends, fees, a split) are bulk SQL. One security in five is priced
-in DKK, so every valuation converts through daily rates. The year-end checkpoints are built by
-the same function the `investment_checkpoints` job runs after writes.
+in DKK, so every valuation converts through daily rates. The year-end checkpoints and the daily
+values are built by the same functions the `investment_checkpoints` and `investment_day_values`
+jobs run after writes.
 
 Measuring: the in-process test server over real HTTP (httpx, sequential, after a warm-up):
 `portfolio` for the last year with TWR, XIRR and holdings, and `history(granularity: DAY)` over
@@ -169,12 +172,19 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
 
     async with rt.sessions() as session, atomic(session):
         written = await checkpoints.rebuild(session, user.id, account.id)
+    # And the daily values the `investment_day_values` job would compute.
+    from finora_gql.investments import day_values
+
+    building = time.perf_counter()
+    async with rt.sessions() as session, atomic(session):
+        kept_days = await day_values.extend(session, user.id, account.id)
+    building = time.perf_counter() - building
     async with rt.sessions() as session:
         counts = (await session.exec(text(
             "SELECT (SELECT count(*) FROM activity WHERE account_id = :a), "
             "(SELECT count(*) FROM price WHERE security_id = ANY(:ids))").bindparams(a=account.id, ids=ids))).one()
     print(f"\ninvestments benchmark: {counts[0]:,} activities over {YEARS} years in {SECURITIES} securities, "
-          f"{counts[1]:,} prices, {written} year-end checkpoints")
+          f"{counts[1]:,} prices, {written} year-end checkpoints, {kept_days:,} daily values (computed in {building:.2f} s)")
     return user.id, email, start
 
 
@@ -254,8 +264,15 @@ async def stages(server: RunningServer, variables: dict, history: bool) -> None:
 
 
 @pytest.mark.bench
-async def test_investments_benchmark(server: RunningServer) -> None:
+async def test_investments_benchmark(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     user_id, email, start = await load(server)
+    if os.environ.get("BENCH_DAY_VALUES") == "0":  # as if the days were not kept: what a reader computes until they are
+        from finora_gql.investments import day_values
+
+        async def not_kept(*_args, **_kwargs) -> None:
+            return None
+
+        monkeypatch.setattr(day_values, "read", not_kept)
     os.environ["BENCH_PROFILE_USER"] = str(user_id)
     login = await server.gql("""mutation($input: LoginInput!) { login(input: $input) { accessToken } }""",
                              {"input": {"email": email, "password": PASSWORD}})

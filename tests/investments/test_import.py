@@ -80,3 +80,44 @@ async def test_import_prices(server: RunningServer) -> None:
     assert result["stored"] == 2 and [(e["line"], e["field"]) for e in result["rowErrors"]] == [(4, "date")]
     figures = await portfolio(server, token, "2024-01-01", "2024-01-31")
     assert figures["value"] == "50.00" and figures["holdings"][0]["priceSource"] == "CSV"
+
+
+async def test_import_through_the_import_pipeline(server: RunningServer) -> None:
+    """startImport into an INVESTMENT account: the import job checks the rows like importInvestmentActivities,
+    with progress, issues, a preview, confirmImport and undoImport."""
+    from tests.imports.import_flows import CONFIRM, UNDO, run_import, start_import, wait_for_import
+
+    ann = await signed_in_user(server)
+    token = ann.access_token
+    account = (await investment_account(server, token, currency="EUR"))["id"]
+    await recorded(server, token, account, kind="BUY", date="2024-01-03", symbol="CSVCO", quantity="10", price="100",
+                   fee="1")
+    preview = await run_import(server, token, accountId=account, csv=FILE, dryRun=True)
+    assert preview["status"] == "PREVIEWED" and preview["dateFormat"] == "DAY_MONTH_YEAR_DOTS"
+    assert preview["decimalSeparator"] == ","
+    counts = preview["progress"]
+    assert (counts["total"], counts["inserted"], counts["duplicates"], counts["errorCount"]) == (8, 3, 2, 3)
+    assert [(r["line"], r["date"], r["amount"], r["description"]) for r in preview["preview"]] == [
+        (2, "2024-01-02", "5000.00", "DEPOSIT"), (6, "2024-02-15", "549.00", "SELL 5 CSVCO"),
+        (9, "2024-03-01", "12.50", "DIVIDEND CSVCO")]
+    assert [(i["line"], i["kind"], i["field"]) for i in preview["issues"]] == [
+        (3, "DUPLICATE", None), (4, "DUPLICATE", None), (5, "ERROR", "quantity"), (7, "ERROR", "date"),
+        (8, "ERROR", "kind")]
+    listed = (await server.gql(ACTIVITIES, {"ids": [account]}, token=token))["data"]["investmentActivities"]
+    assert len(listed) == 1  # a preview keeps nothing
+
+    confirmed = (await server.gql(CONFIRM, {"id": preview["id"]}, token=token))["data"]["confirmImport"]
+    assert confirmed["errors"] == []
+    done = await wait_for_import(server, token, preview["id"])
+    assert done["status"] == "COMPLETED" and done["progress"]["inserted"] == 3
+    listed = (await server.gql(ACTIVITIES, {"ids": [account]}, token=token))["data"]["investmentActivities"]
+    assert [a["kind"] for a in listed] == ["DEPOSIT", "BUY", "SELL", "DIVIDEND"]
+    undone = (await server.gql(UNDO, {"id": preview["id"]}, token=token))["data"]["undoImport"]
+    assert undone["errors"] == [] and undone["removed"] == 3 and undone["import"]["status"] == "UNDONE"
+    listed = (await server.gql(ACTIVITIES, {"ids": [account]}, token=token))["data"]["investmentActivities"]
+    assert [a["kind"] for a in listed] == ["BUY"]
+
+    refused = await start_import(server, token, accountId=account, csv=FILE, preset="FINORA")
+    assert errors_of(refused) == [("INVALID", "preset")]
+    headless = await run_import(server, token, accountId=account, csv="Symbol;Price\nX;1\n")
+    assert headless["status"] == "FAILED" and "date" in headless["progress"]["message"]
