@@ -257,7 +257,12 @@ def _read_question(raw: str, ctx: dict[str, Any]) -> Question:
         q.merchant = _find_name(corrected[-1], merchants, min_len=4)
     if q.merchant is None and (q.category is None or not _has(text, q.category)):
         merchant = _find_name(raw.lower(), merchants, min_len=4)
-        if merchant is not None and (q.category is None or _norm(merchant) in _norm(raw)):
+        # With a category named too, the merchant must be named by its whole name or its own first word
+        # ("coffee at Philz": Philz Coffee), not only by a word the category shares ("coffee").
+        head = _norm(merchant or "").split()[:1]
+        if merchant is not None and (q.category is None or _norm(merchant) in _norm(raw) or (
+                head and len(head[0]) >= 4 and head[0] in _norm(raw).split()
+                and head[0] not in {_norm(w) for w in SYNONYMS.get(q.category, ())})):
             q.merchant = merchant
             if q.category and not _has(text, q.category):
                 q.category = None
@@ -833,7 +838,7 @@ def _w_portfolio(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str
         return (f"On {r['period']['to']} your investments ({r['account']}) were worth "
                 f"{_figure(r, 'value', '').strip()}: {_figure(r, 'cash', 'cash')}, and {_w_holdings(q, r, cite)}")
     if q.focus == "holding":
-        return (f"{_w_holdings(q, r, cite)} Over {when} the portfolio as a whole had a "
+        return (f"{_w_holdings(q, r, cite)} {when.capitalize()}, the portfolio as a whole had a "
                 f"{_rate_text(r, 'twr_percent', 'time-weighted return of')} {cite}.")
     return (f"{when.capitalize()} your investments ({r['account']}) went from {_figure(r, 'start_value', '').strip()} "
             f"to {_figure(r, 'value', '').strip()}, with {_figure(r, 'net_inflow', 'net deposits of')}; "
