@@ -82,7 +82,7 @@ async def until_session_ends(context: Context, events: AsyncIterator[T]) -> Asyn
             step = asyncio.ensure_future(anext(events))
             await asyncio.wait((step, watcher), return_when=asyncio.FIRST_COMPLETED)
             if not step.done():
-                return  # the session ended (cancelling `step` below closes `events`)
+                return  # the session ended
             try:
                 item = step.result()
             except StopAsyncIteration:
@@ -96,3 +96,6 @@ async def until_session_ends(context: Context, events: AsyncIterator[T]) -> Asyn
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await revocations.aclose()
+        close = getattr(events, "aclose", None)
+        if close is not None:  # also when the client left first: its subscriptions end now, not at GC
+            await close()
