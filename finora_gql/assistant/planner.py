@@ -293,9 +293,10 @@ def _find_account(text: str, accounts: list[str]) -> str | None:
 
 BUY_SELL = re.compile(r"\b(should i|is it (a )?good( time)? to|worth) (buy|sell|invest|short|hold)\b|\b(buy|sell)\b.*\b("
                       r"stock|stocks|shares|crypto|bitcoin|btc|eth|etf|fund|tesla|apple stock|nvidia)\b|\bwhich "
-                      r"(stock|stocks|crypto|shares)\b|\bstock tips?\b|\binvest in\b|\b(buy|sell|hold) or (buy|sell|hold)\b")
+                      r"(stock|stocks|crypto|shares)\b|\bstock tips?\b|\binvest in\b|\b(buy|sell|hold) or (buy|sell|hold)\b|"
+                      r"\bgood (investment|buy)\b|\bworth (buying|investing)\b")
 FACTUAL = re.compile(r"\b(did|have|had) i\b|\bi (bought|sold|invested)\b")  # "how much did I invest in X": a question of fact
-INVESTING = re.compile(r"\b(portfolio|holdings?|investments?|invest(ed|ing)?|stocks?|shares|etfs?|brokerage|dividends?|"
+INVESTING = re.compile(r"\b(portfolio|holdings?|investments?|invest(ed|ing)?|stocks?|shares|etfs?|brokerage|broker|dividends?|"
                        r"capital gains?|unreali[sz]ed|reali[sz]ed gains?|cost basis|xirr|twr|time weighted|money weighted|"
                        r"securities|positions|rate of return|returns? on|my returns?)\b")
 
@@ -330,7 +331,7 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
     if _investing(q, ctx):
         q.intent = "portfolio"
         q.focus = ("holding" if q.extras["symbol"] else "dividends" if re.search(r"\bdividends?\b", t) else
-                   "value" if re.search(r"\b(worth|value|valued|how much (is|are|do i have))\b", t) and
+                   "value" if re.search(r"\b(worth|value|valued|cash|balance|how much (is|are|do i have))\b", t) and
                    not re.search(r"\b(return|gain|doing|perform)", t) else "performance")
         return
     what_if = re.search(r"\bwhat (if|would happen if|happens if)\b|\bif i (cut|reduc|lower|rais|increas|trim|drop|"
