@@ -379,8 +379,8 @@ def holdout_cases(today: dt.date) -> list[Case]:
 
 
 def fresh_cases(today: dt.date) -> list[Case]:
-    """A second held-out batch, written after the first one had been used to fix phrasing gaps and
-    never tuned on itself."""
+    """A second held-out batch, written after the first one had been used to fix phrasing gaps
+    (first run 20/22; its gaps were fixed afterwards)."""
     this = month_start(today)
     last = month_start(today, 1)
     last_end = month_end(last)
@@ -421,8 +421,9 @@ def fresh_cases(today: dt.date) -> list[Case]:
 
 
 def third_cases(today: dt.date) -> list[Case]:
-    """A third held-out batch (session 19), written before its first run and never tuned on; a few
-    are about investments, which the earlier batches could not ask."""
+    """A third held-out batch (session 19), written before its first run; a few are about
+    investments, which the earlier batches could not ask. First run 20/23; the three phrasings it
+    exposed ("the month before last", "last weekend", "coffee at Philz") were fixed afterwards."""
     this = month_start(today)
     last = month_start(today, 1)
     last_end = month_end(last)
