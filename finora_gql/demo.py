@@ -30,6 +30,8 @@ from finora_gql.core.db import atomic
 from finora_gql.core.owned import SystemActor
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
+from finora_gql.investments import service as investments
+from finora_gql.investments.engine import Kind
 from finora_gql.transactions import categories
 from finora_gql.transactions import service as ledger
 from finora_gql.users import service as users
@@ -75,6 +77,19 @@ SUBSCRIPTIONS = (
 EURO_TRIPS = (("Lisbon", "Hotel Lisboa Chiado", "Tasca do Chico"), ("Barcelona", "Hotel Casa Fuster", "Cervecería Catalana"),
               ("Rome", "Hotel Raphael", "Trattoria da Enzo"), ("Paris", "Hôtel des Grands Boulevards", "Le Comptoir"))
 
+# The brokerage account: bought at the start, topped up monthly, paid dividends. Its securities are
+# the person's own (manual, priced by them) so the demo never touches the shared market data.
+BROKERAGE = ("Brokerage", AccountType.INVESTMENT, "USD")
+# symbol: (first close, weekly drift, dividend per unit, months paying it, day of month)
+SECURITIES = {
+    "VWRL": (Decimal("108.40"), 0.0022, Decimal("0.55"), (3, 6, 9, 12), 27),
+    "AAPL": (Decimal("189.20"), 0.0030, Decimal("0.25"), (2, 5, 8, 11), 14),
+    "BND": (Decimal("72.10"), 0.0003, Decimal("0.21"), tuple(range(1, 13)), 3),
+}
+OPENING_BUY = {"VWRL": Decimal(70), "AAPL": Decimal(20), "BND": Decimal(40)}
+BROKER_FEE = Decimal("4.95")
+DIVIDEND_TAX = Decimal("0.15")
+
 # category: monthly limit in USD (Groceries rolls over: what's left of one month adds to the next)
 BUDGETS = {"Groceries": "1300", "Restaurants": "1050", "Shopping": "1150", "Transport": "450",
            "Entertainment": "175", "Utilities": "250"}
@@ -112,6 +127,20 @@ class GoalPlan:
     contributions: list[tuple[dt.date, Decimal]]
 
 
+@dataclass(frozen=True)
+class Trade:
+    """One investment activity, as recordInvestmentActivity takes it."""
+
+    date: dt.date
+    kind: Kind
+    symbol: str | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    amount: Decimal | None = None
+    fee: Decimal | None = None
+    tax: Decimal | None = None
+
+
 @dataclass
 class Plan:
     start: dt.date
@@ -121,6 +150,9 @@ class Plan:
     transfers: list[Transfer] = field(default_factory=list)
     budgets: list[tuple[dt.date, str, Decimal, bool]] = field(default_factory=list)
     goals: list[GoalPlan] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    closes: dict[str, list[tuple[dt.date, Decimal]]] = field(default_factory=dict)  # weekday closes
+    brokerage_cash: Decimal = Decimal(0)  # what the trades leave in cash: the account's ledger balance
 
     @property
     def transaction_count(self) -> int:
@@ -307,7 +339,74 @@ def plan_demo(today: dt.date, *, months: int = 24, seed: int = SEED) -> Plan:
         GoalPlan("New laptop", Decimal("2200"), None, None,
                  [(day, Decimal("300")) for day in monthly[-16:-8] if start <= day <= today]),
     ]
+    _plan_investments(plan, seed)
     return plan
+
+
+def _plan_investments(plan: Plan, seed: int) -> None:
+    """Weekday closes (a random walk of its own, so the ledger plan above stays as it was), an
+    opening purchase, a monthly top-up into VWRL, dividends (15% withheld) and, in longer plans,
+    a partial sale of AAPL four months ago."""
+    rng = random.Random(seed + 1)
+    first = plan.start.replace(day=5)
+    while first.weekday() >= 5:
+        first += dt.timedelta(days=1)
+    if first > plan.today:
+        return
+    for symbol, (price, drift, *_rest) in SECURITIES.items():
+        closes, day, value = [], first, price
+        while day <= plan.today:
+            if day.weekday() < 5:
+                closes.append((day, value))
+                value = max(_money(value * Decimal(str(1 + rng.gauss(drift / 5, 0.012)))), CENT)
+            day += dt.timedelta(days=1)
+        plan.closes[symbol] = closes
+
+    def close(symbol: str, day: dt.date) -> Decimal:
+        return next(price for date, price in reversed(plan.closes[symbol]) if date <= day)
+
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    cash = Decimal(0)
+
+    def trade(t: Trade) -> None:
+        nonlocal cash
+        plan.trades.append(t)
+        if t.kind is Kind.DEPOSIT:
+            cash += t.amount or 0
+        elif t.kind is Kind.BUY:
+            held[t.symbol] += t.quantity
+            cash -= _money(t.quantity * t.price + t.fee)
+        elif t.kind is Kind.SELL:
+            held[t.symbol] -= t.quantity
+            cash += _money(t.quantity * t.price - t.fee)
+        elif t.kind is Kind.DIVIDEND:
+            cash += t.amount - t.tax
+
+    trade(Trade(first, Kind.DEPOSIT, amount=Decimal("15000.00")))
+    for symbol, quantity in OPENING_BUY.items():
+        trade(Trade(first, Kind.BUY, symbol, quantity, close(symbol, first), fee=BROKER_FEE))
+    sale_month = add_months(plan.today.replace(day=1), -4) if (plan.today - first).days > 200 else None
+    for month in _months(add_months(first.replace(day=1), 1), plan.today):
+        events: list[tuple[dt.date, int, str]] = []
+        for symbol, (*_head, months, payday) in SECURITIES.items():
+            if month.month in months:
+                events.append((_workday_before(month.replace(day=payday)), 1, symbol))
+        events.append((_workday_before(month.replace(day=20)), 2, "top-up"))
+        if month == sale_month:
+            events.append((_workday_before(month.replace(day=10)), 3, "sale"))
+        for day, _, what in sorted(events):
+            if day > plan.today or day < first:
+                continue
+            if what == "top-up":
+                trade(Trade(day, Kind.DEPOSIT, amount=Decimal("500.00")))
+                price = close("VWRL", day)
+                trade(Trade(day, Kind.BUY, "VWRL", Decimal(int((Decimal(500) - BROKER_FEE) / price)), price, fee=BROKER_FEE))
+            elif what == "sale":
+                trade(Trade(day, Kind.SELL, "AAPL", Decimal(8), close("AAPL", day), fee=BROKER_FEE))
+            elif held[what]:
+                gross = _money(held[what] * SECURITIES[what][2])
+                trade(Trade(day, Kind.DIVIDEND, what, amount=gross, tax=_money(gross * DIVIDEND_TAX)))
+    plan.brokerage_cash = cash
 
 
 # --- writing it ---------------------------------------------------------------------------------
@@ -350,7 +449,7 @@ async def create_demo(
 
     today = today or clock.now().date()
     plan = plan_demo(today, months=months)
-    steps = 3 + len(plan.fx_rates) + plan.transaction_count + len(plan.budgets) + len(plan.goals)
+    steps = 4 + len(plan.fx_rates) + plan.transaction_count + len(plan.budgets) + len(plan.goals) + len(plan.trades)
     done = 0
 
     def step(count: int, label: str) -> None:
@@ -412,8 +511,32 @@ async def create_demo(
             for day, amount in goal.contributions:
                 await budgets.add_contribution(session, rt, viewer, goal_id=created.goal.id, amount=amount, date=day)
         step(1, "Goals")
+    step(0, "Investments")
+    await _write_investments(session_factory, rt, viewer, plan)
+    step(len(plan.trades) + 1, "Investments")
     # This month's budget alerts, as the job after a ledger write would send them.
     async with session_factory() as session:
         await alerts.check_thresholds(session, rt, user.id, [today.replace(day=1)])
     step(0, "Done")
     return True
+
+
+async def _write_investments(session_factory: Callable[[], AsyncSession], rt: Runtime, viewer: Viewer,
+                             plan: Plan) -> None:
+    """The brokerage account, its activities and the closes of its (the person's own) securities.
+    Activities keep their own cash book and write nothing to the ledger, where an account's balance
+    is its cash: the account opens with the cash the activities leave, so net worth counts it once."""
+    if not plan.trades:
+        return
+    name, type_, currency = BROKERAGE
+    async with session_factory() as session, atomic(session):
+        account = await accounts.create_account(session, viewer, name=name, type=type_, currency=currency,
+                                                opening_balance=plan.brokerage_cash)
+        for t in plan.trades:
+            await investments.record_activity(session, rt, viewer, account_id=account.id, data=investments.ActivityInput(
+                kind=t.kind, date=t.date, symbol=t.symbol, quantity=t.quantity, price=t.price, amount=t.amount,
+                fee=t.fee, tax=t.tax))
+        for symbol, closes in plan.closes.items():
+            security = await investments.find_security(session, viewer, symbol)
+            assert security is not None  # created by its first activity
+            await investments.store_prices(session, rt, security, closes, source="MANUAL")

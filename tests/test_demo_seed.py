@@ -97,6 +97,10 @@ async def _state(rt: Runtime, user_id) -> dict[str, list[tuple]]:
                  "(SELECT coalesce(sum(amount), 0) FROM goal_contribution WHERE goal_id = g.id) "
                  "FROM goal g LEFT JOIN account a ON a.id = g.account_id WHERE g.user_id = :u ORDER BY 1",
         "user": "SELECT email, base_currency, email_verified_at IS NOT NULL FROM \"user\" WHERE id = :u",
+        "activities": "SELECT a.date, a.kind, s.symbol, a.quantity, a.price, a.amount, a.fee, a.tax FROM activity a "
+                      "LEFT JOIN security s ON s.id = a.security_id WHERE a.user_id = :u ORDER BY 1, 2, 3",
+        "prices": "SELECT s.symbol, count(*), min(p.date), max(p.date), sum(p.close) FROM price p "
+                  "JOIN security s ON s.id = p.security_id WHERE s.user_id = :u GROUP BY 1 ORDER BY 1",
     }
     return {name: await _rows(rt, sql, u=user_id) for name, sql in queries.items()}
 
@@ -108,7 +112,8 @@ async def test_demo_is_consistent_deterministic_and_idempotent(rt: Runtime) -> N
         user = await users.get_user_by_email(session, DEMO_EMAIL)
     state = await _state(rt, user.id)
     assert state["user"] == [(DEMO_EMAIL, "USD", True)]
-    assert len(state["accounts"]) == 4 and len(state["transactions"]) > 500
+    assert len(state["accounts"]) == 5 and len(state["transactions"]) > 500
+    assert len(state["activities"]) > 5 and [row[0] for row in state["prices"]] == ["AAPL", "BND", "VWRL"]
     assert len(state["budgets"]) == (MONTHS + 1) * len(BUDGETS)
     assert [goal[0] for goal in state["goals"]] == ["Emergency fund", "Japan trip", "New laptop"]
 
@@ -116,7 +121,7 @@ async def test_demo_is_consistent_deterministic_and_idempotent(rt: Runtime) -> N
     balances = await _rows(rt, """
         SELECT a.name, a.current_balance, a.opening_balance + coalesce(sum(t.amount), 0)
         FROM account a LEFT JOIN transaction t ON t.account_id = a.id WHERE a.user_id = :u GROUP BY a.id""", u=user.id)
-    assert len(balances) == 4 and all(current == expected for _, current, expected in balances), balances
+    assert len(balances) == 5 and all(current == expected for _, current, expected in balances), balances
 
     # The daily totals hold exactly what the transactions say.
     assert await _rows(rt, """

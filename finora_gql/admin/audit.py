@@ -1,5 +1,6 @@
 """The audit trail's one writer: every administrative mutation calls `record` once, in the
-same transaction as its change, with the values that changed (before and after)."""
+same transaction as its change, with the values that changed (before and after). So does a
+person's confirmation of an assistant proposal (a change made on a model's suggestion)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class AuditAction(str, Enum):
     JOB_DISCARD = "job.discard"
     GAMIFICATION_RECOMPUTE = "gamification.recompute"
     FX_RATE_SET = "fx_rate.set"
+    ASSISTANT_PROPOSAL_CONFIRM = "assistant.proposal_confirm"
 
 
 def plain(value: Any) -> Any:

@@ -328,4 +328,6 @@ describe_values(AuditActionEnum, {
     "JOB_DISCARD": "A dead-lettered job was dropped.",
     "GAMIFICATION_RECOMPUTE": "A user's gamification state was rebuilt from their events.",
     "FX_RATE_SET": "An exchange rate was set (shared market data).",
+    "ASSISTANT_PROPOSAL_CONFIRM": "A person confirmed an assistant proposal (a budget, goal or category rule); "
+                                  "the actor is that person.",
 })

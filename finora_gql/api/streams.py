@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Collection
-from typing import Any
+from typing import Any, TypeVar
 
 from finora_gql.api.websocket import event_sender
 from finora_gql.context import Context
@@ -11,6 +13,7 @@ from finora_gql.core.errors import Unauthenticated
 from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
 
 SUBSCRIBED = "SUBSCRIBED"
+T = TypeVar("T")
 
 
 async def viewer_messages(
@@ -55,3 +58,44 @@ async def viewer_messages(
                     await context.aclose()
             if kind in kinds:
                 yield viewer, message
+
+
+async def until_session_ends(context: Context, events: AsyncIterator[T]) -> AsyncIterator[T]:
+    """`events` (a stream on a channel of its own, such as one assistant reply's) until the
+    viewer's session is revoked: the same end, through `viewer_messages`, as a stream on the
+    viewer's channel. Reading `events` begins once the revocations are being listened to."""
+    revocations = viewer_messages(context, {SESSIONS_REVOKED}, announce=True)
+    listening = asyncio.get_running_loop().create_future()
+
+    async def watch() -> None:
+        async for _, message in revocations:
+            if message["kind"] == SUBSCRIBED:
+                listening.set_result(None)
+            elif message.get("current_session_ended"):
+                return
+
+    watcher = asyncio.create_task(watch())
+    step: asyncio.Future[T] | None = None
+    try:
+        await asyncio.wait((listening, watcher), return_when=asyncio.FIRST_COMPLETED)
+        while not watcher.done():
+            step = asyncio.ensure_future(anext(events))
+            await asyncio.wait((step, watcher), return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                return  # the session ended
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            step = None
+            yield item
+    finally:
+        for task in (step, watcher):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await revocations.aclose()
+        close = getattr(events, "aclose", None)
+        if close is not None:  # also when the client left first: its subscriptions end now, not at GC
+            await close()

@@ -60,7 +60,7 @@ def parse_period(text: str, today: dt.date) -> Period | None:
         return month_period(add_months(this_month, -1), today, "last month")
     if re.search(r" (this|current) month | so far this month | month to date | mtd ", q):
         return month_period(this_month, today, "this month")
-    if re.search(r" (two|2) months? ago ", q):
+    if re.search(r" (two|2) months? ago | month before last ", q):
         return month_period(add_months(this_month, -2), today)
     m = re.search(r" (last|past|previous|prior) (\w+) (full )?months ", q)
     if m and (n := _count(m.group(2))):
@@ -75,6 +75,9 @@ def parse_period(text: str, today: dt.date) -> Period | None:
     m = re.search(r" (last|past|previous) (\w+) weeks ", q)
     if m and (n := _count(m.group(2))):
         return Period(today - dt.timedelta(days=7 * n - 1), today, f"the last {n} weeks")
+    if re.search(r" (last|previous|past) weekend ", q):  # the Saturday and Sunday before this week
+        saturday = today - dt.timedelta(days=today.weekday() + 2)
+        return Period(saturday, saturday + dt.timedelta(days=1), "last weekend")
     if re.search(r" (last|previous|past) ?week ", q):
         monday = today - dt.timedelta(days=today.weekday() + 7)
         return Period(monday, monday + dt.timedelta(days=6), "last week")

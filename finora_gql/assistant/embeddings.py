@@ -15,6 +15,7 @@ from finora_gql.assistant.models import EMBEDDING_DIMENSION
 from finora_gql.config import Settings
 
 OFFLINE = "wordllama"
+INLINE_CHARS = 2000  # texts this short are embedded on the event loop
 _model: Any = None
 _lock = threading.Lock()
 
@@ -55,6 +56,8 @@ async def embed(settings: Settings, texts: list[str]) -> list[list[float]]:
     if not texts:
         return []
     if settings.embedding_model == OFFLINE:
+        if _model is not None and sum(map(len, texts)) <= INLINE_CHARS:
+            return wordllama_embed(texts)  # a question: ~0.1 ms, less than a thread hop (and its GIL wait)
         return await asyncio.to_thread(wordllama_embed, texts)
     from finora_gql.assistant import llm
 

@@ -73,7 +73,8 @@ VOCABULARY = ("spend", "spent", "spending", "budget", "budgets", "balance", "bal
               "recategorise", "simulate", "weekly", "monthly", "yearly", "purchases", "purchase", "spends", "months",
               "weeks", "years", "expense", "incomes", "goals", "close", "closer", "closest", "expensive", "thing",
               "things", "bought", "least", "recent", "recently", "shopping", "received", "receive", "restaurant",
-              "restaurants", "groceries", "grocery", "suppose", "trimmed", "spender", "saver", "savers", "months'")
+              "restaurants", "groceries", "grocery", "suppose", "trimmed", "spender", "saver", "savers", "months'",
+              "portfolio", "investments", "investment", "dividends", "dividend", "holdings", "stocks", "shares")
 
 
 def _fix_typos(text: str) -> str:
@@ -235,7 +236,7 @@ _READ: dict[tuple, Question] = {}
 def read_question(raw: str, ctx: dict[str, Any]) -> Question:
     """The question understood (memoized: the same turn is read again when the tools have answered)."""
     key = (raw, ctx.get("today"), tuple(ctx.get("categories", ())), tuple(ctx.get("merchants", ())),
-           tuple(ctx.get("accounts", ())), tuple(ctx.get("income_categories", ())))
+           tuple(ctx.get("accounts", ())), tuple(ctx.get("income_categories", ())), tuple(ctx.get("securities", ())))
     found = _READ.get(key)
     if found is None:
         if len(_READ) > 512:
@@ -256,7 +257,12 @@ def _read_question(raw: str, ctx: dict[str, Any]) -> Question:
         q.merchant = _find_name(corrected[-1], merchants, min_len=4)
     if q.merchant is None and (q.category is None or not _has(text, q.category)):
         merchant = _find_name(raw.lower(), merchants, min_len=4)
-        if merchant is not None and (q.category is None or _norm(merchant) in _norm(raw)):
+        # With a category named too, the merchant must be named by its whole name or its own first word
+        # ("coffee at Philz": Philz Coffee), not only by a word the category shares ("coffee").
+        head = _norm(merchant or "").split()[:1]
+        if merchant is not None and (q.category is None or _norm(merchant) in _norm(raw) or (
+                head and len(head[0]) >= 4 and head[0] in _norm(raw).split()
+                and head[0] not in {_norm(w) for w in SYNONYMS.get(q.category, ())})):
             q.merchant = merchant
             if q.category and not _has(text, q.category):
                 q.category = None
@@ -287,16 +293,46 @@ def _find_account(text: str, accounts: list[str]) -> str | None:
 
 BUY_SELL = re.compile(r"\b(should i|is it (a )?good( time)? to|worth) (buy|sell|invest|short|hold)\b|\b(buy|sell)\b.*\b("
                       r"stock|stocks|shares|crypto|bitcoin|btc|eth|etf|fund|tesla|apple stock|nvidia)\b|\bwhich "
-                      r"(stock|stocks|crypto|shares)\b|\bstock tips?\b|\binvest in\b")
+                      r"(stock|stocks|crypto|shares)\b|\bstock tips?\b|\binvest in\b|\b(buy|sell|hold) or (buy|sell|hold)\b|"
+                      r"\bgood (investment|buy)\b|\bworth (buying|investing)\b")
+FACTUAL = re.compile(r"\b(did|have|had) i\b|\bi (bought|sold|invested)\b")  # "how much did I invest in X": a question of fact
+INVESTING = re.compile(r"\b(portfolio|holdings?|investments?|invest(ed|ing)?|stocks?|shares|etfs?|brokerage|broker|dividends?|"
+                       r"capital gains?|unreali[sz]ed|reali[sz]ed gains?|cost basis|xirr|twr|time weighted|money weighted|"
+                       r"securities|positions|rate of return|returns? on|my returns?)\b")
+
+
+def _security(q: Question, ctx: dict[str, Any]) -> str | None:
+    """A symbol of the person's own securities named in the question (any case)."""
+    words = set(_norm(q.raw).split())
+    return next((symbol for symbol in ctx.get("securities", []) if _norm(symbol) in words), None)
+
+
+LEDGER_TOO = {"dividend", "dividends", "returns on", "return on", "my return", "my returns"}  # also ledger words
+
+
+def _investing(q: Question, ctx: dict[str, Any]) -> bool:
+    """A question about investments: their words, a held symbol or an investment account's name.
+    Without investment accounts, "dividends" and "returns" are the ledger's (a category, refunds)."""
+    if "tax return" in q.text:
+        return False
+    found = {m.group(0) for m in INVESTING.finditer(q.text.replace("-", " "))}
+    if not ctx.get("investment_accounts"):
+        found -= LEDGER_TOO
+    return bool(found) or q.extras.get("symbol") is not None or q.extras.get("investment_account") is not None
 
 
 def _intent(q: Question, ctx: dict[str, Any]) -> None:
     t = q.text
-    if BUY_SELL.search(t):
+    q.extras["symbol"] = _security(q, ctx)
+    q.extras["investment_account"] = next((name for name in ctx.get("investment_accounts", []) if _has(t, name)), None)
+    if BUY_SELL.search(t) and not FACTUAL.search(t):
         q.intent = "securities_advice"
         return
-    if _has(t, "portfolio", "holdings", "investments", "my stocks", "my shares"):
+    if _investing(q, ctx):
         q.intent = "portfolio"
+        q.focus = ("holding" if q.extras["symbol"] else "dividends" if re.search(r"\bdividends?\b", t) else
+                   "value" if re.search(r"\b(worth|value|valued|cash|balance|how much (is|are|do i have))\b", t) and
+                   not re.search(r"\b(return|gain|doing|perform)", t) else "performance")
         return
     what_if = re.search(r"\bwhat (if|would happen if|happens if)\b|\bif i (cut|reduc|lower|rais|increas|trim|drop|"
                         r"slash|set|change)|\bsimulate\b|\bimpact of\b|\bhow would\b|\bsuppose\b|\bimagine\b|"
@@ -442,6 +478,13 @@ def plan(q: Question, ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         if not pattern or not category:
             return []
         return [("propose_category_rule", {"pattern": pattern, "category": category})]
+    if q.intent in ("portfolio", "securities_advice"):
+        if not ctx.get("investment_accounts"):
+            return []
+        start = q.period.start if q.period else today.replace(month=1, day=1)
+        end = q.period.end if q.period else today
+        return [("portfolio", {"account": q.extras.get("investment_account"), "date_from": _iso(start),
+                               "date_to": _iso(end), "cost_method": None})]
     if q.intent == "net_worth":
         start = q.period.start if q.period else add_months(today.replace(day=1), -11)
         end = q.period.end if q.period else today
@@ -530,12 +573,15 @@ def write(q: Question | None, ctx: dict[str, Any], results: list[tuple[str, dict
     if q is None:
         return "I didn't receive a question."
     if q.intent == "securities_advice":
-        return ("I can't give advice on buying or selling securities or crypto. I can show you your own numbers: "
-                "spending, income, budgets, goals and what a budget change would free up for saving. "
-                "For investment decisions, a licensed adviser is the right person to ask.")
-    if q.intent == "portfolio":
-        return ("I can't see investment holdings yet: Finora doesn't track a portfolio in this version. "
-                "I can answer about your accounts, spending, income, budgets and goals.")
+        refusal = ("I can't give advice on buying or selling securities or crypto; for investment decisions, a "
+                   "licensed adviser is the right person to ask.")
+        figures = [(args, r) for name, args, r in results if name == "portfolio" and "error" not in r]
+        if figures:
+            return refusal + " Here are your own figures: " + _w_holdings(q, figures[0][1], "[1]")
+        return refusal + (" I can show you your own numbers: spending, income, budgets, goals, investments and what a "
+                          "budget change would free up for saving.")
+    if q.intent == "portfolio" and not results:
+        return "You have no investment accounts in Finora, so there are no portfolio figures to show."
     if q.intent == "unsupported_action":
         return ("I can't do that: I only read your numbers and can prepare proposals for budgets, goals and "
                 "category rules, which you then confirm. Nothing is changed, moved or deleted by me.")
@@ -559,8 +605,8 @@ def _cannot(q: Question, ctx: dict[str, Any]) -> str:
     if q.intent == "propose_rule":
         return ("Tell me which merchant (in quotes) and which category, for example: always file \"Uber\" under Transport.")
     return ("I can't answer that from your data. I can tell you about your spending (by category, merchant or period), "
-            "income, savings rate, account balances, net worth, budgets, goals and recurring charges, and simulate "
-            "a budget change.")
+            "income, savings rate, account balances, net worth, budgets, goals, investments and recurring charges, and "
+            "simulate a budget change.")
 
 
 def _period_words(args: dict[str, Any]) -> str:
@@ -748,6 +794,62 @@ def _w_recurring(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str
     return f"Your recurring charges: {listed} — about {total} a month in all {cite}."
 
 
+def _figure(r: dict[str, Any], key: str, label: str) -> str:
+    """`label value`, or why it is unavailable (never a made-up 0)."""
+    if r.get(key) is None:
+        return f"{label} unavailable ({r['unavailable'].get(key, 'not computable').replace('_', ' ').lower()})"
+    return f"{label} {money(r[key], r['currency'])}"
+
+
+def _rate_text(r: dict[str, Any], key: str, label: str) -> str:
+    if r.get(key) is None:
+        return f"{label} unavailable ({r['unavailable'].get(key, 'not computable').replace('_', ' ').lower()})"
+    return f"{label} {_percent_text(r[key])}"
+
+
+def _w_holdings(q: Question, r: dict[str, Any], cite: str) -> str:
+    rows = r["holdings"]
+    symbol = q.extras.get("symbol")
+    if symbol:
+        rows = [h for h in rows if h["symbol"] == symbol] or rows
+    if not rows:
+        return f"You hold no securities on {r['period']['to']} {cite}."
+    c = r["currency"]
+    parts = []
+    for h in rows:
+        value = money(h["value"], c) if h["value"] is not None else f"unavailable ({r['unavailable'].get('value', 'missing price')})"
+        text = f"{h['symbol']}: {h['quantity']} units worth {value}"
+        if h["price"] is not None:
+            text += f" at {h['price']} ({h['price_date']}{', stale' if h['stale'] else ''})"
+        if h["cost_basis"] is not None:
+            text += f", cost basis {money(h['cost_basis'], c)}"
+        if h["unrealized_gain"] is not None:
+            text += f", unrealized gain {money(h['unrealized_gain'], c)}"
+        parts.append(text)
+    return "; ".join(parts) + f" {cite}."
+
+
+def _w_portfolio(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str) -> str:
+    when = f"from {r['period']['from']} to {r['period']['to']}"
+    if q.focus == "dividends":
+        return (f"Your investments paid {money(r['dividends'], r['currency'])} in dividends {when} (gross), and "
+                f"{money(r['interest'], r['currency'])} in interest; taxes paid in the period: "
+                f"{money(r['taxes'], r['currency'])} {cite}.")
+    if q.focus == "value":
+        return (f"On {r['period']['to']} your investments ({r['account']}) were worth "
+                f"{_figure(r, 'value', '').strip()}: {_figure(r, 'cash', 'cash')}, and {_w_holdings(q, r, cite)}")
+    if q.focus == "holding":
+        return (f"{_w_holdings(q, r, cite)} {when.capitalize()}, the portfolio as a whole had a "
+                f"{_rate_text(r, 'twr_percent', 'time-weighted return of')} {cite}.")
+    return (f"{when.capitalize()} your investments ({r['account']}) went from {_figure(r, 'start_value', '').strip()} "
+            f"to {_figure(r, 'value', '').strip()}, with {_figure(r, 'net_inflow', 'net deposits of')}; "
+            f"{_figure(r, 'total_return', 'total return')} (dividends {money(r['dividends'], r['currency'])}, "
+            f"fees {money(r['fees'], r['currency'])}, taxes {money(r['taxes'], r['currency'])}); "
+            f"{_rate_text(r, 'twr_percent', 'time-weighted return')}, "
+            f"{_rate_text(r, 'xirr_percent', 'money-weighted return (XIRR)')} {cite}. "
+            f"Holdings: {_w_holdings(q, r, cite)}")
+
+
 def _w_proposal(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str) -> str:
     return f"I've prepared a proposal: {r['summary']} {cite}. Nothing changes until you confirm it."
 
@@ -755,7 +857,7 @@ def _w_proposal(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str)
 WRITERS = {
     "search_transactions": _w_search, "list_accounts": _w_accounts, "wallet_summary": _w_summary,
     "cashflow": _w_cashflow, "net_worth": _w_net_worth, "spending_by_category": _w_spending,
-    "budget_status": _w_budget, "simulate_budget": _w_simulate, "goals": _w_goals,
+    "budget_status": _w_budget, "simulate_budget": _w_simulate, "goals": _w_goals, "portfolio": _w_portfolio,
     "recurring_merchants": _w_recurring, "propose_budget": _w_proposal, "propose_goal": _w_proposal,
     "propose_category_rule": _w_proposal,
 }

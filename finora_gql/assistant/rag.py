@@ -154,12 +154,15 @@ def _vector_literal(vector: list[float]) -> str:
 @functools.cache
 def _user_read() -> CompiledRead:
     """The viewer's rows by distance: compiled once. The HNSW index is partial (the corpus only), so
-    this is always an exact scan of the person's own rows (through ix_ai_context_user): full recall."""
+    this is always an exact scan of the person's own rows (through ix_ai_context_user): full recall.
+    Every stored and query vector is unit length (embeddings.py), so the order by negative inner
+    product is the cosine order, at ~60% of its cost (no norms per row); cosine distance = 1 + it."""
     query = bindparam("query", type_=Vector(EMBEDDING_DIMENSION))
     mine = sa_select(AiContext).where(contexts.owned_by(bindparam("user_id"))).subquery()
-    distance = mine.c.embedding.cosine_distance(query)
-    return CompiledRead(sa_select(mine.c.source, mine.c.title, mine.c.content, mine.c.url, distance.label("distance"))
-                        .order_by(distance).limit(bindparam("k")))
+    negative_inner = mine.c.embedding.max_inner_product(query)
+    return CompiledRead(sa_select(mine.c.source, mine.c.title, mine.c.content, mine.c.url,
+                                  (1 + negative_inner).label("distance"))
+                        .order_by(negative_inner).limit(bindparam("k")))
 
 
 async def search_user(session: AsyncSession, viewer: Viewer, vector: list[float], *, k: int = 10) -> list[Hit]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import Annotated
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -11,6 +12,7 @@ from strawberry.types import Info
 
 from finora_gql.api.errors import DeletePayload, UserError, errors_field, perform
 from finora_gql.api.ids import decode_id
+from finora_gql.api.streams import until_session_ends
 from finora_gql.assistant import service
 from finora_gql.assistant.live import Kind, LiveLog, reply_channel
 from finora_gql.assistant.models import MessageStatus, Role
@@ -28,6 +30,8 @@ from finora_gql.assistant.types import (
 )
 from finora_gql.context import Context
 from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
+from finora_gql.core.runtime import Runtime
+from finora_gql.core.viewer import Viewer
 
 
 @strawberry.type(description="The result of startConversation.")
@@ -150,30 +154,35 @@ class AssistantSubscription:
         except ServiceError as error:
             raise BadUserInput(error) from None
         await context.aclose()  # no database connection held for the life of the stream
-        rt = context.runtime
-        async with rt.pubsub.subscribe(reply_channel(reply_id)) as stream:
-            # Subscribed first, then the log: an event is either in the log or arrives on the stream.
-            logged = await LiveLog(rt.redis).read(reply_id)
-            if not logged:
-                async with rt.sessions() as session:
-                    message = await service.get_message(session, viewer, reply_id)
-                if message.status in (MessageStatus.COMPLETE, MessageStatus.FAILED):
-                    for event in _final_events(message):
-                        yield ReplyEvent.of(event)
-                    return
-            last = 0
-            for event in logged:
-                last = event["seq"]
-                yield ReplyEvent.of(event)
-                if event["kind"] in Kind.FINAL:
-                    return
-            async for event in stream:
-                if event.get("seq", 0) <= last:
-                    continue
-                last = event["seq"]
-                yield ReplyEvent.of(event)
-                if event["kind"] in Kind.FINAL:
-                    return
+        async for event in until_session_ends(context, _reply_events(context.runtime, viewer, reply_id)):
+            yield ReplyEvent.of(event)
+
+
+async def _reply_events(rt: Runtime, viewer: Viewer, reply_id: uuid.UUID) -> AsyncIterator[dict[str, Any]]:
+    """One reply's events: what was logged so far, then what is published, to DONE or ERROR."""
+    async with rt.pubsub.subscribe(reply_channel(reply_id)) as stream:
+        # Subscribed first, then the log: an event is either in the log or arrives on the stream.
+        logged = await LiveLog(rt.redis).read(reply_id)
+        if not logged:
+            async with rt.sessions() as session:
+                message = await service.get_message(session, viewer, reply_id)
+            if message.status in (MessageStatus.COMPLETE, MessageStatus.FAILED):
+                for event in _final_events(message):
+                    yield event
+                return
+        last = 0
+        for event in logged:
+            last = event["seq"]
+            yield event
+            if event["kind"] in Kind.FINAL:
+                return
+        async for event in stream:
+            if event.get("seq", 0) <= last:
+                continue
+            last = event["seq"]
+            yield event
+            if event["kind"] in Kind.FINAL:
+                return
 
 
 __all__ = ["AssistantMutation", "AssistantQuery", "AssistantSubscription", "ReplyKind", "ReplyMessage"]

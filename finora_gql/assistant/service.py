@@ -3,7 +3,9 @@
 Sending a message stores it with a PENDING reply and queues the reply's generation (a Dramatiq
 job, `assistant_reply`): the reply completes and is stored even when the person goes away.
 A proposal changes nothing until `confirm_proposal`, which performs it through the same
-service the API uses (with that service's validation); `reject_proposal` drops it.
+service the API uses (with that service's validation) and writes one audit row (before and
+after) in the same transaction; `reject_proposal` drops it and writes none: nothing changed, and
+the proposal itself keeps who decided what and when.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from finora_gql.admin import audit
+from finora_gql.admin.audit import AuditAction
 from finora_gql.assistant.models import (
     AiContext,
     Conversation,
@@ -191,21 +195,33 @@ async def confirm_proposal(session: AsyncSession, rt: Runtime, viewer: Viewer, p
         existing = next((b for b in await budgets.list_budgets(session, viewer, month=month)
                          if b.category_id == category_id), None)
         if existing is not None:
+            # Read back with the column's scale: shown at the proposal's (the currency's) like the new limit.
+            before = {"category_id": category_id, "month": month, "limit": existing.limit_amount.quantize(limit)}
             budget = await budgets.update_budget(session, viewer, existing.id, limit=limit)
             outcome = f"Budget changed to {budget.limit_amount}."
         else:
+            before = {}
             budget = await budgets.create_budget(session, viewer, month=month, category_id=category_id, limit=limit)
             outcome = f"Budget created at {budget.limit_amount}."
+        target_id, after = budget.id, {"category_id": category_id, "month": month, "limit": budget.limit_amount}
         proposal.outcome = outcome
     elif proposal.kind is ProposalKind.CREATE_GOAL:
         target_date = dt.date.fromisoformat(payload["target_date"]) if payload.get("target_date") else None
         progress = await budgets.create_goal(session, viewer, name=payload["name"],
                                              target_amount=Decimal(payload["target_amount"]), target_date=target_date)
-        proposal.outcome = f"Goal “{progress.goal.name}” created."
-    elif proposal.kind is ProposalKind.CREATE_RULE:
-        await rules.create_rule(session, viewer, category_id=uuid.UUID(payload["category_id"]), pattern=payload["pattern"])
+        goal = progress.goal
+        before, target_id = {}, goal.id
+        after = {"name": goal.name, "target_amount": goal.target_amount, "target_date": goal.target_date}
+        proposal.outcome = f"Goal “{goal.name}” created."
+    else:
+        rule = await rules.create_rule(session, viewer, category_id=uuid.UUID(payload["category_id"]),
+                                       pattern=payload["pattern"])
         changed = await ledger.recategorize(session, rt, viewer, dry_run=False)
+        before, target_id = {}, rule.id
+        after = {"pattern": rule.pattern, "category_id": rule.category_id, "recategorised": len(changed)}
         proposal.outcome = f"Rule created; {len(changed)} past transactions recategorised."
+    audit.record(session, viewer, AuditAction.ASSISTANT_PROPOSAL_CONFIRM, target_id,
+                 {"proposal_id": proposal.id, "kind": proposal.kind, **audit.changes(before, after)})
     proposal.status, proposal.decided_at = ProposalStatus.CONFIRMED, clock.now()
     session.add(proposal)
     await session.flush()

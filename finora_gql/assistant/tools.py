@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.accounts import service as accounts
+from finora_gql.accounts.models import AccountType
 from finora_gql.assistant.models import Proposal, ProposalKind
 from finora_gql.budgets import service as budgets
 from finora_gql.core.errors import ServiceError
@@ -28,6 +29,9 @@ from finora_gql.core.money import round_money
 from finora_gql.core.pagination import PageRequest
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
+from finora_gql.investments import service as investments
+from finora_gql.investments import valuation
+from finora_gql.investments.engine import CostMethod
 from finora_gql.transactions import categories
 from finora_gql.transactions import service as ledger
 from finora_gql.transactions.models import CategoryKind
@@ -54,6 +58,8 @@ class Names:
     categories: dict[str, uuid.UUID] = field(default_factory=dict)  # every category, by name
     expense_categories: list[str] = field(default_factory=list)
     accounts: dict[str, uuid.UUID] = field(default_factory=dict)
+    investment_accounts: dict[str, uuid.UUID] = field(default_factory=dict)
+    securities: list[str] = field(default_factory=list)  # symbols the person has activities in
     merchants: list[str] = field(default_factory=list)
     base_currency: str = "USD"
     today: dt.date = dt.date(2000, 1, 1)
@@ -72,7 +78,11 @@ async def load_names(session: AsyncSession, viewer: Viewer) -> Names:
             names.expense_categories.append(row.name)
     for account in await accounts.list_accounts(session, viewer):
         names.accounts[account.name] = account.id
+        if account.type is AccountType.INVESTMENT:
+            names.investment_accounts[account.name] = account.id
     names.merchants = await ledger_merchants(session, viewer)
+    if names.investment_accounts:
+        names.securities = await held_symbols(session, viewer)
     return names
 
 
@@ -90,6 +100,18 @@ async def ledger_merchants(session: AsyncSession, viewer: Viewer, limit: int = 3
         viewer,
     )
     return [merchant for merchant, _ in (await session.exec(statement)).all()]
+
+
+async def held_symbols(session: AsyncSession, viewer: Viewer) -> list[str]:
+    """The symbols of the securities the viewer has activities in (through the investments' filter)."""
+    from sqlmodel import col, select
+
+    from finora_gql.investments.models import Activity
+
+    statement = investments.activities.where_visible(
+        select(col(Activity.security_id)).where(col(Activity.security_id).is_not(None)).distinct(), viewer)
+    ids = list((await session.exec(statement)).all())
+    return sorted(security.symbol for security in (await investments.get_securities(session, viewer, ids)).values())
 
 
 def fuzzy(value: str, options: list[str], *, cutoff: float = 0.72) -> str | None:
@@ -171,6 +193,17 @@ def schemas(names: Names) -> list[dict[str, Any]]:
             "new_limit": _MONEY,
         }),
         _function("goals", "The person's savings goals, their progress and projected dates.", {}),
+        _function("portfolio", "The person's investments over a period, in the base currency: value, cash, cost "
+                               "basis, unrealized and realized gains, dividends, interest, fees, taxes, net inflow, "
+                               "total return, time-weighted and money-weighted (XIRR) return, and each holding. A "
+                               "figure that cannot be computed is null, with its reason under `unavailable`.", {
+            "account": _name(sorted(names.investment_accounts),
+                             "One of the person's investment accounts, or null for all of them."),
+            "date_from": {**_DATE, "description": "First day (inclusive), YYYY-MM-DD; null: 1 January this year."},
+            "date_to": {**_DATE, "description": "Last day (inclusive), YYYY-MM-DD; null: today."},
+            "cost_method": {"type": ["string", "null"], "enum": ["FIFO", "AVERAGE", None],
+                            "description": "FIFO or AVERAGE; null: the person's setting."},
+        }),
         _function("recurring_merchants", "Merchants charging about the same amount month after month "
                                          "(subscriptions, bills).", {
             "months": {"type": ["integer", "null"], "description": "How many recent months to look at (default 6)."},
@@ -416,6 +449,71 @@ async def _goals(session: AsyncSession, run: ToolRun, args: dict[str, Any]) -> d
                        "target_date": _s(p.goal.target_date), "on_track": p.on_track} for p in progress]}
 
 
+PERCENT = Decimal("0.01")
+
+
+def _percent_of(rate: Decimal | None) -> str | None:
+    """A rate (as the API gives it, to 10 places) as a percentage with 2 decimals."""
+    return None if rate is None else str((rate.quantize(Decimal("1e-10")) * 100).quantize(PERCENT))
+
+
+async def _portfolio(session: AsyncSession, run: ToolRun, args: dict[str, Any]) -> dict[str, Any]:
+    names = run.names
+    if not names.investment_accounts:
+        raise ToolFailure("The person has no investment accounts.", "Say so; there are no investment figures.")
+    account = None
+    if args.get("account"):
+        account = fuzzy(str(args["account"]), list(names.investment_accounts))
+        if account is None:
+            raise ToolFailure(f"No investment account is called {args['account']!r}.",
+                              "Use one of: " + ", ".join(sorted(names.investment_accounts)) + ", or null for all.")
+    start = _date(args.get("date_from"), "date_from", names.today.replace(month=1, day=1))
+    end = _date(args.get("date_to"), "date_to", names.today)
+    method = CostMethod(args["cost_method"]) if args.get("cost_method") else None
+    found = await valuation.portfolio(session, run.rt, run.viewer, start=start, end=end, method=method,
+                                      account_ids=[names.investment_accounts[account]] if account else None)
+    r, c = found.result, found.result.currency
+    missing = [{"reason": m.reason.value, "subject": found.securities[uuid.UUID(m.subject)].symbol
+                if m.reason.value == "MISSING_PRICE" else m.subject, "date": str(m.day)} for m in r.missing]
+    # Why a null figure is null: the engine's first missing price or rate (or its own reason).
+    why = missing[0]["reason"] if missing else "MISSING_PRICE"
+    money = {"value": r.value, "start_value": r.start_value, "cash": r.cash, "cost_basis": r.cost_basis,
+             "unrealized_gain": r.unrealized_gain, "realized_gain": r.realized_gain, "dividends": r.dividends,
+             "interest": r.interest, "fees": r.fees, "taxes": r.taxes, "net_inflow": r.net_inflow,
+             "total_return": r.total_return}
+    unavailable = {key: why for key, value in money.items() if value is None}
+    xirr = r.xirr
+    if r.twr.cumulative is None:
+        unavailable["twr_percent"] = r.twr.reason.value if r.twr.reason else why
+    if xirr.rate is None:
+        unavailable["xirr_percent"] = xirr.reason.value if xirr.reason else why
+    securities = found.securities
+    holdings = sorted(r.holdings, key=lambda h: (-(h.value or 0), securities[h.security].symbol))
+    return {
+        "period": {"from": str(start), "to": str(end)}, "account": account or "all investment accounts",
+        "currency": c, "cost_method": found.method.value,
+        **{key: _s(None if value is None else round_money(value, c)) for key, value in money.items()},
+        "twr_percent": _percent_of(r.twr.cumulative), "twr_annualized_percent": _percent_of(r.twr.annualized),
+        "xirr_percent": _percent_of(xirr.rate),
+        "holdings": [{"symbol": securities[h.security].symbol, "quantity": _plain(h.quantity),
+                      "price": _plain(h.price), "price_date": str(h.price_date) if h.price_date else None,
+                      "stale": h.price_date is None or h.price_date < found.stale_before,
+                      "value": _s(None if h.value is None else round_money(h.value, c)),
+                      "cost_basis": _s(None if h.cost_basis is None else round_money(h.cost_basis, c)),
+                      "unrealized_gain": _s(None if h.unrealized_gain is None else round_money(h.unrealized_gain, c)),
+                      "weight_percent": _percent_of(h.weight)} for h in holdings],
+        "unavailable": unavailable, "missing": missing,
+    }
+
+
+def _plain(value: Decimal | None) -> str | None:
+    """Quantities and unit prices as the API shows them: exact, without trailing zeros."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    return str(normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal)
+
+
 async def _recurring_merchants(session: AsyncSession, run: ToolRun, args: dict[str, Any]) -> dict[str, Any]:
     months = int(args.get("months") or 6)
     if not 2 <= months <= 24:
@@ -500,7 +598,7 @@ HANDLERS: dict[str, Callable[[AsyncSession, ToolRun, dict[str, Any]], Awaitable[
     "search_transactions": _search_transactions, "list_accounts": _list_accounts, "wallet_summary": _wallet_summary,
     "cashflow": _cashflow, "net_worth": _net_worth, "spending_by_category": _spending_by_category,
     "budget_status": _budget_status, "simulate_budget": _simulate_budget, "goals": _goals,
-    "recurring_merchants": _recurring_merchants, "propose_budget": _propose_budget, "propose_goal": _propose_goal,
+    "portfolio": _portfolio, "recurring_merchants": _recurring_merchants, "propose_budget": _propose_budget, "propose_goal": _propose_goal,
     "propose_category_rule": _propose_category_rule,
 }
 
@@ -538,6 +636,8 @@ def summarize(name: str, ok: bool, result: dict[str, Any]) -> str:
         return f"{len(result['lines'])} budgets in {result['month']}"
     if name == "goals":
         return f"{len(result['goals'])} goals"
+    if name == "portfolio":
+        return f"{len(result['holdings'])} holdings, {result['period']['from']} to {result['period']['to']}"
     if name == "recurring_merchants":
         return f"{len(result['recurring'])} recurring merchants"
     if name.startswith("propose_"):

@@ -114,6 +114,13 @@ class Api:
           buckets { period income expenses net } } }""", f=str(start), t=str(end)))["cashflow"]["buckets"]
 
 
+    async def portfolio(self, start: dt.date, end: dt.date) -> dict[str, Any]:
+        return (await self.data("""query($f: Date!, $t: Date!) { portfolio(from: $f, to: $t) { value startValue cash
+          costBasis unrealizedGain realizedGain dividends interest fees taxes netInflow totalReturn twr { cumulative }
+          xirr { rate } holdings { symbol quantity price value costBasis unrealizedGain } } }""",
+                                f=str(start), t=str(end)))["portfolio"]
+
+
 def _d(value: Any) -> Decimal:
     return Decimal(str(value))
 
@@ -232,6 +239,21 @@ def cases(today: dt.date) -> list[Case]:
     add("cashflow", "Show my cash flow month by month since September", lambda api: _cashflow(api, sept, today))
     add("recurring", "What subscriptions do I have?", lambda api: _const(["15.49", "11.99", "2.99", "17.00"]))
     add("recurring", "which recurring charges am I paying every month", lambda api: _const(["15.49", "11.99"]))
+
+    # Investments (portfolio): the demo's Brokerage account.
+    last_year = (dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31))
+    add("portfolio", "how are my investments doing this year",
+        lambda api: _portfolio(api, year, today, "value", "totalReturn", "twr"))
+    add("portfolio", "What's my portfolio worth?", lambda api: _portfolio(api, year, today, "value", "cash"))
+    add("portfolio", "my return on VWRL since January",
+        lambda api: _holding(api, year, today, "VWRL", "value", "unrealizedGain"))
+    add("portfolio", "how much did I get in dividends last year",
+        lambda api: _portfolio(api, *last_year, "dividends"))
+    add("portfolio", "should I sell my Apple shares?", lambda api: _holding(api, year, today, "AAPL", "value"))
+    add("portfolio", "What are my holdings?", lambda api: _holding(api, year, today, None, "value"))
+    add("portfolio", "dividends this year?", lambda api: _portfolio(api, year, today, "dividends"))
+    add("portfolio", "how much have I paid in fees on my investments this year",
+        lambda api: _portfolio(api, year, today, "fees"))
     return out
 
 
@@ -299,6 +321,25 @@ async def _cashflow(api: Api, start: dt.date, end: dt.date) -> list[Decimal]:
     return [abs(_d(b[k])) for b in buckets[:2] for k in ("income", "expenses")]
 
 
+async def _portfolio(api: Api, start: dt.date, end: dt.date, *fields: str) -> list[Decimal]:
+    """Money figures as given; `twr` and `xirr` rates as percentages (the reply's form)."""
+    p = await api.portfolio(start, end)
+    values = []
+    for field in fields:
+        if field == "twr":
+            values.append(_d(p["twr"]["cumulative"]) * 100)
+        elif field == "xirr":
+            values.append(_d(p["xirr"]["rate"]) * 100)
+        else:
+            values.append(_d(p[field]))
+    return values
+
+
+async def _holding(api: Api, start: dt.date, end: dt.date, symbol: str | None, *fields: str) -> list[Decimal]:
+    holdings = (await api.portfolio(start, end))["holdings"]
+    return [_d(h[f]) for h in holdings if symbol in (None, h["symbol"]) for f in fields]
+
+
 def holdout_cases(today: dt.date) -> list[Case]:
     """Written after the planner was tuned on `cases` and never tuned on: its score is reported
     as a check of how well the planner generalises, not asserted at the same bar."""
@@ -338,8 +379,8 @@ def holdout_cases(today: dt.date) -> list[Case]:
 
 
 def fresh_cases(today: dt.date) -> list[Case]:
-    """A second held-out batch, written after the first one had been used to fix phrasing gaps and
-    never tuned on itself."""
+    """A second held-out batch, written after the first one had been used to fix phrasing gaps
+    (first run 20/22; its gaps were fixed afterwards)."""
     this = month_start(today)
     last = month_start(today, 1)
     last_end = month_end(last)
@@ -376,4 +417,52 @@ def fresh_cases(today: dt.date) -> list[Case]:
     add("merchant_count", "How many times did I buy from CVS Pharmacy this year?",
         lambda api: _merchant_count(api, "CVS Pharmacy", year, today))
     add("largest", "biggest single expense last month", lambda api: _one(api.largest(last, last_end)))
+    return out
+
+
+def third_cases(today: dt.date) -> list[Case]:
+    """A third held-out batch (session 19), written before its first run; a few are about
+    investments, which the earlier batches could not ask. First run 20/23; the three phrasings it
+    exposed ("the month before last", "last weekend", "coffee at Philz") were fixed afterwards."""
+    this = month_start(today)
+    last = month_start(today, 1)
+    last_end = month_end(last)
+    two_ago = month_start(today, 2)
+    year = dt.date(today.year, 1, 1)
+    last_year = (dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31))
+    november = named_month(today, 11)
+    saturday = today - dt.timedelta(days=today.weekday() + 2)  # last weekend: the Saturday and Sunday before this week
+    out: list[Case] = []
+
+    def add(topic: str, question: str, expect: Expect) -> None:
+        out.append(Case(question, expect, topic))
+
+    add("category", "What did I spend on groceries the month before last?", lambda api: _one(api.spent(two_ago, "Groceries")))
+    add("category", "how much have i spent on restuarants in the past month", lambda api: _one(api.spent(last, "Restaurants")))
+    add("summary", "Whats my total spending for november", lambda api: _summary(api, november, month_end(november),
+                                                                                 "totalExpenses"))
+    add("summary", "income in november?", lambda api: _summary(api, november, month_end(november), "totalIncome"))
+    add("summary", "what did I earn in total last year", lambda api: _summary(api, *last_year, "totalIncome"))
+    add("summary", "how much did i spend last weekend", lambda api: _summary(api, saturday, saturday + dt.timedelta(days=1),
+                                                                              "totalExpenses"))
+    add("merchant", "Can you check how much I paid Comcast this year", lambda api: _merchant(api, "Comcast", year, today))
+    add("merchant", "how much did I spend on coffee at Philz last month",
+        lambda api: _merchant(api, "Philz Coffee", last, last_end))
+    add("merchant", "How much did Mint Mobile charge me this year?", lambda api: _merchant(api, "Mint Mobile", year, today))
+    add("merchant_count", "How many Uber rides did I take last month?", lambda api: _merchant_count(api, "Uber", last, last_end))
+    add("budget", "What's left in my utilities budget?", lambda api: _budget_line(api, this, "Utilities"))
+    add("budget", "Did I overspend on shopping last month?", lambda api: _budget_line(api, last, "Shopping"))
+    add("balance", "savings account balance pls", lambda api: _balances(api, ["High-Yield Savings"]))
+    add("goals", "How big is my emergency fund now?", lambda api: _goals(api, "Emergency fund"))
+    add("simulate", "what if I spent 10% less on groceries", lambda api: _simulate(api, "Groceries", "-10", this))
+    add("top", "what were my three biggest spending categories in november",
+        lambda api: _top(api, november, month_end(november)))
+    add("net_worth", "net worth at the end of last month?", lambda api: _one(api.net_worth(last, last_end)))
+    add("portfolio", "Show me what my portfolio is worth today", lambda api: _portfolio(api, year, today, "value"))
+    add("portfolio", "how much did my investmnets make this year?", lambda api: _portfolio(api, year, today, "totalReturn"))
+    add("portfolio", "What dividends have I received since January?", lambda api: _portfolio(api, year, today, "dividends"))
+    add("portfolio", "how many AAPL shares do I own and what are they worth",
+        lambda api: _holding(api, year, today, "AAPL", "quantity", "value"))
+    add("portfolio", "Is it a good time to buy more VWRL?", lambda api: _holding(api, year, today, "VWRL", "value"))
+    add("portfolio", "what's the unrealized gain on my BND", lambda api: _holding(api, year, today, "BND", "unrealizedGain"))
     return out

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from sqlalchemy import text
+
 from tests.assistant.assistant_flows import (
     CONFIRM,
     CONVERSATION,
@@ -19,13 +21,20 @@ from tests.assistant.assistant_flows import (
     text_of,
     wait_reply,
 )
-from tests.flows import signed_in_user
+from tests.flows import node_uuid, signed_in_user
 from tests.ledger.ledger_flows import category_ids, create_account, create_txn
 from tests.server import RunningServer
 
 BUDGETS = "query($m: Date!) { budgets(month: $m) { id limit category { name } } }"
 GOALS = "{ goals { name targetAmount } }"
 RULES = "{ categoryRules { pattern category { name } } }"
+
+
+async def _audit_rows(server: RunningServer, user_id: str) -> list[tuple[str, dict]]:
+    async with server.runtime.sessions() as session:
+        rows = await session.execute(text("SELECT action, details FROM audit_log WHERE actor_id = :u ORDER BY created_at"),
+                                     {"u": node_uuid(user_id)})
+        return [(action, details) for action, details in rows.all()]
 
 
 async def _spender(server: RunningServer, *, note: str | None = None):
@@ -112,6 +121,16 @@ async def test_budget_proposal_is_confirmed_through_the_budget_service(server: R
     assert confirmed["confirmAssistantProposal"]["proposal"]["status"] == "CONFIRMED"
     after = (await server.gql(BUDGETS, {"m": month}, token=user.access_token))["data"]["budgets"]
     assert [(b["category"]["name"], Decimal(b["limit"])) for b in after] == [("Groceries", Decimal("400"))]
+    # One audit row, written with the budget: the person as actor, the values before and after.
+    [(action, details)] = await _audit_rows(server, user.user_id)
+    assert action == "assistant.proposal_confirm" and details["kind"] == "SET_BUDGET"
+    assert details["limit"] == {"before": None, "after": "400.00"} and details["month"]["after"] == month
+    _, events = await ask(server, user.access_token, conversation, "Set my groceries budget to $450 this month")
+    changed = next(e["proposal"] for e in events if e["kind"] == "PROPOSAL")
+    assert (await server.gql(CONFIRM, {"input": {"id": changed["id"]}}, token=user.access_token))["data"][
+        "confirmAssistantProposal"]["errors"] == []
+    (_, first), (_, second) = await _audit_rows(server, user.user_id)
+    assert second["limit"] == {"before": "400.00", "after": "450.00"} and "month" not in second  # only what changed
     twice = (await server.gql(CONFIRM, {"input": {"id": proposals[0]["id"]}}, token=user.access_token))["data"]
     assert twice["confirmAssistantProposal"]["errors"][0]["code"] == "INVALID"
 
@@ -126,6 +145,7 @@ async def test_rejected_goal_proposal_changes_nothing(server: RunningServer) -> 
     rejected = (await server.gql(REJECT, {"input": {"id": proposal["id"]}}, token=user.access_token))["data"]
     assert rejected["rejectAssistantProposal"]["proposal"]["status"] == "REJECTED"
     assert (await server.gql(GOALS, token=user.access_token))["data"]["goals"] == []
+    assert await _audit_rows(server, user.user_id) == []  # a rejection changes nothing, so it audits nothing
     confirm = (await server.gql(CONFIRM, {"input": {"id": proposal["id"]}}, token=user.access_token))["data"]
     assert confirm["confirmAssistantProposal"]["errors"][0]["code"] == "INVALID"
 

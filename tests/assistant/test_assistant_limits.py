@@ -1,16 +1,20 @@
 """Limits and failures: the per-person rate limit, the daily token budget, a provider that is too
-slow or refuses, and the production path against a local OpenAI-compatible server (SSE + tool calls)."""
+slow or refuses, a reply's stream ending with the session, and the production path against a local OpenAI-compatible server (SSE + tool calls)."""
 
 from __future__ import annotations
 
 from pydantic import SecretStr
 
-from tests.assistant.assistant_flows import ask, send, start_conversation, stream_reply, text_of, wait_reply
+from tests.assistant.assistant_flows import REPLY, ask, send, start_conversation, stream_reply, text_of, wait_reply
 from tests.assistant.openai_server import fake_openai
 from tests.assistant.test_assistant_flow import _spender
 from tests.assistant.worker_config import worker_settings
 from tests.conftest import make_settings
+from tests.flows import ERRORS, login
 from tests.server import RunningServer, running_server
+from tests.ws import graphql_ws, listening
+
+LOGOUT = f"mutation {{ logout {{ ok {ERRORS} }} }}"
 
 
 async def test_rate_limit_per_person_is_a_clear_payload_error(server: RunningServer) -> None:
@@ -112,3 +116,36 @@ async def test_provider_refusal_fails_the_reply_with_a_reason(server: RunningSer
 
 def test_make_settings_is_importable() -> None:
     assert callable(make_settings)
+
+
+async def test_signing_out_ends_that_sessions_reply_stream(server: RunningServer) -> None:
+    """The reply goes on (and is stored); the stream of the session that signed out ends at once,
+    another session's stream of the same reply does not."""
+    user, _, _ = await _spender(server)
+    other = await login(server, user.email)
+    async with fake_openai() as model:
+        model.chunk_delay = 0.05  # a model writing slowly: the reply is still streaming when the session ends
+        configured = server.settings.model_copy(update={
+            "llm_model": "openai/finora-test-model", "llm_api_base": model.base_url, "llm_api_key": SecretStr("test-key"),
+            "llm_retries": 0})
+        async with worker_settings(configured):
+            conversation = await start_conversation(server, user.access_token)
+            sent = await send(server, user.access_token, conversation, "What is my balance?")
+            reply_id = sent["reply"]["id"]
+            async with (graphql_ws(server.ws_url, {"authorization": f"Bearer {user.access_token}"}) as mine,
+                        graphql_ws(server.ws_url, {"authorization": f"Bearer {other['accessToken']}"}) as theirs):
+                for ws in (mine, theirs):
+                    assert (await ws.receive())["type"] == "connection_ack"
+                    await ws.subscribe(REPLY, {"id": reply_id})
+                await listening(server, user.user_id, count=2)
+                assert (await server.gql(LOGOUT, token=user.access_token))["data"]["logout"]["errors"] == []
+                seen = []
+                while (message := await mine.receive(timeout=10))["type"] == "next":
+                    seen.append(message["payload"]["data"]["assistantReply"]["kind"])
+                assert message["type"] == "complete" and "DONE" not in seen, (message, seen)
+                kinds = []
+                while (message := await theirs.receive(timeout=30))["type"] == "next":
+                    kinds.append(message["payload"]["data"]["assistantReply"]["kind"])
+                assert kinds[-1] == "DONE", kinds
+            stored = await wait_reply(server, other["accessToken"], conversation, reply_id)
+    assert stored["status"] == "COMPLETE"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from finora_gql.assistant import tools
+from finora_gql.assistant import planner, tools
 from finora_gql.assistant.generation import WRITE_REQUEST
 from finora_gql.core.viewer import Viewer
 from tests.assistant.test_assistant_flow import _spender
 from tests.flows import node_uuid
+from tests.investments.invest_flows import PORTFOLIO, investment_account, recorded, set_price
 from tests.server import RunningServer
 
 
@@ -65,3 +67,53 @@ def test_write_requests_need_a_verb_of_change() -> None:
     assert WRITE_REQUEST.search('Always categorize "Uber" as Transport')
     assert not WRITE_REQUEST.search("How is my groceries budget doing?")
     assert not WRITE_REQUEST.search("Show my transactions at Fresh Market this month")
+
+
+async def test_portfolio_tool_gives_the_api_figures_or_says_why_not(server: RunningServer) -> None:
+    user, _, _ = await _spender(server)
+    token = user.access_token
+    asked = {"account": None, "date_from": None, "date_to": None, "cost_method": None}
+    ok, result = await tools.run_tool(await _run(server, user.user_id), "portfolio", asked)
+    assert not ok and "no investment accounts" in result["error"]
+
+    broker = await investment_account(server, token, name="Broker")
+    today = dt.date.today()
+    day = today - dt.timedelta(days=10)
+    await recorded(server, token, broker["id"], kind="DEPOSIT", date=str(day), amount="1000.00")
+    await recorded(server, token, broker["id"], kind="BUY", date=str(day), symbol="ZZTOP", quantity="3", price="100",
+                   fee="1.50")
+    run = await _run(server, user.user_id)
+    schema = next(s for s in tools.schemas(run.names) if s["function"]["name"] == "portfolio")["function"]
+    assert schema["parameters"]["properties"]["account"]["enum"] == ["Broker", None]
+    asked = {**asked, "account": "broker", "date_from": str(day), "date_to": str(today)}
+    # No close for ZZTOP yet: the value is unknown, and says why (never 0).
+    ok, result = await tools.run_tool(run, "portfolio", asked)
+    assert ok and result["value"] is None and result["unavailable"]["value"] == "MISSING_PRICE"
+    assert result["missing"][0]["subject"] == "ZZTOP" and result["fees"] == "1.50"
+    text = planner.write(planner.read_question("what's my portfolio worth?", {"today": str(today)}), {},
+                         [("portfolio", asked, result)])
+    assert "unavailable (missing price)" in text and " 0.00 USD" not in text.split("cash")[0]
+
+    assert (await set_price(server, token, "ZZTOP", str(day), "110"))["errors"] == []
+    ok, result = await tools.run_tool(run, "portfolio", asked)
+    api = (await server.gql(PORTFOLIO, {"from": str(day), "to": str(today)}, token=token))["data"]["portfolio"]
+    assert ok and result["unavailable"] == {} and result["value"] == api["value"] == "1028.50"
+    for key in ("cash", "costBasis", "unrealizedGain", "fees", "netInflow", "totalReturn"):
+        assert result[{"costBasis": "cost_basis", "unrealizedGain": "unrealized_gain", "netInflow": "net_inflow",
+                       "totalReturn": "total_return"}.get(key, key)] == api[key], key
+    assert [(h["symbol"], h["quantity"], h["value"]) for h in result["holdings"]] == [
+        (h["symbol"], h["quantity"], h["value"]) for h in api["holdings"]]
+
+
+def test_advice_is_refused_while_the_figures_are_given() -> None:
+    ctx = {"today": "2026-12-08", "investment_accounts": ["Broker"], "securities": ["AAPL"]}
+    question = planner.read_question("should I sell my Apple shares?", ctx)
+    assert question.intent == "securities_advice"
+    [(name, args)] = planner.plan(question, ctx)
+    assert name == "portfolio"
+    result = {"period": {"from": "2026-01-01", "to": "2026-12-08"}, "currency": "USD", "unavailable": {}, "holdings": [
+        {"symbol": "AAPL", "quantity": "12", "price": "176.18", "price_date": "2026-12-08", "stale": False,
+         "value": "2114.16", "cost_basis": "2273.37", "unrealized_gain": "-159.21"}]}
+    text = planner.write(question, ctx, [(name, args, result)])
+    assert text.startswith("I can't give advice on buying or selling") and "2,114.16 USD" in text
+    assert not any(word in text.lower() for word in ("you should", "recommend", "consider selling"))

@@ -198,7 +198,7 @@ async def test_per_user_retrieval(server: RunningServer) -> None:
             recalls.append(len(got & truth | {i for i in got if abs(distances[i] - tenth) < 1e-6}) / 10)
         plan = "\n".join(row[0] for row in (await session.exec(text(
             "EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM (SELECT * FROM ai_context WHERE user_id = :u) AS m "
-            "ORDER BY embedding <=> CAST(:q AS vector) LIMIT 10"), params={
+            "ORDER BY embedding <#> CAST(:q AS vector) LIMIT 10"), params={
                 "u": owners[0], "q": str(mine[0].tolist())})).all())
         plan = "\n".join(line for line in plan.splitlines() if "Sort Key" not in line)
         executions = {}
