@@ -104,13 +104,18 @@ _EMPTY = orjson.dumps(empty_state()).decode()
 async def lock(session: AsyncSession, user_id: uuid.UUID) -> Locked:
     """The person's state, its row locked for this transaction (created on first use)."""
     rows = await fetch(session, _LOCK, {"user_id": user_id, "empty": _EMPTY, "now": clock.now()})
-    return Locked(*rows[0])
+    return _locked(rows[0])
 
 
 async def lock_for_event(session: AsyncSession, event_id: uuid.UUID) -> Locked | None:
     """The state of the event's person, locked, if the event is pending; None otherwise."""
     rows = await fetch(session, _LOCK_FOR_EVENT, {"event_id": event_id, "empty": _EMPTY, "now": clock.now()})
-    return Locked(*rows[0]) if rows else None
+    return _locked(rows[0]) if rows else None
+
+
+def _locked(row: Any) -> Locked:
+    user_id, last_seq, data = row
+    return Locked(user_id, last_seq, data or empty_state())
 
 
 def event_in(event: GamificationEvent) -> EventIn:
