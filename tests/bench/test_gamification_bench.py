@@ -210,8 +210,8 @@ async def test_gamification_benchmark(server: RunningServer, database_url: str, 
               f"({len(rounds)} rounds), {THREADS} concurrent workers on one loop")
         print(f"  jobs: {outcomes.get(1, 0):,} applied one event, {outcomes.get(0, 0):,} found theirs applied, "
               f"{sum(v for k, v in outcomes.items() if k > 1):,} applied several")
-        print(f"  applied {applied:,} events in {busy:.1f} s: {applied / busy:,.0f} events/s, "
-              f"{applied / busy / THREADS:,.0f} events/s per worker thread")
+        print(f"  applied {applied:,} events in {busy:.1f} s: {applied / busy:,.0f} events/s on one thread (its loop), "
+              f"{applied / busy / THREADS:,.0f} events/s per concurrent worker")
         print(f"  SQL statements per event (BEGIN and COMMIT apart): {statements / applied:.2f}")
         print(f"  this process's CPU per event (the job's Python; Postgres apart): {cpu / applied * 1000:.1f} ms; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
