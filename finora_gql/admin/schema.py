@@ -328,11 +328,11 @@ class AdminMutation:
     @strawberry.mutation(description=(
         "Admin only. Rebuild a user's gamification progress from their events and the ledger "
         "(adds any missing award; never takes one back)."), extensions=admin_only())
-    async def recompute_gamification(self, info: Info[Context, None], user_id: UserArg) -> RecomputePayload:
+    async def recompute_gamification(self, info: Info[Context, None], input: Annotated[UserIdInput, strawberry.argument(description="The person whose progress to rebuild.")]) -> RecomputePayload:
         context = info.context
         viewer = await context.viewer()
         done, errors = await perform(context, lambda session: service.recompute_gamification(
-            session, context.runtime, viewer, decode_id(user_id, UserType, "userId")))
+            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")))
         if done is None:
             return RecomputePayload(events_replayed=None, awards_added=None, progress_rows=None, errors=errors)
         return RecomputePayload(events_replayed=done.events, awards_added=done.awards_added,

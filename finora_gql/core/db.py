@@ -87,7 +87,8 @@ class CompiledRead:
     read, with a named `bindparam()` (no value) for everything a caller varies, compile it once
     per shape (its builder's arguments are the cache key), and `fetch` its rows: in the session's
     transaction and with SQLAlchemy's errors; only the statement building, the ORM and the
-    result objects are skipped.
+    result objects are skipped. A hot job's writes (one INSERT/UPDATE, with or without
+    RETURNING) run the same way: `fetch` returns what they return.
     """
 
     def __init__(self, statement: Select[Any] | TextClause) -> None:

@@ -6,7 +6,8 @@ same awards (`recomputeGamification`, and the property test that checks it).
 Rules that keep it honest:
 - a transaction counts towards a challenge period only if it is dated inside that period
   (back-dated entries do not count), is not a transfer and was not imported; deleting it
-  takes it out again (created-then-deleted counts for nothing);
+  takes it out again (created-then-deleted counts for nothing); editing its date moves it out
+  of (or back into) the period it was recorded in, while that period is open;
 - an import counts (for its badge) only when it added rows that were not duplicates;
 - SPEND_UNDER, NO_SPEND_DAYS and BUDGET_KEPT are judged once, from the ledger, when the
   period has closed in the person's time zone (a PERIOD_CLOSED event carries the figure);
@@ -158,16 +159,54 @@ class Engine:
             if item.get("transfer") or item.get("imported") or item["id"] in state["counted"]:
                 continue
             tx_day = dt.date.fromisoformat(item["date"])
-            keys = []
-            for spec in self.running(state, event.occurred_at, {ChallengeKind.TRANSACTION_COUNT}):
-                start, end = period_of(spec, day, self.joined_day(state, spec))
-                if not _within(tx_day, start, end):
-                    continue  # back-dated (or dated after the period): not this period's effort
-                key = self._add(state, spec, start, end, Decimal(1), out)
-                keys.append(key)
-                self._check(state, spec, key, event, day, out)
+            keys = self._count(state, event, day, day, tx_day, out)
             state["counted"][item["id"]] = {"d": tx_day.isoformat(), "at": day.isoformat(), "p": keys}
             lifetime["transactions"] = lifetime.get("transactions", 0) + 1
+
+    def _transaction_updated(self, state, event: EventIn, day, out: Outcome) -> None:
+        """An edited date is judged again in the periods of the day the transaction was recorded
+        (so it counts in one period at most, however often it is edited), and only in periods
+        still open: moved out of one it no longer counts there, moved back in it counts again.
+        A transaction that never counted (a transfer, an import, or one forgotten long ago) does
+        not start to; a completed period stays completed. Amounts and categories are judged from
+        the ledger when their period closes (SPEND_UNDER, NO_SPEND_DAYS, BUDGET_KEPT)."""
+        for item in event.payload.get("transactions", []):
+            counted = state["counted"].get(item["id"])
+            if counted is None or item.get("transfer") or item.get("imported") or item["date"] == counted["d"]:
+                continue
+            settled = []
+            for key in counted["p"]:
+                row = state["progress"].get(key)
+                if row is not None and row["end"] is not None and row["end"] <= day.isoformat():
+                    settled.append(key)  # its period has ended: an edit no longer changes it
+                else:
+                    self._take_out(state, key, out)
+            tx_day = dt.date.fromisoformat(item["date"])
+            fresh = self._count(state, event, day, dt.date.fromisoformat(counted["at"]), tx_day, out, open_on=day)
+            counted["d"], counted["p"] = tx_day.isoformat(), settled + fresh
+
+    def _count(self, state, event: EventIn, day: dt.date, recorded: dt.date, tx_day: dt.date, out: Outcome, *,
+               open_on: dt.date | None = None) -> list[str]:
+        """Count a transaction dated `tx_day`, recorded on `recorded`, towards the periods of the
+        running TRANSACTION_COUNT challenges that contain both days (with `open_on`, only those
+        not ended by then). Returns the progress keys it counted in."""
+        keys = []
+        for spec in self.running(state, event.occurred_at, {ChallengeKind.TRANSACTION_COUNT}):
+            start, end = period_of(spec, recorded, self.joined_day(state, spec))
+            if not (_within(tx_day, start, end) and _within(recorded, start, end)):
+                continue  # back-dated (or dated after the period): not this period's effort
+            if open_on is not None and end is not None and end <= open_on:
+                continue
+            key = self._add(state, spec, start, end, Decimal(1), out)
+            keys.append(key)
+            self._check(state, spec, key, event, day, out)
+        return keys
+
+    def _take_out(self, state, key: str, out: Outcome) -> None:
+        row = state["progress"].get(key)
+        if row is not None and row["completed"] is None:
+            row["value"] = str(Decimal(row["value"]) - 1)
+            out.progress[key] = dict(row)
 
     def _transaction_deleted(self, state, event: EventIn, day, out: Outcome) -> None:
         lifetime = state["lifetime"]
@@ -177,10 +216,7 @@ class Engine:
                 continue
             lifetime["transactions"] = lifetime.get("transactions", 0) - 1
             for key in counted["p"]:
-                row = state["progress"].get(key)
-                if row is not None and row["completed"] is None:
-                    row["value"] = str(Decimal(row["value"]) - 1)
-                    out.progress[key] = dict(row)
+                self._take_out(state, key, out)
 
     def _signed_in(self, state, event: EventIn, day, out: Outcome) -> None:
         streak = state["streak"]

@@ -5,7 +5,6 @@ person's time zone."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -14,15 +13,15 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, text
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import bindparam, func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit, atomic
+from finora_gql.core.db import CompiledRead, after_commit, atomic, fetch
 from finora_gql.core.errors import ErrorCode, ServiceError
-from finora_gql.core.owned import SYSTEM
+from finora_gql.core.owned import SYSTEM, user_sql
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer, user_channel
 from finora_gql.gamification import events as gamification_events
@@ -30,29 +29,29 @@ from finora_gql.gamification import leaderboard as boards
 from finora_gql.gamification.engine import (
     ChallengeSpec,
     Earned,
+    EventIn,
     empty_state,
     period_of,
 )
 from finora_gql.gamification.models import (
     JUDGED_AT_CLOSE,
-    Award,
     Challenge,
     ChallengeKind,
-    ChallengeProgress,
     EventKind,
     GamificationEvent,
     GamificationState,
-    PointsEntry,
+    LeaderboardProfile,
     PointsSource,
 )
 from finora_gql.gamification.state import (
     ACHIEVEMENT,
+    Locked,
     engine,
     event_in,
     events,
     lock,
+    lock_for_event,
     profiles,
-    save,
     states,
     week_key,
 )
@@ -71,103 +70,147 @@ async def process_event(rt: Runtime, event_id: uuid.UUID) -> int:
     """The job: apply this event (and any earlier pending ones of the same person) once.
     A redelivered or duplicated job finds it applied and does nothing. Returns how many applied."""
     async with rt.sessions() as session, atomic(session):
-        event = await events.find(session, SYSTEM, event_id)
-        if event is None or event.seq is not None:
-            return 0
-        return await apply_pending(session, rt, event.user_id)
+        locked = await lock_for_event(session, event_id)
+        return 0 if locked is None else await _apply(session, rt, locked)
 
 
 async def apply_pending(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> int:
-    """Apply the person's pending events in the order they were recorded, under their lock.
+    """Apply the person's pending events, under their lock (the sweep and the period close)."""
+    return await _apply(session, rt, await lock(session, user_id))
+
+
+# The person's pending events, in the order they were recorded (after the lock: a job that
+# waited for it sees what the one before it applied).
+_PENDING = CompiledRead(
+    select(GamificationEvent.id, GamificationEvent.kind, GamificationEvent.occurred_at, GamificationEvent.payload)
+    .where(events.owned_by(bindparam("user_id")), col(GamificationEvent.seq).is_(None))
+    .order_by(col(GamificationEvent.created_at), col(GamificationEvent.id)).limit(BATCH)
+)
+# Commits without waiting for the WAL flush (see `_apply`).
+_ASYNC_COMMIT = CompiledRead(text("SELECT set_config('synchronous_commit', 'off', true)"))
+# Everything a job writes but awards, in one statement: the applied events' order (and the zone
+# their days were judged in), the person's progress rows, their working state.
+_STORE = CompiledRead(text(f"""
+WITH applied AS (
+  UPDATE gamification_event AS e
+  SET seq = a.seq, timezone = :timezone, processed_at = :now, payload = COALESCE(a.payload, e.payload)
+  FROM unnest(CAST(:event_ids AS uuid[]), CAST(:seqs AS bigint[]), CAST(:payloads AS jsonb[])) AS a(id, seq, payload)
+  WHERE e.id = a.id AND {user_sql("e.user_id")}
+), progress AS (
+  INSERT INTO challenge_progress (id, user_id, challenge_id, period_start, period_end, progress, completed_at, judged)
+  SELECT gen_random_uuid(), :user_id, p.* FROM unnest(
+    CAST(:challenge_ids AS uuid[]), CAST(:starts AS date[]), CAST(:ends AS date[]), CAST(:values AS numeric[]),
+    CAST(:completed AS timestamptz[]), CAST(:judged AS boolean[])) AS p
+  ON CONFLICT ON CONSTRAINT uq_challenge_progress DO UPDATE SET period_end = EXCLUDED.period_end,
+    progress = EXCLUDED.progress, completed_at = EXCLUDED.completed_at, judged = EXCLUDED.judged
+)
+UPDATE gamification_state SET data = CAST(:data AS jsonb), last_seq = :last_seq, updated_at = :now
+WHERE {user_sql()}"""))
+
+
+async def _apply(session: AsyncSession, rt: Runtime, locked: Locked) -> int:
+    """Apply the locked person's pending events in order. With the lock, five statements, each
+    compiled once (the ORM's statement building cost several times the database's work), and
+    per award one more plus its notification's.
 
     The transaction commits without waiting for its WAL flush: a database crash can lose its
     last few milliseconds of commits, but the events' `seq` is lost with their effects (one
     transaction), so they are pending again and the sweep applies them. Nothing half-applied."""
-    await session.exec(text("SET LOCAL synchronous_commit TO OFF"))
-    state_row = await lock(session, user_id)
-    viewer = Viewer.acting_for(user_id)
-    pending = (await session.exec(
-        events.readable(viewer).where(col(GamificationEvent.seq).is_(None))
-        .order_by(col(GamificationEvent.created_at), col(GamificationEvent.id)).limit(BATCH)
-        .execution_options(populate_existing=True)
-    )).all()
+    user_id = locked.user_id
+    await fetch(session, _ASYNC_COMMIT, {})
+    pending = await fetch(session, _PENDING, {"user_id": user_id})
     if not pending:
         return 0
-    user = await users.get_user(session, user_id)
+    user = await users.basics(session, user_id)
     if user is None:
         return 0
     rules = await engine(session, daily_points_cap=rt.settings.gamification_daily_points_cap)
-    if any(e.payload.get("challenge_id") not in (None, *rules.challenges) for e in pending):
+    if any(row[3].get("challenge_id") not in (None, *rules.challenges) for row in pending):
         # A challenge newer than this process's copy of the catalog: read it again.
         rules = await engine(session, daily_points_cap=rt.settings.gamification_daily_points_cap, fresh=True)
-    state = copy.deepcopy(state_row.data)
-    seq, now = state_row.last_seq, clock.now()
+    state, seq, now = locked.data, locked.last_seq, clock.now()
     touched: dict[str, dict[str, Any]] = {}
-    earned: list[tuple[GamificationEvent, Earned]] = []
-    for event in pending:
+    earned: list[tuple[uuid.UUID, Earned]] = []
+    seqs, payloads = [], []
+    for event_id, kind, occurred_at, payload in pending:
         seq += 1
-        event.seq, event.timezone, event.processed_at = seq, user.timezone, now
-        if event.kind is EventKind.GOAL_CONTRIBUTION:
-            event.payload = {**event.payload, "base_currency": user.base_currency}
-        outcome = rules.apply(state, event_in(event))
+        seqs.append(seq)
+        kind = EventKind(kind)
+        if kind is EventKind.GOAL_CONTRIBUTION:
+            payload = {**payload, "base_currency": user.base_currency}
+            payloads.append(orjson.dumps(payload).decode())
+        else:
+            payloads.append(None)  # unchanged
+        outcome = rules.apply(state, EventIn(str(event_id), kind, occurred_at, user.timezone, payload))
         touched.update(outcome.progress)
-        earned.extend((event, item) for item in outcome.earned)
-        session.add(event)
-    await save(session, user_id, state, seq)
-    await _write_progress(session, user_id, touched)
-    await _write_awards(session, rt, user, earned)
+        earned.extend((event_id, item) for item in outcome.earned)
+    await _store(session, user_id, state, seq, touched, now=now, timezone=user.timezone,
+                 applied=([row[0] for row in pending], seqs, payloads))
+    await _write_awards(session, rt, user_id, user.email, earned)
     return len(pending)
 
 
-async def _write_progress(session: AsyncSession, user_id: uuid.UUID, touched: dict[str, dict[str, Any]]) -> None:
-    if not touched:
-        return
-    values = [{
-        "id": uuid.uuid4(), "user_id": user_id, "challenge_id": uuid.UUID(row["challenge_id"]),
-        "period_start": dt.date.fromisoformat(row["start"]),
-        "period_end": dt.date.fromisoformat(row["end"]) if row["end"] else None,
-        "progress": Decimal(row["value"]),
-        "completed_at": dt.datetime.fromisoformat(row["completed"]) if row["completed"] else None,
-        "judged": row["judged"],
-    } for row in touched.values()]
-    statement = insert(ChallengeProgress).values(values)
-    await session.exec(statement.on_conflict_do_update(
-        constraint="uq_challenge_progress",
-        set_={name: statement.excluded[name] for name in ("period_end", "progress", "completed_at", "judged")},
-    ))
+async def _store(
+    session: AsyncSession, user_id: uuid.UUID, state: dict[str, Any], last_seq: int,
+    touched: dict[str, dict[str, Any]], *, now: dt.datetime, timezone: str | None,
+    applied: tuple[list[uuid.UUID], list[int], list[str | None]] = ([], [], []),
+) -> None:
+    rows = list(touched.values())
+    event_ids, seqs, payloads = applied
+    await fetch(session, _STORE, {
+        "user_id": user_id, "now": now, "timezone": timezone, "last_seq": last_seq,
+        "data": orjson.dumps(state).decode(),
+        "event_ids": event_ids, "seqs": seqs, "payloads": payloads,
+        "challenge_ids": [uuid.UUID(row["challenge_id"]) for row in rows],
+        "starts": [dt.date.fromisoformat(row["start"]) for row in rows],
+        "ends": [dt.date.fromisoformat(row["end"]) if row["end"] else None for row in rows],
+        "values": [Decimal(row["value"]) for row in rows],
+        "completed": [dt.datetime.fromisoformat(row["completed"]) if row["completed"] else None for row in rows],
+        "judged": [row["judged"] for row in rows],
+    })
+
+
+# An award once (by its unique key) and, if it is new and worth points, its points entry: one
+# statement; its answer says whether the award is new.
+_AWARD = CompiledRead(text("""
+WITH award AS (
+  INSERT INTO award (id, user_id, subject, badge_id, challenge_id, period, points, event_id, created_at)
+  VALUES (gen_random_uuid(), :user_id, :subject, :badge_id, :challenge_id, :period, :points, :event_id, :now)
+  ON CONFLICT ON CONSTRAINT uq_award_once DO NOTHING RETURNING id
+), points AS (
+  INSERT INTO points_entry (id, user_id, amount, source, source_key, description, created_at)
+  SELECT gen_random_uuid(), :user_id, :points, :source, :source_key, :description, :now FROM award WHERE :points > 0
+  ON CONFLICT ON CONSTRAINT uq_points_entry_source DO NOTHING
+)
+SELECT count(*) FROM award"""))
+_OPTED_IN = CompiledRead(select(LeaderboardProfile.opt_in).where(profiles.owned_by(bindparam("user_id"))))
 
 
 async def _write_awards(
-    session: AsyncSession, rt: Runtime, user: User, earned: Sequence[tuple[GamificationEvent, Earned]]
+    session: AsyncSession, rt: Runtime, user_id: uuid.UUID, email: str, earned: Sequence[tuple[uuid.UUID, Earned]]
 ) -> int:
     """Awards (once each, by the unique key) and their points; told after commit. Returns how many were new."""
     if not earned:
         return 0
     added = 0
     board_points = 0
-    for event, item in earned:
-        award_id = (await session.exec(
-            insert(Award).values(
-                id=uuid.uuid4(), user_id=user.id, subject=item.subject, period=item.period, points=item.points,
-                badge_id=uuid.UUID(item.badge_id) if item.badge_id else None,
-                challenge_id=uuid.UUID(item.challenge_id) if item.challenge_id else None,
-                event_id=event.id, created_at=clock.now(),
-            ).on_conflict_do_nothing(constraint="uq_award_once").returning(col(Award.id))
-        )).first()
-        if award_id is None:
+    for event_id, item in earned:
+        source = PointsSource.BADGE if item.badge_id else PointsSource.CHALLENGE
+        rows = await fetch(session, _AWARD, {
+            "user_id": user_id, "subject": item.subject, "period": item.period, "points": item.points,
+            "badge_id": uuid.UUID(item.badge_id) if item.badge_id else None,
+            "challenge_id": uuid.UUID(item.challenge_id) if item.challenge_id else None,
+            "event_id": event_id, "now": clock.now(), "source": source.value,
+            "source_key": f"{item.subject}|{item.period}", "description": item.title[:200],
+        })
+        if not rows[0][0]:
             continue  # already awarded: a replay or a duplicate changes nothing
         added += 1
-        if item.points:
-            source = PointsSource.BADGE if item.badge_id else PointsSource.CHALLENGE
-            await session.exec(insert(PointsEntry).values(
-                id=uuid.uuid4(), user_id=user.id, amount=item.points, source=source,
-                source_key=f"{item.subject}|{item.period}", description=item.title[:200], created_at=clock.now(),
-            ).on_conflict_do_nothing(constraint="uq_points_entry_source"))
-            board_points += item.points
+        board_points += item.points
         kind = NotificationKind.BADGE_EARNED if item.badge_id else NotificationKind.CHALLENGE_COMPLETED
         body = f"+{item.points} points." if item.points else "Points for today are at their daily limit."
         await notifications.notify(
-            session, rt, Viewer.acting_for(user.id), kind=kind, title=item.title, body=body, email_to=user.email,
+            session, rt, Viewer.acting_for(user_id), kind=kind, title=item.title, body=body, email_to=email,
             data={"subject": item.subject, "period": item.period, "points": item.points},
             dedup_key=f"award:{item.subject}:{item.period}",
         )
@@ -176,12 +219,12 @@ async def _write_awards(
             "points": item.points, "code": item.code, "badge_id": item.badge_id, "challenge_id": item.challenge_id,
             "period": item.period, "at": clock.now().isoformat(),
         }}
-        after_commit(session, lambda message=message: rt.pubsub.publish(user_channel(user.id), message))
+        after_commit(session, lambda message=message: rt.pubsub.publish(user_channel(user_id), message))
     if board_points:
-        profile = (await session.exec(profiles.readable(Viewer.acting_for(user.id)))).first()
-        if profile is not None and profile.opt_in:
+        opted = await fetch(session, _OPTED_IN, {"user_id": user_id})
+        if opted and opted[0][0]:
             board = boards.board_for(rt.redis)
-            member, week = str(user.id), week_key(clock.now())
+            member, week = str(user_id), week_key(clock.now())
 
             async def score() -> None:
                 await board.incr("all", member, board_points)
@@ -232,14 +275,13 @@ async def recompute(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> R
     rules = await engine(session, daily_points_cap=rt.settings.gamification_daily_points_cap)
     state = empty_state()
     touched: dict[str, dict[str, Any]] = {}
-    earned: list[tuple[GamificationEvent, Earned]] = []
+    earned: list[tuple[uuid.UUID, Earned]] = []
     for event in applied:
         outcome = rules.apply(state, event_in(event))
         touched.update(outcome.progress)
-        earned.extend((event, item) for item in outcome.earned)
-    await save(session, user_id, state, state_row.last_seq)
-    await _write_progress(session, user_id, touched)
-    added = await _write_awards(session, rt, user, earned)
+        earned.extend((event.id, item) for item in outcome.earned)
+    await _store(session, user_id, state, state_row.last_seq, touched, now=clock.now(), timezone=None)
+    added = await _write_awards(session, rt, user_id, user.email, earned)
     return Recomputed(events=len(applied), awards_added=added, progress_rows=len(touched))
 
 

@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.core import clock
+from finora_gql.core.db import CompiledRead, fetch
 from finora_gql.core.owned import Owned
 from finora_gql.gamification.engine import (
     BadgeSpec,
@@ -79,24 +80,42 @@ def catalog_changed() -> None:
 
 
 @dataclass
-class _Locked:
+class Locked:
+    user_id: uuid.UUID
     last_seq: int
     data: dict[str, Any]
 
 
-async def lock(session: AsyncSession, user_id: uuid.UUID) -> _Locked:
-    """The person's state, its row locked for this transaction (created on first use); one statement."""
-    statement = insert(GamificationState).values(user_id=user_id, last_seq=0, data=empty_state(), updated_at=clock.now())
-    statement = statement.on_conflict_do_update(
-        index_elements=["user_id"], set_={"user_id": statement.excluded.user_id},  # a no-op that takes the row lock
-    ).returning(col(GamificationState.last_seq), col(GamificationState.data))
-    last_seq, data = (await session.exec(statement)).one()
-    return _Locked(last_seq, data or empty_state())
+# A person's state row, created on first use; the no-op update takes the row lock for the
+# transaction (one statement, and a job's first: a concurrent job for the same person waits here).
+_UPSERT = """
+INSERT INTO gamification_state (user_id, last_seq, data, updated_at) {source}
+ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+RETURNING user_id, last_seq, data"""
+_LOCK = CompiledRead(text(_UPSERT.format(source="VALUES (:user_id, 0, CAST(:empty AS jsonb), :now)")))
+# The same for the person an event belongs to, if that event is still pending: nothing (and no
+# lock) when it was applied already, so a redelivered job ends after one statement.
+_LOCK_FOR_EVENT = CompiledRead(text(_UPSERT.format(
+    source="SELECT e.user_id, 0, CAST(:empty AS jsonb), :now FROM gamification_event AS e "
+           "WHERE e.id = :event_id AND e.seq IS NULL")))
+_EMPTY = orjson.dumps(empty_state()).decode()
 
 
-async def save(session: AsyncSession, user_id: uuid.UUID, state: dict[str, Any], last_seq: int) -> None:
-    await session.exec(update(GamificationState).where(states.owned_by(user_id)).values(
-        data=state, last_seq=last_seq, updated_at=clock.now()))
+async def lock(session: AsyncSession, user_id: uuid.UUID) -> Locked:
+    """The person's state, its row locked for this transaction (created on first use)."""
+    rows = await fetch(session, _LOCK, {"user_id": user_id, "empty": _EMPTY, "now": clock.now()})
+    return _locked(rows[0])
+
+
+async def lock_for_event(session: AsyncSession, event_id: uuid.UUID) -> Locked | None:
+    """The state of the event's person, locked, if the event is pending; None otherwise."""
+    rows = await fetch(session, _LOCK_FOR_EVENT, {"event_id": event_id, "empty": _EMPTY, "now": clock.now()})
+    return _locked(rows[0]) if rows else None
+
+
+def _locked(row: Any) -> Locked:
+    user_id, last_seq, data = row
+    return Locked(user_id, last_seq, data or empty_state())
 
 
 def event_in(event: GamificationEvent) -> EventIn:

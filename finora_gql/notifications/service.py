@@ -11,14 +11,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.core import clock
-from finora_gql.core.db import after_commit, any_of
+from finora_gql.core.db import CompiledRead, after_commit, any_of, fetch
 from finora_gql.core.mail import EmailMessage
 from finora_gql.core.owned import Owned
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
@@ -59,16 +59,21 @@ def readable(viewer: Viewer) -> SelectOfScalar[Notification]:
     return notifications.readable(viewer)
 
 
+# notify's two statements, compiled once: producers call it from hot jobs (gamification's awards).
+_CHOSEN = CompiledRead(select(NotificationPreference.channel, NotificationPreference.enabled).where(
+    notification_preferences.owned_by(bindparam("user_id")), col(NotificationPreference.kind) == bindparam("kind")))
+_RECORD = CompiledRead(
+    insert(Notification).values({name: bindparam(name) for name in (
+        "id", "user_id", "kind", "title", "body", "data", "dedup_key", "created_at", "read_at")})
+    .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]).returning(col(Notification.id))
+)
+
+
 async def channels_for(session: AsyncSession, recipient: Viewer, kind: NotificationKind) -> set[Channel]:
     """The channels one kind reaches `recipient` on: the defaults, then their explicit choices."""
     chosen = set(DEFAULT_CHANNELS[kind])
-    rows = (
-        await session.exec(
-            notification_preferences.readable(recipient).where(col(NotificationPreference.kind) == kind)
-        )
-    ).all()
-    for row in rows:
-        (chosen.add if row.enabled else chosen.discard)(row.channel)
+    for channel, enabled in await fetch(session, _CHOSEN, {"user_id": recipient.user_id, "kind": kind}):
+        (chosen.add if enabled else chosen.discard)(Channel(channel))
     return chosen
 
 
@@ -92,19 +97,12 @@ async def notify(
         return None
     values = {
         "id": uuid.uuid4(), "user_id": user_id, "kind": kind, "title": title, "body": body,
-        "data": data or {}, "dedup_key": dedup_key, "created_at": clock.now(),
+        "data": data or {}, "dedup_key": dedup_key, "created_at": clock.now(), "read_at": None,
     }
     if Channel.IN_APP not in channels:
         values["read_at"] = values["created_at"]  # kept for the record, never shown as unread
-    inserted = (
-        await session.exec(
-            insert(Notification).values(values)
-            .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
-            .returning(col(Notification.id))
-        )
-    ).first()
-    if inserted is None:
-        return None
+    if not await fetch(session, _RECORD, values):
+        return None  # its dedup key was used before
     notification = Notification(**values)
     if Channel.EMAIL in channels and email_to:
         queue_email(session, EmailMessage(to=email_to, subject=title, text=f"{body}\n\n— Finora"), user_id=user_id)

@@ -387,6 +387,10 @@ async def update_transactions(
     errors.raise_any()
     await session.flush()
     await _apply(session, rt, viewer, added=rows, removed=before)
+    judged = [row for row, was in zip(rows, before, strict=True)
+              if (row.date, row.amount, row.category_id, row.account_id) != (was.date, was.amount, was.category_id, was.account_id)]
+    if judged:  # progress is judged again (a note or a tag changes nothing there)
+        gamification.record(session, viewer, gamification.EventKind.TRANSACTION_UPDATED, gamification.transactions_payload(judged))
     return rows
 
 

@@ -8,6 +8,7 @@ import uuid
 import dramatiq
 from dramatiq import Message
 from dramatiq.broker import MessageProxy
+from strawberry.relay import GlobalID
 
 from tests.auth.test_auth_flows import promote_to_admin
 from tests.flows import ME, login, signed_in_user
@@ -123,3 +124,21 @@ async def test_locked_filter_and_unlock_audited_with_the_lock_it_cleared(server:
     log = (await data(server, admin.access_token, AUDIT, {"filter": {"actor": admin.user_id, "action": "USER_UNLOCK"}}))
     changes = log["auditLogs"]["edges"][0]["node"]["changes"]
     assert changes["locked_until"]["after"] is None and changes["locked_until"]["before"].startswith("20")
+
+
+RECOMPUTE = f"""mutation($u: ID!) {{ recomputeGamification(input: {{userId: $u}}) {{
+  eventsReplayed awardsAdded progressRows {ERR} }} }}"""
+
+
+async def test_recompute_takes_one_input_and_answers_mistakes_in_its_payload(server: RunningServer) -> None:
+    admin = await signed_in_user(server)
+    await promote_to_admin(server, admin.user_id)
+    person = await signed_in_user(server)
+    done = (await data(server, admin.access_token, RECOMPUTE, {"u": person.user_id}))["recomputeGamification"]
+    assert done["errors"] == [] and done["eventsReplayed"] is not None
+    nobody = str(GlobalID("User", str(uuid.uuid4())))
+    for wrong, code in ((nobody, "NOT_FOUND"), ("not-an-id", None)):
+        answer = (await data(server, admin.access_token, RECOMPUTE, {"u": wrong}))["recomputeGamification"]
+        assert answer["eventsReplayed"] is None and len(answer["errors"]) == 1, answer
+        assert answer["errors"][0]["field"] == "userId"
+        assert code is None or answer["errors"][0]["code"] == code

@@ -153,7 +153,7 @@ async def test_every_admin_mutation_writes_exactly_one_audit_row(server: Running
          lambda: {"id": made["reward"]}, None),
         ("retireReward", f"mutation($id: ID!) {{ retireReward(input: {{id: $id}}) {{ {ERR} }} }}",
          lambda: {"id": made["reward"]}, None),
-        ("recomputeGamification", f"mutation($u: ID!) {{ recomputeGamification(userId: $u) {{ eventsReplayed {ERR} }} }}",
+        ("recomputeGamification", f"mutation($u: ID!) {{ recomputeGamification(input: {{userId: $u}}) {{ eventsReplayed {ERR} }} }}",
          lambda: {"u": target.user_id}, None),
         ("setFxRate", f"""mutation {{ setFxRate(input: {{base: "EUR", quote: "USD", date: "2026-01-01", rate: "1.1"}}) {{
             rate {{ rate }} {ERR} }} }}""", lambda: {}, None),

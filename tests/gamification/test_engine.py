@@ -71,6 +71,31 @@ def test_a_completed_period_stays_completed_when_its_transactions_are_deleted() 
     assert row["completed"] is not None and row["value"] == "3"
 
 
+def test_an_edited_date_moves_a_transaction_within_the_period_it_was_recorded_in_only() -> None:
+    rules = Engine([WEEK], [], daily_points_cap=1000)
+    state = empty_state()
+    this_week, ids = f"w|{MONDAY.date()}", [str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())]
+    rules.apply(state, created(MONDAY.date(), MONDAY.date(), ids=ids[:2]))
+
+    def edited(tx_id: str, day: dt.date, at: dt.datetime = MONDAY, **flags) -> EventIn:
+        return event(EventKind.TRANSACTION_UPDATED, at, transactions=[
+            {"id": tx_id, "date": day.isoformat(), "transfer": False, "imported": False, **flags}])
+
+    rules.apply(state, edited(ids[0], MONDAY.date() - dt.timedelta(days=3)))  # out of the week
+    assert state["progress"][this_week]["value"] == "1"
+    rules.apply(state, edited(ids[0], MONDAY.date() + dt.timedelta(days=2)))  # back in
+    assert state["progress"][this_week]["value"] == "2"
+    rules.apply(state, edited(str(uuid.uuid4()), MONDAY.date()))  # never counted (unknown): still not
+    rules.apply(state, created(MONDAY.date(), imported=True, ids=ids[2:]))
+    rules.apply(state, edited(ids[2], MONDAY.date() + dt.timedelta(days=1), imported=True))
+    assert state["progress"][this_week]["value"] == "2"
+    # Next week, last week's transactions dated into it count nowhere new; last week is settled.
+    later = MONDAY + dt.timedelta(days=7)
+    out = rules.apply(state, edited(ids[1], later.date(), at=later))
+    assert out.earned == [] and f"w|{later.date()}" not in state["progress"]
+    assert state["progress"][this_week]["value"] == "2"
+
+
 def test_login_streak_counts_days_in_the_persons_zone_inside_the_period() -> None:
     rules = Engine([STREAK], [], daily_points_cap=1000)
     state = empty_state()

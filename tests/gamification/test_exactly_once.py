@@ -57,8 +57,8 @@ async def test_a_challenge_completes_once_despite_a_crash_mid_award_and_duplicat
     original = processing._write_awards
     crashes: list[int] = []
 
-    async def crash_once(session, rt, user, earned):
-        added = await original(session, rt, user, earned)
+    async def crash_once(session, rt, user_id, email, earned):
+        added = await original(session, rt, user_id, email, earned)
         if added and not crashes:
             crashes.append(added)  # the award and its points are written... and the worker dies before commit
             raise RuntimeError("worker killed mid-award")

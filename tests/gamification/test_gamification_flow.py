@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from finora_gql.core import clock
 from tests.budgets.budget_flows import on_today
-from tests.flows import signed_in_user
+from tests.flows import login, signed_in_user
 from tests.gamification.gamification_flows import (
     POINTS,
     balance,
@@ -14,7 +15,7 @@ from tests.gamification.gamification_flows import (
     my_challenges,
     settled,
 )
-from tests.ledger.ledger_flows import DELETE_TXN, create_account, create_txn
+from tests.ledger.ledger_flows import DELETE_TXN, UPDATE_TXN, create_account, create_txn
 from tests.server import RunningServer
 
 TODAY = dt.date(2031, 5, 15)  # a Thursday; the week is 12-18 May
@@ -57,6 +58,52 @@ async def test_created_then_deleted_back_dated_and_transfers_do_not_count(server
                          amount="-3")
         await settled(server, user.user_id)
         assert (await my_challenges(server, token))["LOG_5_WEEK"]["progress"] == "0"
+
+
+async def test_editing_a_date_moves_a_transaction_out_of_and_into_the_week_it_was_recorded_in(
+    server: RunningServer,
+) -> None:
+    async def edit(token: str, txn_id: str, **change) -> None:
+        body = await server.gql(UPDATE_TXN, {"input": {"id": txn_id, **change}}, token=token)
+        assert body["data"]["updateTransaction"]["errors"] == [], body
+
+    async def progress(token: str) -> dict:
+        await settled(server, user.user_id)
+        return (await my_challenges(server, token))["LOG_5_WEEK"]
+
+    with on_today():
+        user = await signed_in_user(server)
+        token = user.access_token
+        account = await create_account(server, token)
+        ids = [(await create_txn(server, token, accountId=account["id"], date=TODAY.isoformat(), amount="-3"))
+               ["transaction"]["id"] for _ in range(4)]
+        assert (await progress(token))["progress"] == "4"
+        await edit(token, ids[0], date=(TODAY - dt.timedelta(days=7)).isoformat())  # out of this week
+        assert (await progress(token))["progress"] == "3"
+        await edit(token, ids[0], date=TODAY.isoformat())  # back in
+        assert (await progress(token))["progress"] == "4"
+        await edit(token, ids[0], amount="-4", description="a note")  # neither moves it anywhere
+        assert (await progress(token))["progress"] == "4"
+        # Recorded this week but back-dated, it did not count; dated into this week, it does.
+        late = (await create_txn(server, token, accountId=account["id"], date=(TODAY - dt.timedelta(days=10)).isoformat(),
+                                 amount="-3"))["transaction"]["id"]
+        assert (await progress(token))["progress"] == "4"
+        await edit(token, late, date=TODAY.isoformat())
+        done = await progress(token)
+        assert done["progress"] == "5" and done["completedAt"] is not None
+        await edit(token, late, date=(TODAY - dt.timedelta(days=10)).isoformat())
+        assert (await progress(token))["completedAt"] == done["completedAt"]  # completed stays completed
+        assert await balance(server, token) == 40  # the challenge and its two badges, once
+
+    # A week later: moving last week's transactions into this week does not count them again.
+    next_week = TODAY + dt.timedelta(days=7)
+    with clock.travel(dt.datetime(2031, 5, 22, 12, tzinfo=dt.UTC) - clock.now()):
+        token = (await login(server, user.email))["accessToken"]
+        for txn_id in ids:
+            await edit(token, txn_id, date=next_week.isoformat())
+        mine = await progress(token)
+        assert mine["periodStart"] == "2031-05-19" and mine["progress"] == "0"
+        assert await balance(server, token) == 40
 
 
 PREFER = """mutation($kind: NotificationKind!, $channel: NotificationChannel!, $on: Boolean!) {

@@ -33,6 +33,7 @@ tx = st.tuples(st.just("tx"), st.integers(-9, 3), st.integers(0, 7).map(lambda n
 op = st.one_of(
     tx, tx, tx, st.tuples(st.just("signin")),
     st.tuples(st.just("del"), st.integers(0, 30)),
+    st.tuples(st.just("edit"), st.integers(0, 30), st.integers(-9, 3)),
     st.tuples(st.just("signin")),
     st.tuples(st.just("contrib"), st.integers(-50, 150), st.sampled_from(["USD", "EUR"])),
     st.tuples(st.just("join"), st.sampled_from(CHALLENGES)),
@@ -93,6 +94,11 @@ async def test_recompute_equals_the_incremental_state(server: RunningServer, ops
                 elif kind == "del":
                     gone = created[item[1] % len(created)] if created else str(uuid.uuid4())
                     events.record(session, viewer, EventKind.TRANSACTION_DELETED, {"ids": [gone]})
+                elif kind == "edit":
+                    edited = created[item[1] % len(created)] if created else str(uuid.uuid4())
+                    day = (now + dt.timedelta(days=item[2])).date()
+                    events.record(session, viewer, EventKind.TRANSACTION_UPDATED, {"transactions": [
+                        {"id": edited, "date": day.isoformat(), "transfer": False, "imported": False}]})
                 elif kind == "signin":
                     events.record(session, viewer, EventKind.SIGNED_IN)
                 elif kind == "contrib":
