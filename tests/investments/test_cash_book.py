@@ -177,3 +177,15 @@ async def test_ledger_writes_void_the_kept_days(server: RunningServer, monkeypat
     assert changed["data"]["updateAccount"]["errors"] == []
     assert not await _kept(server, user_id, ids)
     assert (await _assert_same(server, monkeypatch, user_id, ids)).result.value == 2350
+
+    # Rows booked while it was another type of account count once it is an INVESTMENT one again.
+    for kind in ("CHECKING", "INVESTMENT"):
+        if kind == "INVESTMENT":
+            paid = await create_txn(
+                server, token, accountId=brokerage, date="2023-07-01", amount="100", description="In"
+            )
+            assert paid["errors"] == []
+        retyped = await server.gql(UPDATE_ACCOUNT, {"input": {"id": brokerage, "type": kind}}, token=token)
+        assert retyped["data"]["updateAccount"]["errors"] == []
+    assert not await _kept(server, user_id, ids)
+    assert (await _assert_same(server, monkeypatch, user_id, ids)).result.value == 2450
