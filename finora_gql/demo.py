@@ -152,7 +152,6 @@ class Plan:
     goals: list[GoalPlan] = field(default_factory=list)
     trades: list[Trade] = field(default_factory=list)
     closes: dict[str, list[tuple[dt.date, Decimal]]] = field(default_factory=dict)  # weekday closes
-    brokerage_cash: Decimal = Decimal(0)  # what the trades leave in cash: the account's ledger balance
 
     @property
     def transaction_count(self) -> int:
@@ -366,21 +365,13 @@ def _plan_investments(plan: Plan, seed: int) -> None:
         return next(price for date, price in reversed(plan.closes[symbol]) if date <= day)
 
     held: dict[str, Decimal] = defaultdict(Decimal)
-    cash = Decimal(0)
 
     def trade(t: Trade) -> None:
-        nonlocal cash
         plan.trades.append(t)
-        if t.kind is Kind.DEPOSIT:
-            cash += t.amount or 0
-        elif t.kind is Kind.BUY:
+        if t.kind is Kind.BUY:
             held[t.symbol] += t.quantity
-            cash -= _money(t.quantity * t.price + t.fee)
         elif t.kind is Kind.SELL:
             held[t.symbol] -= t.quantity
-            cash += _money(t.quantity * t.price - t.fee)
-        elif t.kind is Kind.DIVIDEND:
-            cash += t.amount - t.tax
 
     trade(Trade(first, Kind.DEPOSIT, amount=Decimal("15000.00")))
     for symbol, quantity in OPENING_BUY.items():
@@ -406,7 +397,6 @@ def _plan_investments(plan: Plan, seed: int) -> None:
             elif held[what]:
                 gross = _money(held[what] * SECURITIES[what][2])
                 trade(Trade(day, Kind.DIVIDEND, what, amount=gross, tax=_money(gross * DIVIDEND_TAX)))
-    plan.brokerage_cash = cash
 
 
 # --- writing it ---------------------------------------------------------------------------------
@@ -524,14 +514,13 @@ async def create_demo(
 async def _write_investments(session_factory: Callable[[], AsyncSession], rt: Runtime, viewer: Viewer,
                              plan: Plan) -> None:
     """The brokerage account, its activities and the closes of its (the person's own) securities.
-    Activities keep their own cash book and write nothing to the ledger, where an account's balance
-    is its cash: the account opens with the cash the activities leave, so net worth counts it once."""
+    The account opens empty: its cash comes in by the DEPOSIT activities (the person keeps no bank
+    side of them in the ledger), and netWorth counts the account at its portfolio value."""
     if not plan.trades:
         return
     name, type_, currency = BROKERAGE
     async with session_factory() as session, atomic(session):
-        account = await accounts.create_account(session, viewer, name=name, type=type_, currency=currency,
-                                                opening_balance=plan.brokerage_cash)
+        account = await accounts.create_account(session, viewer, name=name, type=type_, currency=currency)
         for t in plan.trades:
             await investments.record_activity(session, rt, viewer, account_id=account.id, data=investments.ActivityInput(
                 kind=t.kind, date=t.date, symbol=t.symbol, quantity=t.quantity, price=t.price, amount=t.amount,

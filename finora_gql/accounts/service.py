@@ -108,21 +108,29 @@ async def update_account(
     archived: bool | None = None,
 ) -> Account:
     account = await get_account(session, viewer, account_id, field="id", for_update=True)
+    cash_moved = False  # an investment account's cash book, from its opening balance on
     if name is not None:
         account.name = clean_text(name, field="name", max_length=100)
     if type is not None:
+        cash_moved = type is not account.type
         account.type = type
     if opening_balance is not None:
         opening = clean_amount(opening_balance, currency=account.currency, field="openingBalance")
         if opening != account.opening_balance:
             account.current_balance += opening - account.opening_balance
             account.opening_balance = opening
+            cash_moved = True
             balances_moved(session, viewer, [account.id])
             wallet_changed(session, rt, viewer.user_id)  # balances and net worth moved
     if archived is not None:
         account.archived = archived
     touched(account)
     session.add(account)
+    if cash_moved:
+        from finora_gql.investments import ledger_cash  # investments imports this module
+
+        await session.flush()
+        await ledger_cash.moved(session, rt, viewer, {account.id: ledger_cash.OPENING_DAY})
     return account
 
 

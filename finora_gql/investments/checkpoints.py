@@ -1,11 +1,12 @@
 """Year-end checkpoints of an account's positions and cash (see models.Checkpoint).
 
 A portfolio over the last year of a ten-year history would otherwise fetch and replay every
-activity; with the checkpoint of the Dec 31 before the range it replays one year. Writes delete
+activity and ledger movement (ledger_cash.py); with the checkpoint of the Dec 31 before the range
+it replays one year. Activity and ledger writes delete
 the checkpoints from the changed day on (same transaction) and enqueue `investment_checkpoints`,
 which rebuilds every year end of the account under the account's row lock (the lock every
 activity write takes), so a rebuild never sees half a change. Reads use a checkpoint only when
-every chosen account has one at that date (or nothing before it) in the reporting currency with
+every chosen account has one at that date (or nothing before it, opening balance included) in the reporting currency with
 the same exchange rates; otherwise they replay everything, with the same result.
 """
 
@@ -100,6 +101,10 @@ async def usable(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.U
         needing = await fetch(session, _EARLIER, {"user_id": viewer.user_id, "accounts": lacking, "day": day})
         if needing:
             return None
+        from finora_gql.investments import ledger_cash  # it voids checkpoints through this module
+
+        if await ledger_cash.ledger_acts(session, viewer, {a: currency_of[a] for a in lacking}, day):
+            return None  # cash from the ledger before `day`, and no checkpoint holding it
     return [orjson.loads(row[1]) if isinstance(row[1], str | bytes) else row[1] for row in found.values()]
 
 
@@ -113,7 +118,7 @@ async def changed(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, 
 async def rebuild(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> int:
     """Every year end of the account from its first activity to last year, in the owner's base
     currency. Runs in the caller's transaction; returns how many checkpoints were written."""
-    from finora_gql.investments import valuation
+    from finora_gql.investments import ledger_cash, valuation
     from finora_gql.investments.service import job_account
 
     found = await job_account(session, user_id, account_id)
@@ -138,7 +143,9 @@ async def rebuild(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UU
     book = engine.Book(rate)
     ordered = engine.order(acts)
     rows = []
-    year_end = dt.date(ordered[0].date.year, 12, 31)
+    # From the first movement after the opening balance's (the year ends before it hold only that).
+    first = next((a.date for a in ordered if a.date > ledger_cash.OPENING_DAY), checkpoint_day(today))
+    year_end = dt.date(first.year, 12, 31)
     i = 0
     with localcontext(engine.CONTEXT):
         while year_end < today:

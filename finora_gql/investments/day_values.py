@@ -3,8 +3,11 @@ currency (models.DayRange, models.DayValue), so a portfolio or its history reads
 valuing every held security on every day of the range.
 
 Kept correct by invalidation in the writer's transaction, under the account's row lock (the lock
-every activity write and the rebuild take, so a rebuild never interleaves with a change):
+every activity write, ledger write on the account and the rebuild take, so a rebuild never
+interleaves with a change):
 - an activity written, edited or deleted: the account's days from its date on;
+- a ledger row of the account written, edited or deleted (ledger_cash.py): from its date on; its
+  opening balance changed (or the account made an INVESTMENT one): every day;
 - a close stored: the days from its date on of every account with activities in the security;
 - an exchange rate set: the days from its date on of every range kept in its quote currency.
 `extend` (the `investment_day_values` job, asked by a reader that found the days missing)
@@ -91,7 +94,7 @@ async def read(
     return engine.Daily(values, flows)
 
 
-async def _lock(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID]) -> None:
+async def lock(session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID]) -> None:
     from finora_gql.accounts import service as accounts
 
     await session.exec(
@@ -132,7 +135,7 @@ async def _invalidate_owners(session: AsyncSession, pairs: Sequence[tuple[uuid.U
         by_owner.setdefault(user_id, []).append(account_id)
     for user_id in sorted(by_owner):
         viewer = Viewer.acting_for(user_id)
-        await _lock(session, viewer, by_owner[user_id])
+        await lock(session, viewer, by_owner[user_id])
         await _invalidate(session, viewer, by_owner[user_id], day)
 
 
@@ -175,7 +178,7 @@ async def rate_changed(session: AsyncSession, quote: str, day: dt.date) -> None:
 async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> int:
     """Compute the account's days missing through today, in the owner's base currency; returns how
     many were written. Runs in the caller's transaction."""
-    from finora_gql.investments import valuation
+    from finora_gql.investments import ledger_cash, valuation
     from finora_gql.investments.service import get_securities, job_account
 
     found = await job_account(session, user_id, account_id)
@@ -192,9 +195,12 @@ async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUI
     currency_of = {account.id: account.currency}
     acts = await valuation._acts(session, viewer, currency_of, today)
     rows = []
-    first = min((a.date for a in acts), default=None)
+    # An opening balance makes the account worth something from OPENING_DAY on; its days are kept
+    # from the first later movement (a reader asking for earlier ones finds them missing).
+    moving = min((a.date for a in acts if a.date > ledger_cash.OPENING_DAY), default=None)
+    first = ledger_cash.OPENING_DAY if any(a.date == ledger_cash.OPENING_DAY for a in acts) else moving
     if first is not None:
-        start = kept.through + dt.timedelta(days=1) if kept is not None else first
+        start = kept.through + dt.timedelta(days=1) if kept is not None else (moving or today)
         await session.exec(
             delete(DayValue).where(  # type: ignore[call-overload]
                 days.owned_by(user_id), col(DayValue.account_id) == account.id, col(DayValue.date) >= start

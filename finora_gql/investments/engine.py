@@ -19,18 +19,22 @@ Definitions (Portfolio Performance's, see its manual "Performance" chapter):
 - A TRANSFER_IN's lot is dated `lot_date` when it has one (a lot moved between two of a person's
   accounts keeps its first acquisition day; see transfers.py), else the activity's date; its
   `carried_average`, when it has one, is what it adds to the moving average instead of its cost.
-- Cash per account: deposits, sales, dividends and interest (net of their fee and tax) in;
-  withdrawals, purchases, fees and taxes out. Cash never goes below zero: a purchase (or fee, or
-  tax) beyond the cash held brings the difference in as an implicit deposit, so a portfolio
-  recorded without deposits still has returns; withdrawing more than the cash held is an error.
+- Cash per account, one book: deposits, sales, dividends and interest (net of their fee and tax)
+  in; withdrawals, purchases, fees and taxes out. The account's ledger movements (its opening
+  balance, transfers in and out, any income or expense booked on it; see ledger_cash.py) are
+  deposits and withdrawals too, marked `ledger`. An activity never takes cash below zero (or
+  below where the ledger left it): a purchase (or fee, or tax) beyond the cash held brings the
+  difference in as an implicit deposit, so a portfolio recorded without deposits still has
+  returns. The ledger may leave cash negative (an overdrawn account), and withdrawing more than
+  the cash held is an error of the activity (`check`), never of the ledger.
 - `fee` and `tax` of a BUY or SELL are the parts of its amount that went to fees and taxes; of a
   DIVIDEND or INTEREST they are deducted from the gross amount. Reported fees and taxes add them
   all up with FEE and TAX activities (informational: the gains already include them).
 - Daily value V_d = cash + sum(quantity * last close on or before d), in the reporting currency.
   A held security without any price on or before d, or a currency without a rate, makes V_d
   unknown (a reason, never 0).
-- External flows: deposits (implicit ones included) and transfers in are inflows, withdrawals and
-  transfers out outflows; a transfer is valued at market (at its recorded cost without a price).
+- External flows: deposits (implicit ones and the ledger's included) and transfers in are inflows,
+  withdrawals (the ledger's included) and transfers out outflows; a transfer is valued at market (at its recorded cost without a price).
   A day's flows are netted: a net inflow In_d counts from the start of the day, a net outflow
   Out_d at its end (so a deposit and an equal withdrawal on one day change nothing).
 - TWR: r_d = (V_d + Out_d) / (V_{d-1} + In_d) - 1, a day whose denominator is not positive counts 0
@@ -117,6 +121,7 @@ class Act(NamedTuple):
     seq: int = 0
     lot_date: dt.date | None = None  # TRANSFER_IN of a lot moved between accounts: the day it was first acquired
     carried_average: Decimal | None = None  # and its share of the source's moving-average cost
+    ledger: bool = False  # a DEPOSIT or WITHDRAWAL that is a ledger movement, not an activity
 
 
 class ActivityError(Exception):
@@ -309,8 +314,9 @@ class Book:
     flow the activity causes (inflow, outflow) in the reporting currency, or raises ActivityError;
     `rate(currency, day)` gives the rate into the reporting currency (None: missing)."""
 
-    def __init__(self, rate, home: str | None = None) -> None:
+    def __init__(self, rate, home: str | None = None, *, strict: bool = False) -> None:
         self.home = home  # the reporting currency: amounts in it need no rate
+        self.strict = strict  # a WITHDRAWAL activity beyond the cash held is an error (`check`)
         self.positions: dict[tuple[Hashable, Hashable], Position] = {}
         self.cash: dict[tuple[Hashable, str], Decimal] = defaultdict(Decimal)
         self.quantity: dict[Hashable, Decimal] = defaultdict(Decimal)  # per security, all accounts
@@ -379,6 +385,7 @@ class Book:
     def apply_in_context(self, act: Act, counted: bool, market_price) -> tuple[Decimal, Decimal, bool]:
         """`apply` for callers already inside CONTEXT (the evaluation loop)."""
         cash_key = (act.account, act.currency)
+        floor = min(self.cash[cash_key], ZERO)  # what an activity may not take cash below
         inflow = outflow = ZERO
         known = True
         kind = act.kind
@@ -467,7 +474,7 @@ class Book:
                 return ZERO, ZERO, False
             inflow = converted
         elif kind is Kind.WITHDRAWAL:
-            if act.amount > self.cash[cash_key]:
+            if self.strict and not act.ledger and act.amount > self.cash[cash_key]:
                 raise ActivityError(act, "amount", f"Only {self.cash[cash_key].normalize():f} {act.currency} of cash is "
                                     f"in the account on {act.date.isoformat()}.")
             self._move_cash(cash_key, -act.amount)
@@ -475,8 +482,8 @@ class Book:
             if converted is None:
                 return ZERO, ZERO, False
             outflow = converted
-        if self.cash[cash_key] < 0:  # an implicit deposit: cash never goes below zero
-            shortfall = -self.cash[cash_key]
+        if not act.ledger and self.cash[cash_key] < floor:  # an implicit deposit
+            shortfall = floor - self.cash[cash_key]
             self._move_cash(cash_key, shortfall)
             converted = self._convert(shortfall, act.currency, act.date)
             if converted is None:
@@ -512,7 +519,7 @@ class Book:
 
 def check(activities: Sequence[Act]) -> None:
     """Raise ActivityError for the first activity that cannot happen (no prices needed)."""
-    book = Book(lambda currency, day: ONE)
+    book = Book(lambda currency, day: ONE, strict=True)
     with localcontext(CONTEXT):
         for act in order(activities):
             book.apply_in_context(act, False, _no_price)

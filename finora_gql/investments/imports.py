@@ -35,7 +35,7 @@ from finora_gql.imports import parsing
 from finora_gql.imports.mapping import Options
 from finora_gql.imports.models import Import, ImportIssue, IssueKind
 from finora_gql.imports.progress import Progress
-from finora_gql.investments import checkpoints, day_values, engine, service
+from finora_gql.investments import checkpoints, day_values, engine, ledger_cash, service
 from finora_gql.investments.engine import Kind
 from finora_gql.investments.models import Activity
 
@@ -208,9 +208,10 @@ async def _process(session: AsyncSession, rt: Runtime, viewer: Viewer, account: 
     # Rows that would make the account impossible are left out, one at a time (each check is linear).
     line_of = {row.id: line for line, row in added}
     kept = [row for _, row in added]
+    ledger = await ledger_cash.ledger_acts(session, viewer, {account.id: account.currency}, dt.date.max)
     while True:
         try:
-            engine.check([service.to_act(r, account.currency) for r in [*existing, *kept]])
+            engine.check([*ledger, *(service.to_act(r, account.currency) for r in [*existing, *kept])])
             break
         except engine.ActivityError as error:
             if error.activity.id not in line_of:  # an existing activity: only a new row can have caused it
@@ -256,8 +257,9 @@ async def undo_import(session: AsyncSession, rt: Runtime, viewer: Viewer, import
         account = await service.investment_account(session, viewer, account_id)
         rest = (await session.exec(service.activities.readable(viewer).where(
             col(Activity.account_id) == account_id, col(Activity.id).not_in(removed)))).all()
+        ledger = await ledger_cash.ledger_acts(session, viewer, {account.id: account.currency}, dt.date.max)
         try:
-            engine.check([service.to_act(row, account.currency) for row in rest])
+            engine.check([*ledger, *(service.to_act(row, account.currency) for row in rest)])
         except engine.ActivityError as error:
             raise ServiceError(ErrorCode.INVALID, f"Activities recorded since depend on this import: the "
                                f"{error.activity.kind.value} of {error.activity.date.isoformat()}: {error.message}",

@@ -129,9 +129,10 @@ class Checkpoint(SQLModel, table=True):
 
 class DayRange(SQLModel, table=True):
     """Which of an account's daily values are kept (day_values.py): every day from `first` (its
-    first activity; before it the account is worth nothing) through `through`, in `currency` (the
-    owner's base currency). `first` NULL: the
-    account had no activity through `through`."""
+    first activity or ledger movement; before it the account is worth nothing) through `through`,
+    in `currency` (the owner's base currency). With an opening balance, `first` is 1900-01-01
+    (ledger_cash.OPENING_DAY) and the days are kept from the first later movement only. `first`
+    NULL: the account had no activity or ledger movement through `through`."""
 
     __tablename__ = "investment_day_range"
 

@@ -450,7 +450,8 @@ class InvestmentsMutation:
 
 @strawberry.type
 class InvestmentsSubscription:
-    @strawberry.subscription(description="Fires after your activities change or a security you hold gets a new price.")
+    @strawberry.subscription(description="Fires after your activities or an investment account's ledger rows change, "
+                             "or a security you hold gets a new price.")
     async def portfolio_changed(self, info: Info[Context, None]) -> AsyncGenerator[PortfolioChangeNode, None]:
         async for _, message in viewer_messages(info.context, {service.PORTFOLIO_CHANGED}):
             yield PortfolioChangeNode(at=clock.now(), reason=str(message.get("reason", "ACTIVITY")))

@@ -31,7 +31,7 @@ from finora_gql.core.owned import SYSTEM, Actor, Owned
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_currency, clean_text
 from finora_gql.core.viewer import Viewer, user_channel
-from finora_gql.investments import checkpoints, day_values, engine
+from finora_gql.investments import checkpoints, day_values, engine, ledger_cash
 from finora_gql.investments.engine import WITH_QUANTITY, WITH_SECURITY, Act, ActivityError, CostMethod, Kind
 from finora_gql.investments.models import Activity, AssetClass, InvestmentSetting, Price, Security
 from finora_gql.users import service as users
@@ -267,12 +267,14 @@ async def job_account(session: AsyncSession, user_id: uuid.UUID, account_id: uui
 
 async def check_account(session: AsyncSession, viewer: Viewer, account: Account, changed: Activity | None,
                         removed: Collection[uuid.UUID] = ()) -> None:
-    """Replay the account's activities with the change: the first impossible one is an error."""
+    """Replay the account's activities with the change (and its ledger movements, the cash they
+    bring): the first impossible one is an error."""
     rows = (await session.exec(
         activities.readable(viewer).where(col(Activity.account_id) == account.id)
     )).all()
-    acts = [to_act(row, account.currency) for row in rows
-            if row.id not in removed and (changed is None or row.id != changed.id)]
+    acts = await ledger_cash.ledger_acts(session, viewer, {account.id: account.currency}, dt.date.max)
+    acts += [to_act(row, account.currency) for row in rows
+             if row.id not in removed and (changed is None or row.id != changed.id)]
     if changed is not None:
         acts.append(to_act(changed, account.currency))
     try:

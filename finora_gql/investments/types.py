@@ -284,9 +284,12 @@ class MissingNode:
 class PortfolioNode:
     currency: CurrencyCode = strawberry.field(description="The reporting (your base) currency.")
     cost_method: CostMethodEnum = strawberry.field(description="The cost method used.")
-    value: Decimal | None = strawberry.field(description="Cash plus holdings at the end of `to`.")
+    value: Decimal | None = strawberry.field(description="Cash plus holdings at the end of `to`: what netWorth and "
+                                             "walletSummary.totalBalance count for these accounts.")
     start_value: Decimal | None = strawberry.field(description="Cash plus holdings at the end of the day before `from`.")
-    cash: Decimal | None = strawberry.field(description="Cash in the accounts at `to`.")
+    cash: Decimal | None = strawberry.field(description="Cash in the accounts at `to`: one book per account, its ledger "
+                                            "movements (opening balance, transfers, transactions) plus the activities' "
+                                            "deposits, withdrawals, trades, income, fees and taxes.")
     cost_basis: Decimal | None = strawberry.field(description="What the holdings cost, by the cost method; null when a "
                                                   "cost or proceeds had no exchange rate (see `missing`).")
     unrealized_gain: Decimal | None = strawberry.field(description="Holdings' value - their cost basis.")
@@ -296,7 +299,8 @@ class PortfolioNode:
     interest: Decimal = strawberry.field(description="Gross interest within the range.")
     fees: Decimal = strawberry.field(description="Fees paid within the range (also inside costs and proceeds).")
     taxes: Decimal = strawberry.field(description="Taxes paid within the range (also inside costs and proceeds).")
-    net_inflow: Decimal = strawberry.field(description="Deposits minus withdrawals (transfers at market) in the range.")
+    net_inflow: Decimal = strawberry.field(description="Deposits minus withdrawals (ledger movements and transfers of "
+                                           "securities at market included) in the range.")
     total_return: Decimal | None = strawberry.field(
         description="value - startValue - netInflow: gains, income, fees and taxes together."
     )
@@ -403,5 +407,6 @@ def _allocation(found: valuation.Portfolio) -> AllocationNode | None:
 @strawberry.type(name="PortfolioChange", description="Something changed your portfolio's figures.")
 class PortfolioChangeNode:
     at: dt.datetime = strawberry.field(description="When the change was heard (UTC).")
-    reason: str = strawberry.field(description="ACTIVITY (recorded, changed, deleted or imported) or PRICE (a new price "
-                                   "of a security you hold).")
+    reason: str = strawberry.field(description="ACTIVITY (recorded, changed, deleted or imported), PRICE (a new price "
+                                   "of a security you hold) or LEDGER (a transaction, transfer or opening balance of an "
+                                   "investment account).")

@@ -1,4 +1,5 @@
-"""The portfolio figures: loading a viewer's activities, closes and rates, and asking the engine.
+"""The portfolio figures: loading a viewer's activities (with their accounts' ledger movements,
+ledger_cash.py), closes and rates, and asking the engine; and what the wallet counts for them.
 
 Reads only (the activities' rules live in service.py). The hot loads are compiled reads that
 decode cheaply (numbers as text, days as offsets); a range after the first year starts from the
@@ -31,7 +32,7 @@ from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.jobs import enqueue_async
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
-from finora_gql.investments import checkpoints, day_values, engine
+from finora_gql.investments import checkpoints, day_values, engine, ledger_cash
 from finora_gql.investments.engine import Act, CostMethod, Kind, Series
 from finora_gql.investments.models import Activity, Security
 from finora_gql.investments.service import EARLIEST, activities, cost_method, get_securities
@@ -121,11 +122,11 @@ ONE = Decimal(1)
 
 async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], last: dt.date, *,
                 after: dt.date = dt.date(1, 1, 1)) -> list[Act]:
-    """The activities of the accounts in (after, last]."""
+    """The activities of the accounts in (after, last], and their ledger movements (ledger_cash.py)."""
     rows = await fetch(session, _ACTIVITIES, {"user_id": viewer.user_id, "accounts": list(currency_of), "last": last,
                                               "after": after})
     kinds, number = _KINDS, Decimal
-    return [
+    return await ledger_cash.ledger_acts(session, viewer, currency_of, last, after=after) + [
         Act(r[0], r[1], kinds[r[2]], r[3], currency_of[r[3]], r[4], number(r[5]), number(r[6]), number(r[7]),
             number(r[8]), number(r[9]) if r[9] is not None else ONE, number(r[10]) if r[10] is not None else ONE, r[11],
             r[12], number(r[13]) if r[13] is not None else None)
@@ -221,11 +222,15 @@ async def _ask_once(rt: Runtime, job: str, viewer: Viewer, account_ids, seconds:
             await enqueue_async(job, str(viewer.user_id), str(account_id))
 
 
-async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day: dt.date) -> dict[str, Decimal]:
-    """What the viewer's positions (not cash: that is the ledger's balance) are worth on `day`, by
-    the securities' currencies, at the last close on or before it. A position without any close
-    counts at its cost (in the base currency) so it never silently counts 0. Starts from the
-    year-end checkpoint before `day` when there is one (netWorth asks for every month end)."""
+async def value_beyond_ledger_by_currency(session: AsyncSession, viewer: Viewer, *, day: dt.date,
+                                          ledger_through: dt.date) -> dict[str, Decimal]:
+    """What the viewer's investment accounts are worth on `day` beyond their ledger balance at the
+    end of `ledger_through` (the part the wallet already counts), by currency: the wallet counts every
+    account's ledger balance, and with this an investment account counts exactly its portfolio
+    value (its one cash book, ledger_cash.py, plus its positions at the last close on or before
+    `day`). A position without any close counts at its cost (in the base currency) so it never
+    silently counts 0. Starts from the year-end checkpoint before `day` when there is one
+    (netWorth asks for every month end)."""
     chosen = await investment_accounts(session, viewer, None)
     if not chosen:
         return {}
@@ -251,15 +256,17 @@ async def market_value_by_currency(session: AsyncSession, viewer: Viewer, *, day
             book.restore(state, uuid.UUID)
         for act in engine.order(acts):
             book.apply_in_context(act, False, lambda s, d: None)
-    held = {security: quantity for security, quantity in book.quantity.items() if quantity}
-    if not held:
-        return {}
-    found = await get_securities(session, viewer, list(held))
-    last = {row[0]: row[1] for row in await fetch(session, _LAST_CLOSE, {"ids": list(held), "day": day})}
     values: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, code), amount in book.cash.items():
+        values[code] += amount
+    for code, amount in (await ledger_cash.balance_by_currency(session, viewer, currency_of, ledger_through)).items():
+        values[code] -= amount
+    held = {security: quantity for security, quantity in book.quantity.items() if quantity}
+    found = await get_securities(session, viewer, list(held))
+    last = {row[0]: row[1] for row in await fetch(session, _LAST_CLOSE, {"ids": list(held), "day": day})} if held else {}
     for security, quantity in held.items():
         if security in last:
             values[found[security].currency] += quantity * last[security]
         else:
             values[base] += sum((p.fifo_cost for (_, s), p in book.positions.items() if s == security), Decimal(0))
-    return dict(values)
+    return {code: amount for code, amount in values.items() if amount}

@@ -64,8 +64,33 @@ async def _apply(
         deltas[row.account_id] -= row.amount
     await accounts.add_to_balances(session, viewer, deltas)
     await totals.apply_changes(session, added=added, removed=removed)
+    await _investment_cash_moved(session, rt, viewer, [*added, *removed])
     wallet_changed(session, rt, viewer.user_id)
     check_budgets_later(session, viewer, [*added, *removed])
+
+
+async def _investment_cash_moved(session: AsyncSession, rt: Runtime, viewer: Viewer, rows: Iterable[object]) -> None:
+    """Rows on an INVESTMENT account move its cash book: its kept portfolio figures go, in this transaction."""
+    from finora_gql.investments import ledger_cash  # investments reads the ledger through this module
+
+    earliest: dict[uuid.UUID, dt.date] = {}
+    for row in rows:
+        earliest[row.account_id] = min(row.date, earliest.get(row.account_id, row.date))
+    await ledger_cash.moved(session, rt, viewer, earliest)
+
+
+async def daily_net(
+    session: AsyncSession, viewer: Viewer, account_ids: Sequence[uuid.UUID], *, after: dt.date, through: dt.date
+) -> list[tuple[uuid.UUID, dt.date, Decimal]]:
+    """Per account among `account_ids` and day in (after, through], the sum of its rows (transfer legs
+    included), days without rows or summing to zero left out; by account, then day."""
+    statement = transactions.where_visible(
+        select(col(Transaction.account_id), col(Transaction.date), func.sum(col(Transaction.amount))), viewer
+    ).where(any_of(col(Transaction.account_id), list(account_ids)), col(Transaction.date) > after,
+            col(Transaction.date) <= through)
+    rows = await session.exec(statement.group_by(col(Transaction.account_id), col(Transaction.date))
+                              .order_by(col(Transaction.account_id), col(Transaction.date)))
+    return [(account_id, day, Decimal(total)) for account_id, day, total in rows.all() if total]
 
 
 def check_budgets_later(session: AsyncSession, viewer: Viewer, rows: Sequence[object]) -> None:
@@ -260,6 +285,7 @@ async def add_imported(
 
     await accounts.add_to_balances(session, viewer, {account.id: sum((row.amount for row in rows), Decimal(0))})
     await totals.apply_changes(session, added=ledger(rows))
+    await _investment_cash_moved(session, rt, viewer, ledger(rows))
     wallet_changed(session, rt, viewer.user_id)
     # History is not news: only rows of the current month can newly cross a budget threshold.
     this_month = clock.now().date().replace(day=1)

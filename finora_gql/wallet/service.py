@@ -197,7 +197,7 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
         names = await categories.get_categories(session, viewer, [c for c, _ in top if c is not None])
         trend = _flows(monthly, currency)
         balances = _plus(await accounts.balances_by_currency(session, viewer),
-                         await _holdings_value(session, viewer, end))
+                         await _investments_beyond_ledger(session, viewer, end, dt.date.max))
         balance, balance_missing = await _convert(session, balances, currency, end)
         return Summary(
             currency=currency,
@@ -313,14 +313,18 @@ async def _derived_on(
 ) -> tuple[Decimal, list[MissingRate]]:
     flows = await totals.net_flow_by_currency(session, viewer, through=day)
     held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
-    return await _convert(session, _plus(held, await _holdings_value(session, viewer, day)), currency, day)
+    return await _convert(session, _plus(held, await _investments_beyond_ledger(session, viewer, day, day)), currency, day)
 
 
-async def _holdings_value(session: AsyncSession, viewer: Viewer, day: dt.date) -> dict[str, Decimal]:
-    """Investment accounts' positions at market value on `day`, by currency (their cash is the ledger's)."""
+async def _investments_beyond_ledger(
+    session: AsyncSession, viewer: Viewer, day: dt.date, ledger_through: dt.date
+) -> dict[str, Decimal]:
+    """By currency, what investment accounts are worth on `day` (their portfolio value: one cash book of
+    ledger movements and activities, plus positions at market) minus their ledger balance through
+    `ledger_through`, which the caller counts with every account's: so each counts its portfolio value."""
     from finora_gql.investments import valuation as investments  # investments imports this module
 
-    return await investments.market_value_by_currency(session, viewer, day=day)
+    return await investments.value_beyond_ledger_by_currency(session, viewer, day=day, ledger_through=ledger_through)
 
 
 def _plus(*amounts: dict[str, Decimal]) -> dict[str, Decimal]:

@@ -60,7 +60,8 @@ class PeriodFlowType:
 @strawberry.type(name="WalletSummary", description="Where money came from and went, and what is held now.")
 class WalletSummaryType:
     currency: CurrencyCode = strawberry.field(description="The viewer's base currency; every amount here is in it.")
-    total_balance: Decimal = strawberry.field(description="All account balances, converted at the rate of `to`.")
+    total_balance: Decimal = strawberry.field(description="All account balances (an INVESTMENT account at its portfolio value at `to`: "
+                                                 "cash plus holdings), converted at the rate of `to`.")
     total_income: Decimal = strawberry.field(description="Money in during the range; transfers excluded.")
     total_expenses: Decimal = strawberry.field(description="Money out during the range, positive; transfers excluded.")
     net: Decimal = strawberry.field(description="totalIncome - totalExpenses.")
@@ -99,7 +100,8 @@ class CashflowType:
 @strawberry.type(name="NetWorthPoint", description="What the viewer owned, net, on one day.")
 class NetWorthPointType:
     date: dt.date = strawberry.field(description="The day the value is for (a month end, or the last day of the range).")
-    value: Decimal = strawberry.field(description="All balances that day, converted to the base currency.")
+    value: Decimal = strawberry.field(description="All balances that day (an INVESTMENT account at its portfolio "
+                                        "value: cash plus holdings), converted to the base currency.")
     from_snapshot: bool = strawberry.field(description="True when recorded that day; false when derived from history.")
 
 

@@ -83,3 +83,29 @@ async def test_checkpoints_of_a_foreign_account_carry_the_rates_they_were_built_
     assert (await server.gql(set_fx, {"input": rate}, token=admin.access_token))["data"]["setFxRate"]["errors"] == []
     replayed = await portfolio(server, token, "2024-01-01", "2024-01-31")
     assert replayed["costBasis"] == "50.00" and replayed["value"] == "55.00"
+
+
+async def test_checkpoints_hold_the_ledger_cash(server: RunningServer) -> None:
+    """An opening balance and a ledger transfer are in the year-end checkpoints; an account with only
+    an opening balance before the range has none and is replayed, with the same figures."""
+    from tests.ledger.ledger_flows import CREATE_TRANSFER, create_account
+
+    bo = await signed_in_user(server)
+    token = bo.access_token
+    checking = (await create_account(server, token, opening="900"))["id"]
+    first = (await create_account(server, token, name="Broker", type="INVESTMENT", opening="1000"))["id"]
+    second = (await create_account(server, token, name="Idle", type="INVESTMENT", opening="50"))["id"]
+    await recorded(server, token, first, kind="BUY", date="2022-03-01", symbol="CKLC", quantity="10", price="10")
+    moved = await server.gql(CREATE_TRANSFER, {"input": {"fromAccountId": checking, "toAccountId": first,
+                                                         "amount": "400", "date": "2023-05-02"}}, token=token)
+    assert moved["data"]["createTransfer"]["errors"] == []
+    await set_price(server, token, "CKLC", "2022-03-01", "12")
+    assert await _rebuild(server, bo.user_id, first) >= 2
+    assert await _rebuild(server, bo.user_id, second) == 1  # last year end only: nothing moved before
+    from_checkpoint = await portfolio(server, token, "2024-01-01", "2024-06-30")
+    async with server.runtime.sessions() as session, atomic(session):
+        await session.exec(Checkpoint.__table__.delete().where(  # type: ignore[attr-defined]
+            col(Checkpoint.account_id).in_([node_uuid(first), node_uuid(second)])))
+    replayed = await portfolio(server, token, "2024-01-01", "2024-06-30")
+    assert from_checkpoint == replayed
+    assert replayed["value"] == "1470.00" and replayed["cash"] == "1350.00"  # 1000 - 100 + 400 + 50; 10 x 12

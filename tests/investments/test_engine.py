@@ -381,3 +381,23 @@ def test_transfers_move_units_with_their_cost_and_count_at_market_as_flows() -> 
     assert result.cost_basis == 300 and result.realized_gain == 0  # FIFO: 6 of the lot's 500 left
     assert result.value == D("435.60")  # 6 x 72.60
     assert result.twr.cumulative == D("0.21")  # 60 -> 66 -> 72.60, the transfers don't count as return
+
+
+def test_ledger_movements_share_the_cash_book() -> None:
+    """Ledger movements are deposits and withdrawals of the same cash: an opening balance pays for
+    a purchase (no implicit deposit), a ledger withdrawal may overdraw the account without an error,
+    and an activity never takes cash below where the ledger left it."""
+    opening = act("1900-01-01", Kind.DEPOSIT, amount="1000", ledger=True)
+    buy = act("2021-01-02", Kind.BUY, "5", "500")
+    result = run([opening, buy], start="2021-01-01", end="2021-01-03", prices={"S": [("2021-01-02", "100")]})
+    assert result.cash == 500 and result.value == 1000 and result.net_inflow == 0  # the opening is before the range
+    overdrawn = act("2021-01-03", Kind.WITHDRAWAL, amount="800", ledger=True)
+    check([opening, buy, overdrawn])  # the ledger is never refused
+    fee = act("2021-01-04", Kind.FEE, amount="10", security=None)
+    result = run([opening, buy, overdrawn, fee], start="2021-01-03", end="2021-01-04",
+                 prices={"S": [("2021-01-02", "100")]})
+    # -300 after the ledger; the fee brings its own 10 in (an implicit deposit), so cash stays -300.
+    assert result.cash == -300 and result.value == 200 and result.net_inflow == -800 + 10
+    with pytest.raises(ActivityError):  # a WITHDRAWAL activity beyond the cash is still an error
+        check([opening, act("2021-01-02", Kind.WITHDRAWAL, amount="1001")])
+    check([opening, act("2021-01-02", Kind.WITHDRAWAL, amount="1000")])
