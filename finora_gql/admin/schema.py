@@ -5,10 +5,14 @@ writes exactly one audit row in its transaction (see admin/service.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
 
@@ -50,6 +54,7 @@ from finora_gql.auth.types import BanUserInput, UserActionInput, UserPayload
 from finora_gql.context import Context
 from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 from finora_gql.core.jobs import dead_letter_count
+from finora_gql.core.viewer import Viewer
 from finora_gql.gamification import catalog_admin as catalog
 from finora_gql.gamification.types import BadgeNode, ChallengeNode, RewardNode
 from finora_gql.transactions.types import CategoryNode
@@ -72,6 +77,60 @@ def _target_uuid(value: str) -> uuid.UUID:
     if found is None:
         raise BadUserInput(ServiceError(ErrorCode.INVALID, "target is neither a UUID nor an id.", "target"))
     return found
+
+
+# --- catalog entries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """How the console edits one kind of catalog entry: the kind, its draft, its node and its
+    payload (whose result field is `field`)."""
+
+    kind: catalog.Catalog
+    draft: type
+    node: Any
+    payload: type
+    field: str
+
+
+_BADGES = _Entries(catalog.BADGES, catalog.BadgeDraft, BadgeNode, BadgePayload, "badge")
+_CHALLENGES = _Entries(catalog.CHALLENGES, catalog.ChallengeDraft, ChallengeNode, AdminChallengePayload, "challenge")
+_REWARDS = _Entries(catalog.REWARDS, catalog.RewardDraft, RewardNode, RewardPayload, "reward")
+
+
+def _draft(entries: _Entries, input: Any) -> Any:
+    """The draft an input describes: its fields by name (a field the input lacks stays unset),
+    the category id decoded."""
+    values = {f.name: getattr(input, f.name, None) for f in dataclasses.fields(entries.draft)}
+    if values.get("category_id") is not None:
+        values["category_id"] = decode_id(values["category_id"], CategoryNode, "categoryId")
+    return entries.draft(**values)
+
+
+async def _change(info: Info[Context, None], entries: _Entries,
+                  work: Callable[[AsyncSession, Viewer], Awaitable[Any]]) -> Any:
+    """Decode and clean inside the transaction (a bad id is a payload error), perform, and
+    answer with the entry as it is now."""
+    context = info.context
+    viewer = await context.viewer()
+    row, errors = await perform(context, lambda session: work(session, viewer))
+    return entries.payload(**{entries.field: entries.node.of(row) if row else None, "errors": errors})
+
+
+async def _create(info: Info[Context, None], entries: _Entries, input: Any) -> Any:
+    return await _change(info, entries, lambda session, viewer: service.create_entry(
+        session, viewer, entries.kind, _draft(entries, input)))
+
+
+async def _update(info: Info[Context, None], entries: _Entries, input: Any) -> Any:
+    return await _change(info, entries, lambda session, viewer: service.update_entry(
+        session, viewer, entries.kind, decode_id(input.id, entries.node, "id"), _draft(entries, input)))
+
+
+async def _retire(info: Info[Context, None], entries: _Entries, input: RetireInput) -> Any:
+    return await _change(info, entries, lambda session, viewer: service.retire_entry(
+        session, viewer, entries.kind, decode_id(input.id, entries.node, "id")))
 
 
 @strawberry.type
@@ -233,97 +292,42 @@ class AdminMutation:
 
     @strawberry.mutation(description="Admin only. Add a badge to the catalog.", extensions=admin_only())
     async def create_badge(self, info: Info[Context, None], input: Annotated[CreateBadgeInput, strawberry.argument(description="The new badge.")]) -> BadgePayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
-                                   criterion=input.criterion, threshold=input.threshold, points=input.points,
-                                   icon=input.icon)
-        row, errors = await perform(context, lambda session: service.create_badge(session, viewer, draft))
-        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+        return await _create(info, _BADGES, input)
 
     @strawberry.mutation(description="Admin only. Change a badge.", extensions=admin_only())
     async def update_badge(self, info: Info[Context, None], input: Annotated[UpdateBadgeInput, strawberry.argument(description="The badge and the fields to change.")]) -> BadgePayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
-                                   criterion=input.criterion, threshold=input.threshold, points=input.points,
-                                   icon=input.icon)
-        row, errors = await perform(context, lambda session: service.update_badge(
-            session, viewer, decode_id(input.id, BadgeNode, "id"), draft))
-        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+        return await _update(info, _BADGES, input)
 
     @strawberry.mutation(description="Admin only. Retire a badge (no one can earn it any more).",
                          extensions=admin_only())
     async def retire_badge(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> BadgePayload:
-        context = info.context
-        viewer = await context.viewer()
-        row, errors = await perform(context, lambda session: service.retire_badge(
-            session, viewer, decode_id(input.id, BadgeNode, "id")))
-        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+        return await _retire(info, _BADGES, input)
 
     @strawberry.mutation(description="Admin only. Add a challenge to the catalog.", extensions=admin_only())
     async def create_challenge(self, info: Info[Context, None], input: Annotated[CreateChallengeInput, strawberry.argument(description="The new challenge.")]) -> AdminChallengePayload:
-        context = info.context
-        viewer = await context.viewer()
-
-        async def work(session):
-            draft = catalog.ChallengeDraft(
-                code=input.code, name=input.name, description=input.description, kind=input.kind, target=input.target,
-                reward_points=input.reward_points, duration_days=input.duration_days, recurrence=input.recurrence,
-                category_id=decode_id(input.category_id, CategoryNode, "categoryId") if input.category_id else None,
-                default_enrolled=input.default_enrolled, starts_at=input.starts_at, ends_at=input.ends_at)
-            return await service.create_challenge(session, viewer, draft)
-
-        row, errors = await perform(context, work)
-        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+        return await _create(info, _CHALLENGES, input)
 
     @strawberry.mutation(description="Admin only. Change a challenge.", extensions=admin_only())
     async def update_challenge(self, info: Info[Context, None], input: Annotated[UpdateChallengeInput, strawberry.argument(description="The challenge and the fields to change.")]) -> AdminChallengePayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.ChallengeDraft(code=input.code, name=input.name, description=input.description,
-                                       target=input.target, reward_points=input.reward_points,
-                                       default_enrolled=input.default_enrolled, ends_at=input.ends_at)
-        row, errors = await perform(context, lambda session: service.update_challenge(
-            session, viewer, decode_id(input.id, ChallengeNode, "id"), draft))
-        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+        return await _update(info, _CHALLENGES, input)
 
     @strawberry.mutation(description="Admin only. Retire a challenge (no more progress; awards stay).",
                          extensions=admin_only())
     async def retire_challenge(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> AdminChallengePayload:
-        context = info.context
-        viewer = await context.viewer()
-        row, errors = await perform(context, lambda session: service.retire_challenge(
-            session, viewer, decode_id(input.id, ChallengeNode, "id")))
-        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+        return await _retire(info, _CHALLENGES, input)
 
     @strawberry.mutation(description="Admin only. Add a reward to the catalog.", extensions=admin_only())
     async def create_reward(self, info: Info[Context, None], input: Annotated[CreateRewardInput, strawberry.argument(description="The new reward.")]) -> RewardPayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
-                                    cost_points=input.cost_points)
-        row, errors = await perform(context, lambda session: service.create_reward(session, viewer, draft))
-        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+        return await _create(info, _REWARDS, input)
 
     @strawberry.mutation(description="Admin only. Change a reward.", extensions=admin_only())
     async def update_reward(self, info: Info[Context, None], input: Annotated[UpdateRewardInput, strawberry.argument(description="The reward and the fields to change.")]) -> RewardPayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
-                                    cost_points=input.cost_points)
-        row, errors = await perform(context, lambda session: service.update_reward(
-            session, viewer, decode_id(input.id, RewardNode, "id"), draft))
-        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+        return await _update(info, _REWARDS, input)
 
     @strawberry.mutation(description="Admin only. Retire a reward (it can no longer be redeemed).",
                          extensions=admin_only())
     async def retire_reward(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> RewardPayload:
-        context = info.context
-        viewer = await context.viewer()
-        row, errors = await perform(context, lambda session: service.retire_reward(
-            session, viewer, decode_id(input.id, RewardNode, "id")))
-        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+        return await _retire(info, _REWARDS, input)
 
     @strawberry.mutation(description=(
         "Admin only. Rebuild a user's gamification progress from their events and the ledger "

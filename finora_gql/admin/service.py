@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +26,7 @@ from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer, require_admin
 from finora_gql.gamification import catalog_admin as catalog
-from finora_gql.gamification import processing, state
+from finora_gql.gamification import processing
 from finora_gql.gamification import service as gamification
 from finora_gql.notifications import service as notifications
 from finora_gql.notifications.models import NotificationKind
@@ -189,81 +190,28 @@ def audit_cursor(row: AuditLog) -> str:
 
 
 # --- catalog --------------------------------------------------------------------------------------
+# One audited action per verb, for any kind of entry: its audit action is "<noun>.<verb>".
 
 
-def _catalog_changed(session: AsyncSession) -> None:
-    async def forget() -> None:
-        state.catalog_changed()
-
-    after_commit(session, forget)
-
-
-async def create_badge(session: AsyncSession, viewer: Viewer, draft: catalog.BadgeDraft):
+async def create_entry(session: AsyncSession, viewer: Viewer, kind: catalog.Catalog, draft: Any) -> Any:
     require_admin(viewer)
-    row, changed = await catalog.create_badge(session, draft)
-    audit.record(session, viewer, AuditAction.BADGE_CREATE, row.id, changed)
-    _catalog_changed(session)
+    row, changed = await kind.create(session, viewer, draft)
+    audit.record(session, viewer, AuditAction(f"{kind.noun}.create"), row.id, changed)
     return row
 
 
-async def update_badge(session: AsyncSession, viewer: Viewer, badge_id: uuid.UUID, draft: catalog.BadgeDraft):
+async def update_entry(session: AsyncSession, viewer: Viewer, kind: catalog.Catalog, entry_id: uuid.UUID,
+                       draft: Any) -> Any:
     require_admin(viewer)
-    row, changed = await catalog.update_badge(session, badge_id, draft)
-    audit.record(session, viewer, AuditAction.BADGE_UPDATE, row.id, changed)
-    _catalog_changed(session)
+    row, changed = await kind.update(session, viewer, entry_id, draft)
+    audit.record(session, viewer, AuditAction(f"{kind.noun}.update"), row.id, changed)
     return row
 
 
-async def retire_badge(session: AsyncSession, viewer: Viewer, badge_id: uuid.UUID):
+async def retire_entry(session: AsyncSession, viewer: Viewer, kind: catalog.Catalog, entry_id: uuid.UUID) -> Any:
     require_admin(viewer)
-    row, changed = await catalog.retire_badge(session, badge_id)
-    audit.record(session, viewer, AuditAction.BADGE_RETIRE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def create_challenge(session: AsyncSession, viewer: Viewer, draft: catalog.ChallengeDraft):
-    require_admin(viewer)
-    row, changed = await catalog.create_challenge(session, viewer, draft)
-    audit.record(session, viewer, AuditAction.CHALLENGE_CREATE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def update_challenge(session: AsyncSession, viewer: Viewer, challenge_id: uuid.UUID, draft: catalog.ChallengeDraft):
-    require_admin(viewer)
-    row, changed = await catalog.update_challenge(session, viewer, challenge_id, draft)
-    audit.record(session, viewer, AuditAction.CHALLENGE_UPDATE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def retire_challenge(session: AsyncSession, viewer: Viewer, challenge_id: uuid.UUID):
-    require_admin(viewer)
-    row, changed = await catalog.retire_challenge(session, challenge_id)
-    audit.record(session, viewer, AuditAction.CHALLENGE_RETIRE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def create_reward(session: AsyncSession, viewer: Viewer, draft: catalog.RewardDraft):
-    require_admin(viewer)
-    row, changed = await catalog.create_reward(session, draft)
-    audit.record(session, viewer, AuditAction.REWARD_CREATE, row.id, changed)
-    return row
-
-
-async def update_reward(session: AsyncSession, viewer: Viewer, reward_id: uuid.UUID, draft: catalog.RewardDraft):
-    require_admin(viewer)
-    row, changed = await catalog.update_reward(session, reward_id, draft)
-    audit.record(session, viewer, AuditAction.REWARD_UPDATE, row.id, changed)
-    return row
-
-
-async def retire_reward(session: AsyncSession, viewer: Viewer, reward_id: uuid.UUID):
-    require_admin(viewer)
-    row, changed = await catalog.retire_reward(session, reward_id)
-    audit.record(session, viewer, AuditAction.REWARD_RETIRE, row.id, changed)
+    row, changed = await kind.retire(session, entry_id)
+    audit.record(session, viewer, AuditAction(f"{kind.noun}.retire"), row.id, changed)
     return row
 
 
