@@ -19,8 +19,6 @@ from strawberry.types import Info
 from finora_gql.admin import service
 from finora_gql.admin.types import (
     AdminChallengePayload,
-    AdminUserConnection,
-    AdminUserEdge,
     AdminUserNode,
     AdminUserPayload,
     AuditLogConnection,
@@ -45,7 +43,7 @@ from finora_gql.admin.types import (
     UserFilterInput,
     UserIdInput,
 )
-from finora_gql.api.connection import page_info, page_request
+from finora_gql.api.connection import After, Connection, First, connection, page_info, page_request
 from finora_gql.api.errors import perform
 from finora_gql.api.ids import decode_id, parse_uuid
 from finora_gql.api.permissions import admin_field, admin_only
@@ -61,8 +59,6 @@ from finora_gql.transactions.types import CategoryNode
 from finora_gql.users import directory
 from finora_gql.users.types import UserType
 
-First = Annotated[int | None, strawberry.argument(description="How many to return (at most 100; default 20).")]
-After = Annotated[str | None, strawberry.argument(description="Continue after this cursor (an edge's `cursor`).")]
 UserArg = Annotated[relay.GlobalID, strawberry.argument(description="The user.")]
 
 
@@ -155,21 +151,21 @@ class AdminQuery:
         self, info: Info[Context, None],
         filter: Annotated[UserFilterInput | None, strawberry.argument(description="Which users; all when omitted.")] = None,
         first: First = 20, after: After = None,
-    ) -> AdminUserConnection:
+    ) -> Connection[AdminUserNode]:
         context = info.context
         viewer = await context.viewer()
         spec = service.UserFilter(**vars(filter)) if filter else service.UserFilter()
         request = page_request(first=first, after=after, last=None, before=None, kind=directory.CURSOR_KIND)
         try:
             page = await service.list_users(context.session, viewer, spec, page=request)
-            total = await service.count_users(context.session, viewer, spec)
         except ServiceError as error:
             raise BadUserInput(error) from None
         locked = await sign_ins.locked_until(context.session, [u.id for u in page.rows])
-        edges = [AdminUserEdge(cursor=directory.cursor_of(u), node=AdminUserNode.of(u, locked.get(u.id)))
-                 for u in page.rows]
-        return AdminUserConnection(edges=edges, page_info=page_info(edges, has_next=page.has_next,
-                                                                     has_previous=page.has_previous), total_count=total)
+
+        async def count() -> int:
+            return await service.count_users(context.session, viewer, spec)
+
+        return connection(page, lambda u: AdminUserNode.of(u, locked.get(u.id)), directory.cursor_of, count)
 
     @strawberry.field(description="Admin only. One user's details (sessions, last sign-in, counts).",
                       extensions=admin_only())

@@ -6,14 +6,15 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from finora_gql.api.connection import After, First, page_info, page_request
 from finora_gql.api.enums import describe_values
-from finora_gql.api.errors import UserError
+from finora_gql.api.errors import UserError, errors_field
 from finora_gql.api.ids import parse_uuid
 from finora_gql.gamification import service
 from finora_gql.gamification.models import (
@@ -196,11 +197,8 @@ class PointsNode:
     @strawberry.field(description="The ledger, newest first.")
     async def entries(
         self, info: Info,
-        first: Annotated[int | None, strawberry.argument(description="How many entries (at most 100).")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Continue after this cursor.")] = None,
+        first: First = 20, after: After = None,
     ) -> PointsEntryConnection:
-        from finora_gql.api.connection import page_info, page_request
-
         request = page_request(first=first, after=after, last=None, before=None, kind=service.POINTS_CURSOR)
         page = await service.points_page(info.context.session, await info.context.viewer(), page=request)
         edges = [PointsEntryEdge(cursor=service.points_cursor(row), node=PointsEntryNode.of(row)) for row in page.rows]
@@ -269,7 +267,7 @@ class ChallengeInput:
 @strawberry.type(description="The result of joinChallenge or leaveChallenge.")
 class ChallengePayload:
     challenge: ChallengeNode | None = strawberry.field(description="The challenge.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.input(description="A reward to redeem.")
@@ -284,7 +282,7 @@ class RedeemRewardPayload:
     reward: RewardNode | None = strawberry.field(description="The reward redeemed.")
     balance: int | None = strawberry.field(description="Points left.")
     replayed: bool = strawberry.field(description="This client key was redeemed before: nothing new was debited.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.input(description="Leaderboard choices.")
@@ -296,7 +294,7 @@ class LeaderboardProfileInput:
 @strawberry.type(description="The result of setLeaderboardProfile.")
 class LeaderboardProfilePayload:
     profile: LeaderboardProfileNode | None = strawberry.field(description="The profile now.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 def earned_badge(award: Award, badge: Badge) -> EarnedBadgeNode:
