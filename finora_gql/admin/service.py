@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,33 +239,29 @@ def _job_target(dead_id: str) -> uuid.UUID | None:
         return None
 
 
-async def retry_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str) -> dead_letters.DeadLetter:
-    """Put a dead-lettered job back on its queue. The audit row is committed before the job
-    moves (a job retried but not audited would be worse than an audit row for a no-op)."""
+async def _settle_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str, action: AuditAction, after: str,
+                              settle: Callable[[str], object]) -> dead_letters.DeadLetter:
+    """Audit an action on a dead-lettered job, then `settle` it once that commits (a job moved but
+    not audited would be worse than an audit row for a no-op)."""
     require_admin(viewer)
     letter = await asyncio.to_thread(dead_letters.peek, dead_id)
     if letter is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "No dead-lettered job has this id.", "id")
-    audit.record(session, viewer, AuditAction.JOB_RETRY, _job_target(dead_id),
-                 {"state": {"before": "DEAD_LETTERED", "after": "QUEUED"}, "actor": {"before": None, "after": letter.actor}})
+    audit.record(session, viewer, action, _job_target(dead_id),
+                 {"state": {"before": "DEAD_LETTERED", "after": after}, "actor": {"before": None, "after": letter.actor}})
 
     async def move() -> None:
-        await asyncio.to_thread(dead_letters.retry, dead_id)
+        await asyncio.to_thread(settle, dead_id)
 
     after_commit(session, move)
     return letter
 
 
+async def retry_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str) -> dead_letters.DeadLetter:
+    """Put a dead-lettered job back on its queue."""
+    return await _settle_dead_letter(session, viewer, dead_id, AuditAction.JOB_RETRY, "QUEUED", dead_letters.retry)
+
+
 async def discard_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str) -> dead_letters.DeadLetter:
-    require_admin(viewer)
-    letter = await asyncio.to_thread(dead_letters.peek, dead_id)
-    if letter is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No dead-lettered job has this id.", "id")
-    audit.record(session, viewer, AuditAction.JOB_DISCARD, _job_target(dead_id),
-                 {"state": {"before": "DEAD_LETTERED", "after": "DISCARDED"}, "actor": {"before": None, "after": letter.actor}})
-
-    async def drop() -> None:
-        await asyncio.to_thread(dead_letters.discard, dead_id)
-
-    after_commit(session, drop)
-    return letter
+    return await _settle_dead_letter(session, viewer, dead_id, AuditAction.JOB_DISCARD, "DISCARDED",
+                                     dead_letters.discard)
