@@ -9,7 +9,7 @@ import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,7 +44,7 @@ from finora_gql.admin.types import (
     UserIdInput,
 )
 from finora_gql.api.connection import After, Connection, First, connection, page_info, page_request
-from finora_gql.api.errors import perform
+from finora_gql.api.errors import UserError, perform
 from finora_gql.api.ids import decode_id, parse_uuid
 from finora_gql.api.permissions import admin_field, admin_only
 from finora_gql.auth import console as sign_ins
@@ -52,6 +52,7 @@ from finora_gql.auth.types import BanUserInput, UserActionInput, UserPayload
 from finora_gql.context import Context
 from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 from finora_gql.core.jobs import dead_letter_count
+from finora_gql.core.runtime import Runtime
 from finora_gql.core.viewer import Viewer
 from finora_gql.gamification import catalog_admin as catalog
 from finora_gql.gamification.types import BadgeNode, ChallengeNode, RewardNode
@@ -59,6 +60,7 @@ from finora_gql.transactions.types import CategoryNode
 from finora_gql.users import directory
 from finora_gql.users.types import UserType
 
+T = TypeVar("T")
 UserArg = Annotated[relay.GlobalID, strawberry.argument(description="The user.")]
 
 
@@ -73,6 +75,16 @@ def _target_uuid(value: str) -> uuid.UUID:
     if found is None:
         raise BadUserInput(ServiceError(ErrorCode.INVALID, "target is neither a UUID nor an id.", "target"))
     return found
+
+
+async def _on_user(info: Info[Context, None], user_id: relay.GlobalID,
+                   act: Callable[[AsyncSession, Runtime, Viewer, uuid.UUID], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
+    """One admin action on a user, in one transaction: the id decoded there (a bad one is a
+    payload error on userId), then `act`."""
+    context = info.context
+    viewer = await context.viewer()
+    return await perform(context, lambda session: act(session, context.runtime, viewer,
+                                                      decode_id(user_id, UserType, "userId")))
 
 
 # --- catalog entries ------------------------------------------------------------------------------
@@ -233,55 +245,34 @@ class AdminMutation:
     async def ban_user(
         self, info: Info[Context, None], input: Annotated[BanUserInput, strawberry.argument(description="Who and why.")]
     ) -> UserPayload:
-        context = info.context
-        viewer = await context.admin()
-        user, errors = await perform(
-            context,
-            lambda session: service.ban_user(
-                session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId"), reason=input.reason
-            ),
-        )
+        user, errors = await _on_user(info, input.user_id, lambda session, rt, viewer, user_id: service.ban_user(
+            session, rt, viewer, user_id, reason=input.reason))
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(**admin_field("Lift a suspension."))
     async def unban_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
-        context = info.context
-        viewer = await context.admin()
-        user, errors = await perform(
-            context,
-            lambda session: service.unban_user(session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")),
-        )
+        user, errors = await _on_user(info, input.user_id, service.unban_user)
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(**admin_field("Clear a sign-in lockout before it expires."))
     async def unlock_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
-        context = info.context
-        viewer = await context.admin()
-        user, errors = await perform(
-            context,
-            lambda session: service.unlock_user(session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")),
-        )
+        user, errors = await _on_user(info, input.user_id, service.unlock_user)
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Give a user a role (takes effect on their next request).",
                          extensions=admin_only())
     async def set_user_role(self, info: Info[Context, None], input: Annotated[SetUserRoleInput, strawberry.argument(description="The person and their new role.")]) -> AdminUserPayload:
-        context = info.context
-        viewer = await context.viewer()
-        user, errors = await perform(context, lambda session: service.set_user_role(
-            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId"), input.role))
+        user, errors = await _on_user(info, input.user_id, lambda session, rt, viewer, user_id: service.set_user_role(
+            session, rt, viewer, user_id, input.role))
         return AdminUserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. End every live session of a user.", extensions=admin_only())
     async def revoke_user_sessions(self, info: Info[Context, None], input: Annotated[UserIdInput, strawberry.argument(description="The person to act on.")]) -> RevokeSessionsPayload:
-        context = info.context
-        viewer = await context.viewer()
-        done, errors = await perform(context, lambda session: service.revoke_user_sessions(
-            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")))
+        done, errors = await _on_user(info, input.user_id, service.revoke_user_sessions)
         if done is None:
             return RevokeSessionsPayload(user=None, revoked=0, errors=errors)
         return RevokeSessionsPayload(user=UserType.of(done[0]), revoked=done[1], errors=[])
@@ -329,10 +320,7 @@ class AdminMutation:
         "Admin only. Rebuild a user's gamification progress from their events and the ledger "
         "(adds any missing award; never takes one back)."), extensions=admin_only())
     async def recompute_gamification(self, info: Info[Context, None], input: Annotated[UserIdInput, strawberry.argument(description="The person whose progress to rebuild.")]) -> RecomputePayload:
-        context = info.context
-        viewer = await context.viewer()
-        done, errors = await perform(context, lambda session: service.recompute_gamification(
-            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")))
+        done, errors = await _on_user(info, input.user_id, service.recompute_gamification)
         if done is None:
             return RecomputePayload(events_replayed=None, awards_added=None, progress_rows=None, errors=errors)
         return RecomputePayload(events_replayed=done.events, awards_added=done.awards_added,
