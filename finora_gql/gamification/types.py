@@ -37,6 +37,13 @@ def plain(value: Decimal) -> Decimal:
     return value.normalize()
 
 
+async def _catalog_nodes(node: Any, model: type, info: Info, node_ids: Iterable[str]) -> list[Any]:
+    """Catalog entries as nodes, in the order asked (null for an id that names none)."""
+    ids = [parse_uuid(i) for i in node_ids]
+    found = await service.catalog_by_ids(info.context.session, model, [i for i in ids if i])
+    return [node.of(found[i]) if i in found else None for i in ids]
+
+
 ChallengeKindEnum = strawberry.enum(ChallengeKind, name="ChallengeKind", description=(
     "What a challenge asks. SPEND_UNDER, NO_SPEND_DAYS and BUDGET_KEPT are judged once the period has closed "
     "in the person's time zone."))
@@ -78,9 +85,7 @@ class BadgeNode(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[BadgeNode | None]:
-        ids = [parse_uuid(i) for i in node_ids]
-        found = await service.catalog_by_ids(info.context.session, Badge, [i for i in ids if i])
-        return [cls.of(found[i]) if i in found else None for i in ids]
+        return await _catalog_nodes(cls, Badge, info, node_ids)
 
 
 @strawberry.type(name="Challenge", description="A challenge from the catalog.")
@@ -112,9 +117,7 @@ class ChallengeNode(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[ChallengeNode | None]:
-        ids = [parse_uuid(i) for i in node_ids]
-        found = await service.catalog_by_ids(info.context.session, Challenge, [i for i in ids if i])
-        return [cls.of(found[i]) if i in found else None for i in ids]
+        return await _catalog_nodes(cls, Challenge, info, node_ids)
 
 
 @strawberry.type(name="Reward", description="Something points can be redeemed for, from the admin-defined catalog.")
@@ -133,9 +136,7 @@ class RewardNode(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[RewardNode | None]:
-        ids = [parse_uuid(i) for i in node_ids]
-        found = await service.catalog_by_ids(info.context.session, Reward, [i for i in ids if i])
-        return [cls.of(found[i]) if i in found else None for i in ids]
+        return await _catalog_nodes(cls, Reward, info, node_ids)
 
 
 @strawberry.type(name="MyChallenge", description="A challenge the viewer takes part in, with this period's progress.")
