@@ -5,18 +5,20 @@ writes exactly one audit row in its transaction (see admin/service.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
 
 from finora_gql.admin import service
 from finora_gql.admin.types import (
     AdminChallengePayload,
-    AdminUserConnection,
-    AdminUserEdge,
     AdminUserNode,
     AdminUserPayload,
     AuditLogConnection,
@@ -41,8 +43,8 @@ from finora_gql.admin.types import (
     UserFilterInput,
     UserIdInput,
 )
-from finora_gql.api.connection import page_info, page_request
-from finora_gql.api.errors import perform
+from finora_gql.api.connection import After, Connection, First, connection, page_info, page_request
+from finora_gql.api.errors import UserError, perform
 from finora_gql.api.ids import decode_id, parse_uuid
 from finora_gql.api.permissions import admin_field, admin_only
 from finora_gql.auth import console as sign_ins
@@ -50,14 +52,15 @@ from finora_gql.auth.types import BanUserInput, UserActionInput, UserPayload
 from finora_gql.context import Context
 from finora_gql.core.errors import BadUserInput, ErrorCode, ServiceError
 from finora_gql.core.jobs import dead_letter_count
+from finora_gql.core.runtime import Runtime
+from finora_gql.core.viewer import Viewer
 from finora_gql.gamification import catalog_admin as catalog
 from finora_gql.gamification.types import BadgeNode, ChallengeNode, RewardNode
 from finora_gql.transactions.types import CategoryNode
 from finora_gql.users import directory
 from finora_gql.users.types import UserType
 
-First = Annotated[int | None, strawberry.argument(description="How many to return (at most 100; default 20).")]
-After = Annotated[str | None, strawberry.argument(description="Continue after this cursor (an edge's `cursor`).")]
+T = TypeVar("T")
 UserArg = Annotated[relay.GlobalID, strawberry.argument(description="The user.")]
 
 
@@ -72,6 +75,70 @@ def _target_uuid(value: str) -> uuid.UUID:
     if found is None:
         raise BadUserInput(ServiceError(ErrorCode.INVALID, "target is neither a UUID nor an id.", "target"))
     return found
+
+
+async def _on_user(info: Info[Context, None], user_id: relay.GlobalID,
+                   act: Callable[[AsyncSession, Runtime, Viewer, uuid.UUID], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
+    """One admin action on a user, in one transaction: the id decoded there (a bad one is a
+    payload error on userId), then `act`."""
+    context = info.context
+    viewer = await context.viewer()
+    return await perform(context, lambda session: act(session, context.runtime, viewer,
+                                                      decode_id(user_id, UserType, "userId")))
+
+
+# --- catalog entries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """How the console edits one kind of catalog entry: the kind, its draft, its node and its
+    payload (whose result field is `field`)."""
+
+    kind: catalog.Catalog
+    draft: type
+    node: Any
+    payload: type
+    field: str
+
+
+_BADGES = _Entries(catalog.BADGES, catalog.BadgeDraft, BadgeNode, BadgePayload, "badge")
+_CHALLENGES = _Entries(catalog.CHALLENGES, catalog.ChallengeDraft, ChallengeNode, AdminChallengePayload, "challenge")
+_REWARDS = _Entries(catalog.REWARDS, catalog.RewardDraft, RewardNode, RewardPayload, "reward")
+
+
+def _draft(entries: _Entries, input: Any) -> Any:
+    """The draft an input describes: its fields by name (a field the input lacks stays unset),
+    the category id decoded."""
+    values = {f.name: getattr(input, f.name, None) for f in dataclasses.fields(entries.draft)}
+    if values.get("category_id") is not None:
+        values["category_id"] = decode_id(values["category_id"], CategoryNode, "categoryId")
+    return entries.draft(**values)
+
+
+async def _change(info: Info[Context, None], entries: _Entries,
+                  work: Callable[[AsyncSession, Viewer], Awaitable[Any]]) -> Any:
+    """Decode and clean inside the transaction (a bad id is a payload error), perform, and
+    answer with the entry as it is now."""
+    context = info.context
+    viewer = await context.viewer()
+    row, errors = await perform(context, lambda session: work(session, viewer))
+    return entries.payload(**{entries.field: entries.node.of(row) if row else None, "errors": errors})
+
+
+async def _create(info: Info[Context, None], entries: _Entries, input: Any) -> Any:
+    return await _change(info, entries, lambda session, viewer: service.create_entry(
+        session, viewer, entries.kind, _draft(entries, input)))
+
+
+async def _update(info: Info[Context, None], entries: _Entries, input: Any) -> Any:
+    return await _change(info, entries, lambda session, viewer: service.update_entry(
+        session, viewer, entries.kind, decode_id(input.id, entries.node, "id"), _draft(entries, input)))
+
+
+async def _retire(info: Info[Context, None], entries: _Entries, input: RetireInput) -> Any:
+    return await _change(info, entries, lambda session, viewer: service.retire_entry(
+        session, viewer, entries.kind, decode_id(input.id, entries.node, "id")))
 
 
 @strawberry.type
@@ -96,21 +163,21 @@ class AdminQuery:
         self, info: Info[Context, None],
         filter: Annotated[UserFilterInput | None, strawberry.argument(description="Which users; all when omitted.")] = None,
         first: First = 20, after: After = None,
-    ) -> AdminUserConnection:
+    ) -> Connection[AdminUserNode]:
         context = info.context
         viewer = await context.viewer()
         spec = service.UserFilter(**vars(filter)) if filter else service.UserFilter()
         request = page_request(first=first, after=after, last=None, before=None, kind=directory.CURSOR_KIND)
         try:
             page = await service.list_users(context.session, viewer, spec, page=request)
-            total = await service.count_users(context.session, viewer, spec)
         except ServiceError as error:
             raise BadUserInput(error) from None
         locked = await sign_ins.locked_until(context.session, [u.id for u in page.rows])
-        edges = [AdminUserEdge(cursor=directory.cursor_of(u), node=AdminUserNode.of(u, locked.get(u.id)))
-                 for u in page.rows]
-        return AdminUserConnection(edges=edges, page_info=page_info(edges, has_next=page.has_next,
-                                                                     has_previous=page.has_previous), total_count=total)
+
+        async def count() -> int:
+            return await service.count_users(context.session, viewer, spec)
+
+        return connection(page, lambda u: AdminUserNode.of(u, locked.get(u.id)), directory.cursor_of, count)
 
     @strawberry.field(description="Admin only. One user's details (sessions, last sign-in, counts).",
                       extensions=admin_only())
@@ -178,161 +245,82 @@ class AdminMutation:
     async def ban_user(
         self, info: Info[Context, None], input: Annotated[BanUserInput, strawberry.argument(description="Who and why.")]
     ) -> UserPayload:
-        context = info.context
-        viewer = await context.admin()
-        user, errors = await perform(
-            context,
-            lambda session: service.ban_user(
-                session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId"), reason=input.reason
-            ),
-        )
+        user, errors = await _on_user(info, input.user_id, lambda session, rt, viewer, user_id: service.ban_user(
+            session, rt, viewer, user_id, reason=input.reason))
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(**admin_field("Lift a suspension."))
     async def unban_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
-        context = info.context
-        viewer = await context.admin()
-        user, errors = await perform(
-            context,
-            lambda session: service.unban_user(session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")),
-        )
+        user, errors = await _on_user(info, input.user_id, service.unban_user)
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(**admin_field("Clear a sign-in lockout before it expires."))
     async def unlock_user(
         self, info: Info[Context, None], input: Annotated[UserActionInput, strawberry.argument(description="The person to act on.")]
     ) -> UserPayload:
-        context = info.context
-        viewer = await context.admin()
-        user, errors = await perform(
-            context,
-            lambda session: service.unlock_user(session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")),
-        )
+        user, errors = await _on_user(info, input.user_id, service.unlock_user)
         return UserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. Give a user a role (takes effect on their next request).",
                          extensions=admin_only())
     async def set_user_role(self, info: Info[Context, None], input: Annotated[SetUserRoleInput, strawberry.argument(description="The person and their new role.")]) -> AdminUserPayload:
-        context = info.context
-        viewer = await context.viewer()
-        user, errors = await perform(context, lambda session: service.set_user_role(
-            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId"), input.role))
+        user, errors = await _on_user(info, input.user_id, lambda session, rt, viewer, user_id: service.set_user_role(
+            session, rt, viewer, user_id, input.role))
         return AdminUserPayload(user=UserType.of(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Admin only. End every live session of a user.", extensions=admin_only())
     async def revoke_user_sessions(self, info: Info[Context, None], input: Annotated[UserIdInput, strawberry.argument(description="The person to act on.")]) -> RevokeSessionsPayload:
-        context = info.context
-        viewer = await context.viewer()
-        done, errors = await perform(context, lambda session: service.revoke_user_sessions(
-            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")))
+        done, errors = await _on_user(info, input.user_id, service.revoke_user_sessions)
         if done is None:
             return RevokeSessionsPayload(user=None, revoked=0, errors=errors)
         return RevokeSessionsPayload(user=UserType.of(done[0]), revoked=done[1], errors=[])
 
     @strawberry.mutation(description="Admin only. Add a badge to the catalog.", extensions=admin_only())
     async def create_badge(self, info: Info[Context, None], input: Annotated[CreateBadgeInput, strawberry.argument(description="The new badge.")]) -> BadgePayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
-                                   criterion=input.criterion, threshold=input.threshold, points=input.points,
-                                   icon=input.icon)
-        row, errors = await perform(context, lambda session: service.create_badge(session, viewer, draft))
-        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+        return await _create(info, _BADGES, input)
 
     @strawberry.mutation(description="Admin only. Change a badge.", extensions=admin_only())
     async def update_badge(self, info: Info[Context, None], input: Annotated[UpdateBadgeInput, strawberry.argument(description="The badge and the fields to change.")]) -> BadgePayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.BadgeDraft(code=input.code, name=input.name, description=input.description,
-                                   criterion=input.criterion, threshold=input.threshold, points=input.points,
-                                   icon=input.icon)
-        row, errors = await perform(context, lambda session: service.update_badge(
-            session, viewer, decode_id(input.id, BadgeNode, "id"), draft))
-        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+        return await _update(info, _BADGES, input)
 
     @strawberry.mutation(description="Admin only. Retire a badge (no one can earn it any more).",
                          extensions=admin_only())
     async def retire_badge(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> BadgePayload:
-        context = info.context
-        viewer = await context.viewer()
-        row, errors = await perform(context, lambda session: service.retire_badge(
-            session, viewer, decode_id(input.id, BadgeNode, "id")))
-        return BadgePayload(badge=BadgeNode.of(row) if row else None, errors=errors)
+        return await _retire(info, _BADGES, input)
 
     @strawberry.mutation(description="Admin only. Add a challenge to the catalog.", extensions=admin_only())
     async def create_challenge(self, info: Info[Context, None], input: Annotated[CreateChallengeInput, strawberry.argument(description="The new challenge.")]) -> AdminChallengePayload:
-        context = info.context
-        viewer = await context.viewer()
-
-        async def work(session):
-            draft = catalog.ChallengeDraft(
-                code=input.code, name=input.name, description=input.description, kind=input.kind, target=input.target,
-                reward_points=input.reward_points, duration_days=input.duration_days, recurrence=input.recurrence,
-                category_id=decode_id(input.category_id, CategoryNode, "categoryId") if input.category_id else None,
-                default_enrolled=input.default_enrolled, starts_at=input.starts_at, ends_at=input.ends_at)
-            return await service.create_challenge(session, viewer, draft)
-
-        row, errors = await perform(context, work)
-        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+        return await _create(info, _CHALLENGES, input)
 
     @strawberry.mutation(description="Admin only. Change a challenge.", extensions=admin_only())
     async def update_challenge(self, info: Info[Context, None], input: Annotated[UpdateChallengeInput, strawberry.argument(description="The challenge and the fields to change.")]) -> AdminChallengePayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.ChallengeDraft(code=input.code, name=input.name, description=input.description,
-                                       target=input.target, reward_points=input.reward_points,
-                                       default_enrolled=input.default_enrolled, ends_at=input.ends_at)
-        row, errors = await perform(context, lambda session: service.update_challenge(
-            session, viewer, decode_id(input.id, ChallengeNode, "id"), draft))
-        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+        return await _update(info, _CHALLENGES, input)
 
     @strawberry.mutation(description="Admin only. Retire a challenge (no more progress; awards stay).",
                          extensions=admin_only())
     async def retire_challenge(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> AdminChallengePayload:
-        context = info.context
-        viewer = await context.viewer()
-        row, errors = await perform(context, lambda session: service.retire_challenge(
-            session, viewer, decode_id(input.id, ChallengeNode, "id")))
-        return AdminChallengePayload(challenge=ChallengeNode.of(row) if row else None, errors=errors)
+        return await _retire(info, _CHALLENGES, input)
 
     @strawberry.mutation(description="Admin only. Add a reward to the catalog.", extensions=admin_only())
     async def create_reward(self, info: Info[Context, None], input: Annotated[CreateRewardInput, strawberry.argument(description="The new reward.")]) -> RewardPayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
-                                    cost_points=input.cost_points)
-        row, errors = await perform(context, lambda session: service.create_reward(session, viewer, draft))
-        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+        return await _create(info, _REWARDS, input)
 
     @strawberry.mutation(description="Admin only. Change a reward.", extensions=admin_only())
     async def update_reward(self, info: Info[Context, None], input: Annotated[UpdateRewardInput, strawberry.argument(description="The reward and the fields to change.")]) -> RewardPayload:
-        context = info.context
-        viewer = await context.viewer()
-        draft = catalog.RewardDraft(code=input.code, name=input.name, description=input.description,
-                                    cost_points=input.cost_points)
-        row, errors = await perform(context, lambda session: service.update_reward(
-            session, viewer, decode_id(input.id, RewardNode, "id"), draft))
-        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+        return await _update(info, _REWARDS, input)
 
     @strawberry.mutation(description="Admin only. Retire a reward (it can no longer be redeemed).",
                          extensions=admin_only())
     async def retire_reward(self, info: Info[Context, None], input: Annotated[RetireInput, strawberry.argument(description="What to retire, by id.")]) -> RewardPayload:
-        context = info.context
-        viewer = await context.viewer()
-        row, errors = await perform(context, lambda session: service.retire_reward(
-            session, viewer, decode_id(input.id, RewardNode, "id")))
-        return RewardPayload(reward=RewardNode.of(row) if row else None, errors=errors)
+        return await _retire(info, _REWARDS, input)
 
     @strawberry.mutation(description=(
         "Admin only. Rebuild a user's gamification progress from their events and the ledger "
         "(adds any missing award; never takes one back)."), extensions=admin_only())
     async def recompute_gamification(self, info: Info[Context, None], input: Annotated[UserIdInput, strawberry.argument(description="The person whose progress to rebuild.")]) -> RecomputePayload:
-        context = info.context
-        viewer = await context.viewer()
-        done, errors = await perform(context, lambda session: service.recompute_gamification(
-            session, context.runtime, viewer, decode_id(input.user_id, UserType, "userId")))
+        done, errors = await _on_user(info, input.user_id, service.recompute_gamification)
         if done is None:
             return RecomputePayload(events_replayed=None, awards_added=None, progress_rows=None, errors=errors)
         return RecomputePayload(events_replayed=done.events, awards_added=done.awards_added,

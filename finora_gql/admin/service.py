@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +26,7 @@ from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer, require_admin
 from finora_gql.gamification import catalog_admin as catalog
-from finora_gql.gamification import processing, state
+from finora_gql.gamification import processing
 from finora_gql.gamification import service as gamification
 from finora_gql.notifications import service as notifications
 from finora_gql.notifications.models import NotificationKind
@@ -189,81 +190,28 @@ def audit_cursor(row: AuditLog) -> str:
 
 
 # --- catalog --------------------------------------------------------------------------------------
+# One audited action per verb, for any kind of entry: its audit action is "<noun>.<verb>".
 
 
-def _catalog_changed(session: AsyncSession) -> None:
-    async def forget() -> None:
-        state.catalog_changed()
-
-    after_commit(session, forget)
-
-
-async def create_badge(session: AsyncSession, viewer: Viewer, draft: catalog.BadgeDraft):
+async def create_entry(session: AsyncSession, viewer: Viewer, kind: catalog.Catalog, draft: Any) -> Any:
     require_admin(viewer)
-    row, changed = await catalog.create_badge(session, draft)
-    audit.record(session, viewer, AuditAction.BADGE_CREATE, row.id, changed)
-    _catalog_changed(session)
+    row, changed = await kind.create(session, viewer, draft)
+    audit.record(session, viewer, AuditAction(f"{kind.noun}.create"), row.id, changed)
     return row
 
 
-async def update_badge(session: AsyncSession, viewer: Viewer, badge_id: uuid.UUID, draft: catalog.BadgeDraft):
+async def update_entry(session: AsyncSession, viewer: Viewer, kind: catalog.Catalog, entry_id: uuid.UUID,
+                       draft: Any) -> Any:
     require_admin(viewer)
-    row, changed = await catalog.update_badge(session, badge_id, draft)
-    audit.record(session, viewer, AuditAction.BADGE_UPDATE, row.id, changed)
-    _catalog_changed(session)
+    row, changed = await kind.update(session, viewer, entry_id, draft)
+    audit.record(session, viewer, AuditAction(f"{kind.noun}.update"), row.id, changed)
     return row
 
 
-async def retire_badge(session: AsyncSession, viewer: Viewer, badge_id: uuid.UUID):
+async def retire_entry(session: AsyncSession, viewer: Viewer, kind: catalog.Catalog, entry_id: uuid.UUID) -> Any:
     require_admin(viewer)
-    row, changed = await catalog.retire_badge(session, badge_id)
-    audit.record(session, viewer, AuditAction.BADGE_RETIRE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def create_challenge(session: AsyncSession, viewer: Viewer, draft: catalog.ChallengeDraft):
-    require_admin(viewer)
-    row, changed = await catalog.create_challenge(session, viewer, draft)
-    audit.record(session, viewer, AuditAction.CHALLENGE_CREATE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def update_challenge(session: AsyncSession, viewer: Viewer, challenge_id: uuid.UUID, draft: catalog.ChallengeDraft):
-    require_admin(viewer)
-    row, changed = await catalog.update_challenge(session, viewer, challenge_id, draft)
-    audit.record(session, viewer, AuditAction.CHALLENGE_UPDATE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def retire_challenge(session: AsyncSession, viewer: Viewer, challenge_id: uuid.UUID):
-    require_admin(viewer)
-    row, changed = await catalog.retire_challenge(session, challenge_id)
-    audit.record(session, viewer, AuditAction.CHALLENGE_RETIRE, row.id, changed)
-    _catalog_changed(session)
-    return row
-
-
-async def create_reward(session: AsyncSession, viewer: Viewer, draft: catalog.RewardDraft):
-    require_admin(viewer)
-    row, changed = await catalog.create_reward(session, draft)
-    audit.record(session, viewer, AuditAction.REWARD_CREATE, row.id, changed)
-    return row
-
-
-async def update_reward(session: AsyncSession, viewer: Viewer, reward_id: uuid.UUID, draft: catalog.RewardDraft):
-    require_admin(viewer)
-    row, changed = await catalog.update_reward(session, reward_id, draft)
-    audit.record(session, viewer, AuditAction.REWARD_UPDATE, row.id, changed)
-    return row
-
-
-async def retire_reward(session: AsyncSession, viewer: Viewer, reward_id: uuid.UUID):
-    require_admin(viewer)
-    row, changed = await catalog.retire_reward(session, reward_id)
-    audit.record(session, viewer, AuditAction.REWARD_RETIRE, row.id, changed)
+    row, changed = await kind.retire(session, entry_id)
+    audit.record(session, viewer, AuditAction(f"{kind.noun}.retire"), row.id, changed)
     return row
 
 
@@ -291,33 +239,29 @@ def _job_target(dead_id: str) -> uuid.UUID | None:
         return None
 
 
-async def retry_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str) -> dead_letters.DeadLetter:
-    """Put a dead-lettered job back on its queue. The audit row is committed before the job
-    moves (a job retried but not audited would be worse than an audit row for a no-op)."""
+async def _settle_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str, action: AuditAction, after: str,
+                              settle: Callable[[str], object]) -> dead_letters.DeadLetter:
+    """Audit an action on a dead-lettered job, then `settle` it once that commits (a job moved but
+    not audited would be worse than an audit row for a no-op)."""
     require_admin(viewer)
     letter = await asyncio.to_thread(dead_letters.peek, dead_id)
     if letter is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "No dead-lettered job has this id.", "id")
-    audit.record(session, viewer, AuditAction.JOB_RETRY, _job_target(dead_id),
-                 {"state": {"before": "DEAD_LETTERED", "after": "QUEUED"}, "actor": {"before": None, "after": letter.actor}})
+    audit.record(session, viewer, action, _job_target(dead_id),
+                 {"state": {"before": "DEAD_LETTERED", "after": after}, "actor": {"before": None, "after": letter.actor}})
 
     async def move() -> None:
-        await asyncio.to_thread(dead_letters.retry, dead_id)
+        await asyncio.to_thread(settle, dead_id)
 
     after_commit(session, move)
     return letter
 
 
+async def retry_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str) -> dead_letters.DeadLetter:
+    """Put a dead-lettered job back on its queue."""
+    return await _settle_dead_letter(session, viewer, dead_id, AuditAction.JOB_RETRY, "QUEUED", dead_letters.retry)
+
+
 async def discard_dead_letter(session: AsyncSession, viewer: Viewer, dead_id: str) -> dead_letters.DeadLetter:
-    require_admin(viewer)
-    letter = await asyncio.to_thread(dead_letters.peek, dead_id)
-    if letter is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No dead-lettered job has this id.", "id")
-    audit.record(session, viewer, AuditAction.JOB_DISCARD, _job_target(dead_id),
-                 {"state": {"before": "DEAD_LETTERED", "after": "DISCARDED"}, "actor": {"before": None, "after": letter.actor}})
-
-    async def drop() -> None:
-        await asyncio.to_thread(dead_letters.discard, dead_id)
-
-    after_commit(session, drop)
-    return letter
+    return await _settle_dead_letter(session, viewer, dead_id, AuditAction.JOB_DISCARD, "DISCARDED",
+                                     dead_letters.discard)

@@ -16,7 +16,7 @@ from finora_gql.admin import service
 from finora_gql.admin.audit import AuditAction
 from finora_gql.admin.models import AuditLog
 from finora_gql.api.enums import describe_values
-from finora_gql.api.errors import UserError
+from finora_gql.api.errors import UserError, errors_field
 from finora_gql.auth import console as sign_ins
 from finora_gql.core.dead_letters import DeadLetter
 from finora_gql.gamification.models import Recurrence
@@ -86,19 +86,6 @@ class AdminUserNode:
     @classmethod
     def of(cls, user: User, locked_until: dt.datetime | None) -> AdminUserNode:
         return cls(user=UserType.of(user), locked_until=locked_until, _id=user.id)
-
-
-@strawberry.type(name="AdminUserEdge", description="A user and the cursor after them.")
-class AdminUserEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue.")
-    node: AdminUserNode = strawberry.field(description="The user.")
-
-
-@strawberry.type(name="AdminUserConnection", description="A page of users, newest first.")
-class AdminUserConnection:
-    edges: list[AdminUserEdge] = strawberry.field(description="The users of this page.")
-    page_info: relay.PageInfo = strawberry.field(description="Whether more follow.")
-    total_count: int = strawberry.field(description="How many users match.")
 
 
 @strawberry.input(description="Which users to list; every condition given must hold.")
@@ -188,14 +175,14 @@ class UserIdInput:
 @strawberry.type(description="The result of an admin action on a user.")
 class AdminUserPayload:
     user: UserType | None = strawberry.field(description="The user now.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of revokeUserSessions.")
 class RevokeSessionsPayload:
     user: UserType | None = strawberry.field(description="The user.")
     revoked: int = strawberry.field(description="How many live sessions ended.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.input(description="A new badge.")
@@ -275,19 +262,19 @@ class RetireInput:
 @strawberry.type(description="The result of a badge mutation.")
 class BadgePayload:
     badge: BadgeNode | None = strawberry.field(description="The badge now.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of a challenge mutation.")
 class AdminChallengePayload:
     challenge: ChallengeNode | None = strawberry.field(description="The challenge now.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of a reward mutation.")
 class RewardPayload:
     reward: RewardNode | None = strawberry.field(description="The reward now.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.input(description="A dead-lettered job.")
@@ -298,7 +285,7 @@ class DeadLetterInput:
 @strawberry.type(description="The result of retrying or discarding a dead-lettered job.")
 class DeadLetterPayload:
     job: DeadLetterNode | None = strawberry.field(description="The job as it was.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.type(description="The result of recomputeGamification.")
@@ -306,7 +293,7 @@ class RecomputePayload:
     events_replayed: int | None = strawberry.field(description="Events replayed, in order.")
     awards_added: int | None = strawberry.field(description="Awards the replay found missing and added (normally 0).")
     progress_rows: int | None = strawberry.field(description="Challenge progress rows rewritten.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 describe_values(AuditActionEnum, {

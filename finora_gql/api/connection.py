@@ -27,7 +27,7 @@ RowT = TypeVar("RowT")
 
 @strawberry.type(description="One item of a list and the cursor to continue after it.")
 class Edge(Generic[NodeT]):
-    cursor: str = strawberry.field(description="Pass as `after` (or `before`) to continue from this item.")
+    cursor: str = strawberry.field(description="Pass as `after` (or `before`, where the list takes it) to continue from this item.")
     node: NodeT = strawberry.field(description="The item.")
 
 

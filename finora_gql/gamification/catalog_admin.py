@@ -1,6 +1,8 @@
 """Catalog management (administrators): create, update and retire badges, challenges and rewards.
 
-Each function validates all of its input, changes one row, and returns it with the values that
+One `Catalog` describes each kind of entry (its table, the fields its audit row compares, what a
+new one must have, how a draft is cleaned onto a row); `create`, `update` and `retire` are the same
+for every kind. Each validates the input, changes one row, and returns it with the values that
 changed (`{field: {"before", "after"}}`) for the caller's audit row. Retiring keeps the row (awards
 and redemptions refer to it); a retired entry takes no more progress and cannot be redeemed.
 """
@@ -10,18 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.admin.audit import changes
 from finora_gql.core import clock
+from finora_gql.core.db import after_commit
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
+from finora_gql.gamification import state
 from finora_gql.gamification.models import Badge, BadgeCriterion, Challenge, ChallengeKind, Recurrence, Reward
 
 CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
@@ -29,6 +34,8 @@ MAX_POINTS = 10_000
 MAX_TARGET = Decimal("1000000000")
 
 Changes = dict[str, dict[str, Any]]
+Row = TypeVar("Row", Badge, Challenge, Reward)
+Draft = TypeVar("Draft")
 
 
 def _snapshot(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -48,52 +55,105 @@ def _points(value: int, field: str) -> int:
     return value
 
 
-async def _unique_code(session: AsyncSession, model: type, code: str, current: uuid.UUID | None = None) -> None:
-    found = (await session.exec(select(model).where(col(model.code) == code))).first()
-    if found is not None and found.id != current:
-        raise ServiceError(ErrorCode.ALREADY_EXISTS, "This code is taken.", "code")
-
-
-async def _get(session: AsyncSession, model: type, row_id: uuid.UUID, noun: str) -> Any:
-    row = await session.get(model, row_id, with_for_update=True)
-    if row is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, f"No {noun} has this id.", "id")
-    return row
-
-
-async def _retire(session: AsyncSession, model: type, row_id: uuid.UUID, noun: str,
-                  fields: tuple[str, ...]) -> tuple[Any, Changes]:
-    """Retire a catalog row (no one can earn or redeem it any more; what was awarded stays)."""
-    row = await _get(session, model, row_id, noun)
-    before = _snapshot(row, fields)
-    row.retired_at = row.retired_at or clock.now()
-    session.add(row)
-    return row, changes(before, _snapshot(row, fields))
-
-
-# --- badges -------------------------------------------------------------------------------------
-
-BADGE_FIELDS = ("code", "name", "description", "icon", "criterion", "threshold", "points", "retired_at")
-
-
 @dataclass
-class BadgeDraft:
+class EntryDraft:
+    """What every kind of entry has; omitted (None) values stay as they are."""
+
     code: str | None = None
     name: str | None = None
     description: str | None = None
-    icon: str | None = None
-    criterion: BadgeCriterion | None = None
-    threshold: int | None = None
-    points: int | None = None
 
 
-def _apply_badge(row: Badge, draft: BadgeDraft) -> None:
+def _apply_entry(row: Any, draft: EntryDraft) -> None:
     if draft.code is not None:
         row.code = _code(draft.code)
     if draft.name is not None:
         row.name = clean_text(draft.name, field="name", max_length=80)
     if draft.description is not None:
         row.description = clean_text(draft.description, field="description", max_length=500)
+
+
+@dataclass(frozen=True)
+class Catalog(Generic[Row, Draft]):
+    """One kind of catalog entry.
+
+    `required` pairs a draft attribute with its input field (camelCase, for the error);
+    `apply` cleans a draft onto a row, raising on the first bad value; `evaluated` says the
+    gamification engine caches these, so its copy is forgotten once a change commits.
+    """
+
+    model: type[Row]
+    noun: str
+    fields: tuple[str, ...]
+    required: tuple[tuple[str, str], ...]
+    blank: Callable[[], Row]
+    apply: Callable[[AsyncSession, Viewer, Row, Draft], Awaitable[None]]
+    evaluated: bool
+
+    async def create(self, session: AsyncSession, viewer: Viewer, draft: Draft) -> tuple[Row, Changes]:
+        for name, field in self.required:
+            if getattr(draft, name) is None:
+                raise ServiceError(ErrorCode.REQUIRED, f"{field} is required.", field)
+        row = self.blank()
+        await self.apply(session, viewer, row, draft)
+        await self._unique_code(session, row)
+        session.add(row)
+        await session.flush()
+        self._changed(session)
+        return row, changes({}, _snapshot(row, self.fields))
+
+    async def update(self, session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, draft: Draft) -> tuple[Row, Changes]:
+        row = await self._get(session, row_id)
+        before = _snapshot(row, self.fields)
+        await self.apply(session, viewer, row, draft)
+        await self._unique_code(session, row)
+        session.add(row)
+        self._changed(session)
+        return row, changes(before, _snapshot(row, self.fields))
+
+    async def retire(self, session: AsyncSession, row_id: uuid.UUID) -> tuple[Row, Changes]:
+        """No one can earn or redeem it any more; what was awarded stays."""
+        row = await self._get(session, row_id)
+        before = _snapshot(row, self.fields)
+        row.retired_at = row.retired_at or clock.now()
+        session.add(row)
+        self._changed(session)
+        return row, changes(before, _snapshot(row, self.fields))
+
+    async def _get(self, session: AsyncSession, row_id: uuid.UUID) -> Row:
+        row = await session.get(self.model, row_id, with_for_update=True)
+        if row is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, f"No {self.noun} has this id.", "id")
+        return row
+
+    async def _unique_code(self, session: AsyncSession, row: Row) -> None:
+        found = (await session.exec(select(self.model).where(col(self.model.code) == row.code))).first()
+        if found is not None and found.id != row.id:
+            raise ServiceError(ErrorCode.ALREADY_EXISTS, "This code is taken.", "code")
+
+    def _changed(self, session: AsyncSession) -> None:
+        if not self.evaluated:
+            return
+
+        async def forget() -> None:
+            state.catalog_changed()
+
+        after_commit(session, forget)
+
+
+# --- badges -------------------------------------------------------------------------------------
+
+
+@dataclass
+class BadgeDraft(EntryDraft):
+    icon: str | None = None
+    criterion: BadgeCriterion | None = None
+    threshold: int | None = None
+    points: int | None = None
+
+
+async def _apply_badge(session: AsyncSession, viewer: Viewer, row: Badge, draft: BadgeDraft) -> None:
+    _apply_entry(row, draft)
     if draft.icon is not None:
         row.icon = clean_text(draft.icon, field="icon", max_length=40)
     if draft.criterion is not None:
@@ -106,42 +166,20 @@ def _apply_badge(row: Badge, draft: BadgeDraft) -> None:
         row.points = _points(draft.points, "points")
 
 
-async def create_badge(session: AsyncSession, draft: BadgeDraft) -> tuple[Badge, Changes]:
-    for name in ("code", "name", "description", "criterion", "threshold"):
-        if getattr(draft, name) is None:
-            raise ServiceError(ErrorCode.REQUIRED, f"{name} is required.", name)
-    row = Badge(code="", name="", description="", points=0)
-    _apply_badge(row, draft)
-    await _unique_code(session, Badge, row.code)
-    session.add(row)
-    await session.flush()
-    return row, changes({}, _snapshot(row, BADGE_FIELDS))
-
-
-async def update_badge(session: AsyncSession, badge_id: uuid.UUID, draft: BadgeDraft) -> tuple[Badge, Changes]:
-    row = await _get(session, Badge, badge_id, "badge")
-    before = _snapshot(row, BADGE_FIELDS)
-    _apply_badge(row, draft)
-    await _unique_code(session, Badge, row.code, row.id)
-    session.add(row)
-    return row, changes(before, _snapshot(row, BADGE_FIELDS))
-
-
-async def retire_badge(session: AsyncSession, badge_id: uuid.UUID) -> tuple[Badge, Changes]:
-    return await _retire(session, Badge, badge_id, "badge", BADGE_FIELDS)
+BADGES: Catalog[Badge, BadgeDraft] = Catalog(
+    model=Badge, noun="badge",
+    fields=("code", "name", "description", "icon", "criterion", "threshold", "points", "retired_at"),
+    required=(("code", "code"), ("name", "name"), ("description", "description"), ("criterion", "criterion"),
+              ("threshold", "threshold")),
+    blank=lambda: Badge(code="", name="", description="", points=0), apply=_apply_badge, evaluated=True,
+)
 
 
 # --- challenges ---------------------------------------------------------------------------------
 
-CHALLENGE_FIELDS = ("code", "name", "description", "kind", "target", "reward_points", "recurrence", "duration_days",
-                    "category_name", "default_enrolled", "starts_at", "ends_at", "retired_at")
-
 
 @dataclass
-class ChallengeDraft:
-    code: str | None = None
-    name: str | None = None
-    description: str | None = None
+class ChallengeDraft(EntryDraft):
     kind: ChallengeKind | None = None
     target: Decimal | None = None
     reward_points: int | None = None
@@ -156,12 +194,7 @@ class ChallengeDraft:
 async def _apply_challenge(session: AsyncSession, viewer: Viewer, row: Challenge, draft: ChallengeDraft) -> None:
     from finora_gql.transactions import categories
 
-    if draft.code is not None:
-        row.code = _code(draft.code)
-    if draft.name is not None:
-        row.name = clean_text(draft.name, field="name", max_length=80)
-    if draft.description is not None:
-        row.description = clean_text(draft.description, field="description", max_length=500)
+    _apply_entry(row, draft)
     if draft.kind is not None:
         row.kind = draft.kind
     if draft.target is not None:
@@ -202,81 +235,36 @@ async def _apply_challenge(session: AsyncSession, viewer: Viewer, row: Challenge
         raise ServiceError(ErrorCode.INVALID, "It must end after it starts.", "endsAt")
 
 
-async def create_challenge(session: AsyncSession, viewer: Viewer, draft: ChallengeDraft) -> tuple[Challenge, Changes]:
-    for name, field in (("code", "code"), ("name", "name"), ("description", "description"), ("kind", "kind"),
-                        ("target", "target"), ("reward_points", "rewardPoints")):
-        if getattr(draft, name) is None:
-            raise ServiceError(ErrorCode.REQUIRED, f"{field} is required.", field)
-    row = Challenge(code="", name="", description="", target=Decimal(0))
-    await _apply_challenge(session, viewer, row, draft)
-    await _unique_code(session, Challenge, row.code)
-    session.add(row)
-    await session.flush()
-    return row, changes({}, _snapshot(row, CHALLENGE_FIELDS))
-
-
-async def update_challenge(
-    session: AsyncSession, viewer: Viewer, challenge_id: uuid.UUID, draft: ChallengeDraft
-) -> tuple[Challenge, Changes]:
-    row = await _get(session, Challenge, challenge_id, "challenge")
-    before = _snapshot(row, CHALLENGE_FIELDS)
-    await _apply_challenge(session, viewer, row, draft)
-    await _unique_code(session, Challenge, row.code, row.id)
-    session.add(row)
-    return row, changes(before, _snapshot(row, CHALLENGE_FIELDS))
-
-
-async def retire_challenge(session: AsyncSession, challenge_id: uuid.UUID) -> tuple[Challenge, Changes]:
-    return await _retire(session, Challenge, challenge_id, "challenge", CHALLENGE_FIELDS)
+CHALLENGES: Catalog[Challenge, ChallengeDraft] = Catalog(
+    model=Challenge, noun="challenge",
+    fields=("code", "name", "description", "kind", "target", "reward_points", "recurrence", "duration_days",
+            "category_name", "default_enrolled", "starts_at", "ends_at", "retired_at"),
+    required=(("code", "code"), ("name", "name"), ("description", "description"), ("kind", "kind"),
+              ("target", "target"), ("reward_points", "rewardPoints")),
+    blank=lambda: Challenge(code="", name="", description="", target=Decimal(0)), apply=_apply_challenge,
+    evaluated=True,
+)
 
 
 # --- rewards ------------------------------------------------------------------------------------
 
-REWARD_FIELDS = ("code", "name", "description", "cost_points", "retired_at")
-
 
 @dataclass
-class RewardDraft:
-    code: str | None = None
-    name: str | None = None
-    description: str | None = None
+class RewardDraft(EntryDraft):
     cost_points: int | None = None
 
 
-def _apply_reward(row: Reward, draft: RewardDraft) -> None:
-    if draft.code is not None:
-        row.code = _code(draft.code)
-    if draft.name is not None:
-        row.name = clean_text(draft.name, field="name", max_length=80)
-    if draft.description is not None:
-        row.description = clean_text(draft.description, field="description", max_length=500)
+async def _apply_reward(session: AsyncSession, viewer: Viewer, row: Reward, draft: RewardDraft) -> None:
+    _apply_entry(row, draft)
     if draft.cost_points is not None:
         if not 1 <= draft.cost_points <= 1_000_000:
             raise ServiceError(ErrorCode.INVALID, "The cost must be between 1 and 1,000,000 points.", "costPoints")
         row.cost_points = draft.cost_points
 
 
-async def create_reward(session: AsyncSession, draft: RewardDraft) -> tuple[Reward, Changes]:
-    for name, field in (("code", "code"), ("name", "name"), ("description", "description"),
-                        ("cost_points", "costPoints")):
-        if getattr(draft, name) is None:
-            raise ServiceError(ErrorCode.REQUIRED, f"{field} is required.", field)
-    row = Reward(code="", name="", description="", cost_points=1)
-    _apply_reward(row, draft)
-    await _unique_code(session, Reward, row.code)
-    session.add(row)
-    await session.flush()
-    return row, changes({}, _snapshot(row, REWARD_FIELDS))
-
-
-async def update_reward(session: AsyncSession, reward_id: uuid.UUID, draft: RewardDraft) -> tuple[Reward, Changes]:
-    row = await _get(session, Reward, reward_id, "reward")
-    before = _snapshot(row, REWARD_FIELDS)
-    _apply_reward(row, draft)
-    await _unique_code(session, Reward, row.code, row.id)
-    session.add(row)
-    return row, changes(before, _snapshot(row, REWARD_FIELDS))
-
-
-async def retire_reward(session: AsyncSession, reward_id: uuid.UUID) -> tuple[Reward, Changes]:
-    return await _retire(session, Reward, reward_id, "reward", REWARD_FIELDS)
+# Redeeming reads rewards directly, so no cached copy needs forgetting.
+REWARDS: Catalog[Reward, RewardDraft] = Catalog(
+    model=Reward, noun="reward", fields=("code", "name", "description", "cost_points", "retired_at"),
+    required=(("code", "code"), ("name", "name"), ("description", "description"), ("cost_points", "costPoints")),
+    blank=lambda: Reward(code="", name="", description="", cost_points=1), apply=_apply_reward, evaluated=False,
+)

@@ -6,14 +6,15 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from finora_gql.api.connection import After, First, page_info, page_request
 from finora_gql.api.enums import describe_values
-from finora_gql.api.errors import UserError
+from finora_gql.api.errors import UserError, errors_field
 from finora_gql.api.ids import parse_uuid
 from finora_gql.gamification import service
 from finora_gql.gamification.models import (
@@ -34,6 +35,13 @@ def plain(value: Decimal) -> Decimal:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
+
+
+async def _catalog_nodes(node: Any, model: type, info: Info, node_ids: Iterable[str]) -> list[Any]:
+    """Catalog entries as nodes, in the order asked (null for an id that names none)."""
+    ids = [parse_uuid(i) for i in node_ids]
+    found = await service.catalog_by_ids(info.context.session, model, [i for i in ids if i])
+    return [node.of(found[i]) if i in found else None for i in ids]
 
 
 ChallengeKindEnum = strawberry.enum(ChallengeKind, name="ChallengeKind", description=(
@@ -77,9 +85,7 @@ class BadgeNode(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[BadgeNode | None]:
-        ids = [parse_uuid(i) for i in node_ids]
-        found = await service.catalog_by_ids(info.context.session, Badge, [i for i in ids if i])
-        return [cls.of(found[i]) if i in found else None for i in ids]
+        return await _catalog_nodes(cls, Badge, info, node_ids)
 
 
 @strawberry.type(name="Challenge", description="A challenge from the catalog.")
@@ -111,9 +117,7 @@ class ChallengeNode(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[ChallengeNode | None]:
-        ids = [parse_uuid(i) for i in node_ids]
-        found = await service.catalog_by_ids(info.context.session, Challenge, [i for i in ids if i])
-        return [cls.of(found[i]) if i in found else None for i in ids]
+        return await _catalog_nodes(cls, Challenge, info, node_ids)
 
 
 @strawberry.type(name="Reward", description="Something points can be redeemed for, from the admin-defined catalog.")
@@ -132,9 +136,7 @@ class RewardNode(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[RewardNode | None]:
-        ids = [parse_uuid(i) for i in node_ids]
-        found = await service.catalog_by_ids(info.context.session, Reward, [i for i in ids if i])
-        return [cls.of(found[i]) if i in found else None for i in ids]
+        return await _catalog_nodes(cls, Reward, info, node_ids)
 
 
 @strawberry.type(name="MyChallenge", description="A challenge the viewer takes part in, with this period's progress.")
@@ -196,11 +198,8 @@ class PointsNode:
     @strawberry.field(description="The ledger, newest first.")
     async def entries(
         self, info: Info,
-        first: Annotated[int | None, strawberry.argument(description="How many entries (at most 100).")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Continue after this cursor.")] = None,
+        first: First = 20, after: After = None,
     ) -> PointsEntryConnection:
-        from finora_gql.api.connection import page_info, page_request
-
         request = page_request(first=first, after=after, last=None, before=None, kind=service.POINTS_CURSOR)
         page = await service.points_page(info.context.session, await info.context.viewer(), page=request)
         edges = [PointsEntryEdge(cursor=service.points_cursor(row), node=PointsEntryNode.of(row)) for row in page.rows]
@@ -269,7 +268,7 @@ class ChallengeInput:
 @strawberry.type(description="The result of joinChallenge or leaveChallenge.")
 class ChallengePayload:
     challenge: ChallengeNode | None = strawberry.field(description="The challenge.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.input(description="A reward to redeem.")
@@ -284,7 +283,7 @@ class RedeemRewardPayload:
     reward: RewardNode | None = strawberry.field(description="The reward redeemed.")
     balance: int | None = strawberry.field(description="Points left.")
     replayed: bool = strawberry.field(description="This client key was redeemed before: nothing new was debited.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 @strawberry.input(description="Leaderboard choices.")
@@ -296,7 +295,7 @@ class LeaderboardProfileInput:
 @strawberry.type(description="The result of setLeaderboardProfile.")
 class LeaderboardProfilePayload:
     profile: LeaderboardProfileNode | None = strawberry.field(description="The profile now.")
-    errors: list[UserError] = strawberry.field(description="Why it failed, if it did.")
+    errors: list[UserError] = errors_field()
 
 
 def earned_badge(award: Award, badge: Badge) -> EarnedBadgeNode:
