@@ -32,6 +32,7 @@ from finora_gql.core.viewer import Viewer
 from finora_gql.investments import service as investments
 from finora_gql.investments import valuation
 from finora_gql.investments.engine import CostMethod
+from finora_gql.investments.formatting import plain
 from finora_gql.transactions import categories
 from finora_gql.transactions import service as ledger
 from finora_gql.transactions.models import CategoryKind
@@ -80,38 +81,10 @@ async def load_names(session: AsyncSession, viewer: Viewer) -> Names:
         names.accounts[account.name] = account.id
         if account.type is AccountType.INVESTMENT:
             names.investment_accounts[account.name] = account.id
-    names.merchants = await ledger_merchants(session, viewer)
+    names.merchants = await ledger.merchants(session, viewer)
     if names.investment_accounts:
-        names.securities = await held_symbols(session, viewer)
+        names.securities = await investments.held_symbols(session, viewer)
     return names
-
-
-async def ledger_merchants(session: AsyncSession, viewer: Viewer, limit: int = 300) -> list[str]:
-    """The viewer's merchants, most used first (from their transactions, through the ledger's filter)."""
-    from sqlalchemy import func
-    from sqlmodel import col, select
-
-    from finora_gql.transactions.models import Transaction
-
-    statement = ledger.transactions.where_visible(
-        select(col(Transaction.merchant), func.count())
-        .where(col(Transaction.merchant).is_not(None)).group_by(col(Transaction.merchant))
-        .order_by(func.count().desc(), col(Transaction.merchant)).limit(limit),
-        viewer,
-    )
-    return [merchant for merchant, _ in (await session.exec(statement)).all()]
-
-
-async def held_symbols(session: AsyncSession, viewer: Viewer) -> list[str]:
-    """The symbols of the securities the viewer has activities in (through the investments' filter)."""
-    from sqlmodel import col, select
-
-    from finora_gql.investments.models import Activity
-
-    statement = investments.activities.where_visible(
-        select(col(Activity.security_id)).where(col(Activity.security_id).is_not(None)).distinct(), viewer)
-    ids = list((await session.exec(statement)).all())
-    return sorted(security.symbol for security in (await investments.get_securities(session, viewer, ids)).values())
 
 
 def fuzzy(value: str, options: list[str], *, cutoff: float = 0.72) -> str | None:
@@ -495,8 +468,8 @@ async def _portfolio(session: AsyncSession, run: ToolRun, args: dict[str, Any]) 
         **{key: _s(None if value is None else round_money(value, c)) for key, value in money.items()},
         "twr_percent": _percent_of(r.twr.cumulative), "twr_annualized_percent": _percent_of(r.twr.annualized),
         "xirr_percent": _percent_of(xirr.rate),
-        "holdings": [{"symbol": securities[h.security].symbol, "quantity": _plain(h.quantity),
-                      "price": _plain(h.price), "price_date": str(h.price_date) if h.price_date else None,
+        "holdings": [{"symbol": securities[h.security].symbol, "quantity": _s(plain(h.quantity)),
+                      "price": _s(plain(h.price)), "price_date": str(h.price_date) if h.price_date else None,
                       "stale": h.price_date is None or h.price_date < found.stale_before,
                       "value": _s(None if h.value is None else round_money(h.value, c)),
                       "cost_basis": _s(None if h.cost_basis is None else round_money(h.cost_basis, c)),
@@ -504,14 +477,6 @@ async def _portfolio(session: AsyncSession, run: ToolRun, args: dict[str, Any]) 
                       "weight_percent": _percent_of(h.weight)} for h in holdings],
         "unavailable": unavailable, "missing": missing,
     }
-
-
-def _plain(value: Decimal | None) -> str | None:
-    """Quantities and unit prices as the API shows them: exact, without trailing zeros."""
-    if value is None:
-        return None
-    normal = value.normalize()
-    return str(normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal)
 
 
 async def _recurring_merchants(session: AsyncSession, run: ToolRun, args: dict[str, Any]) -> dict[str, Any]:
