@@ -472,7 +472,7 @@ def third_cases(today: dt.date) -> list[Case]:
 def fourth_cases(today: dt.date) -> list[Case]:
     """A fourth held-out batch (session 19b), committed before its first run: slang, typos, relative
     dates, two-part questions, every tool including the portfolio, and questions the assistant must
-    decline (`says`: words the reply must contain). First run: not yet run."""
+    decline (`says`: words the reply must contain). First run: 20/32 (62.5%)."""
     this = month_start(today)
     last = month_start(today, 1)
     last_end = month_end(last)
