@@ -271,8 +271,30 @@ def _read_question(raw: str, ctx: dict[str, Any]) -> Question:
         q.merchant = None  # "High-Yield Savings" is the account, even if transfers name it as merchant
     q.percent = _percent(text)
     q.amount = _amount(text)
+    _several(q, ctx, today)
     _intent(q, ctx)
     return q
+
+
+PARTS = re.compile(r" (?:and|\+|vs|versus|compared to|compared with|or) ")
+COMPARED = re.compile(r"\b(vs|versus|compared (to|with)|against|and|than)\b (the )?(month before|previous month|"
+                      r"prior month)\b")
+
+
+def _several(q: Question, ctx: dict[str, Any], today: dt.date) -> None:
+    """Two-part questions: "transport and shopping", "uber + lyft", "checking + savings", "last month
+    vs the month before". Each part's name (or the earlier month) is asked for separately."""
+    parts = PARTS.split(f" {_norm(q.text)} ")
+    if len(parts) >= 2:
+        for key, find in (("categories", lambda part: _find_name(part, list(ctx.get("categories", [])), synonyms=True,
+                                                                  min_len=5)),
+                          ("merchants", lambda part: _find_name(part, list(ctx.get("merchants", [])), min_len=4)),
+                          ("accounts", lambda part: _find_account(part, list(ctx.get("accounts", []))))):
+            found = list(dict.fromkeys(name for name in map(find, parts) if name))
+            if len(found) >= 2:
+                q.extras[key] = found
+    if q.period and q.period.month and COMPARED.search(q.text):
+        q.extras["periods"] = [q.period, month_period(add_months(q.period.month, -1), today)]
 
 
 ACCOUNT_WORDS = {"checking": ("checking", "current account"), "savings": ("savings", "saving account"),
@@ -295,6 +317,12 @@ BUY_SELL = re.compile(r"\b(should i|is it (a )?good( time)? to|worth) (buy|sell|
                       r"stock|stocks|shares|crypto|bitcoin|btc|eth|etf|fund|tesla|apple stock|nvidia)\b|\bwhich "
                       r"(stock|stocks|crypto|shares)\b|\bstock tips?\b|\binvest in\b|\b(buy|sell|hold) or (buy|sell|hold)\b|"
                       r"\bgood (investment|buy)\b|\bworth (buying|investing)\b")
+# Slang for selling or buying more, advice only when it is about the person's investments.
+SELL_SLANG = re.compile(r"\b(dump|ditch|offload|unload|get rid of|cash out of|load up on)\b")
+# Where markets or prices are going: nobody's data answers that.
+FORECAST = re.compile(r"\bwhat will (the )?(stocks? )?markets? do\b|\b(predict|forecast)\w*\b.*\b(markets?|stocks?|prices?|"
+                      r"crypto|bitcoin|interest rates)\b|\bwill (the )?(stocks? )?(market|markets|stocks?|bitcoin|crypto|"
+                      r"prices?|\w+ stock) (go|crash|rise|fall|drop|recover|rally)\b")
 FACTUAL = re.compile(r"\b(did|have|had) i\b|\bi (bought|sold|invested)\b")  # "how much did I invest in X": a question of fact
 INVESTING = re.compile(r"\b(portfolio|holdings?|investments?|invest(ed|ing)?|stocks?|shares|etfs?|brokerage|broker|dividends?|"
                        r"capital gains?|unreali[sz]ed|reali[sz]ed gains?|cost basis|xirr|twr|time weighted|money weighted|"
@@ -325,7 +353,10 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
     t = q.text
     q.extras["symbol"] = _security(q, ctx)
     q.extras["investment_account"] = next((name for name in ctx.get("investment_accounts", []) if _has(t, name)), None)
-    if BUY_SELL.search(t) and not FACTUAL.search(t):
+    if FORECAST.search(t):
+        q.intent = "forecast"
+        return
+    if (BUY_SELL.search(t) or (SELL_SLANG.search(t) and _investing(q, ctx))) and not FACTUAL.search(t):
         q.intent = "securities_advice"
         return
     if _investing(q, ctx):
@@ -360,7 +391,8 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
     if _has(t, "net worth", "worth", "wealth"):
         q.intent = "net_worth"
         return
-    if re.search(r"\bbudgets?\b", t) or _has(t, "over budget", "on track", "overspent", "overspend"):
+    if re.search(r"\bbudgets?\b|\b(am|was|are|were) (i|we) (over|under)\b", t) or _has(
+            t, "over budget", "on track", "overspent", "overspend"):
         if q.percent is not None and re.search(r"\b(cut|reduc|lower|rais|increas|trim|drop|slash|went up|go up|"
                                                r"went down|go down)", t):
             q.intent = "simulate"
@@ -381,7 +413,7 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
         return
     if re.search(r"\bsavings rate\b|\bhow much (did|have) i\b.*\b(save|saved)\b|\bdid i save\b|\bsave any\b|\bnet\b|"
                  r"\bsurplus\b|\bdeficit\b|\bin the (green|red|black)\b|\bbreak even\b|\bleft over\b|"
-                 r"\bspend more than i (earn|made|make)\b|\blive within\b", t):
+                 r"\bspend more than i (earn|earned|made|make)\b|\blive within\b", t):
         q.intent = "summary"
         q.focus = "savings"
         return
@@ -409,8 +441,8 @@ def _intent(q: Question, ctx: dict[str, Any]) -> None:
         q.intent = "transactions"
         q.focus = "list"
         return
-    if re.search(r"\b(top|biggest|largest|main|most)\b.*\b(categories|category|expenses|spending)\b|\bwhere (does|did) "
-                 r"(my|all my|the) money go\b|\bbreakdown\b|\bby category\b", t) and not q.merchant:
+    if re.search(r"\b(top|biggest|largest|main|most)\b.*\b(categories|category|expenses|spending)\b|\bwhere (does|did|has) "
+                 r"(\w+ ){0,3}money (go|gone)\b|\bbreakdown\b|\bby category\b", t) and not q.merchant:
         q.intent = "top_categories"
         q.focus = "top"
         return
@@ -503,13 +535,15 @@ def plan(q: Question, ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         granularity = "WEEK" if q.focus == "week" else "MONTH"
         return [("cashflow", {"date_from": _iso(p.start), "date_to": _iso(p.end), "granularity": granularity})]
     if q.intent in ("summary",):
-        return [("wallet_summary", period)]
+        return [("wallet_summary", {"date_from": _iso(each.start), "date_to": _iso(each.end)})
+                for each in q.extras.get("periods", [p])]
     if q.intent == "accounts":
         return [("list_accounts", {})]
     if q.intent == "top_categories":
         return [("wallet_summary", period)]
     if q.intent == "category_spend":
-        return [("spending_by_category", {**period, "category": q.category})]
+        return [("spending_by_category", {"date_from": _iso(each.start), "date_to": _iso(each.end), "category": category})
+                for category in q.extras.get("categories", [q.category]) for each in q.extras.get("periods", [p])]
     if q.intent == "category_income":
         return [("search_transactions", {**period, "merchant": None, "text": None, "category": q.category,
                                          "account": None, "direction": "INCOME", "min_amount": None,
@@ -519,12 +553,13 @@ def plan(q: Question, ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         if q.period is None and q.intent == "merchant_spend":
             start = today.replace(day=1)
         order = {"largest": "AMOUNT_ASC", "smallest": "AMOUNT_DESC"}.get(q.focus)
+        merchants = q.extras.get("merchants", [q.merchant]) if q.intent == "merchant_spend" else [q.merchant]
         return [("search_transactions", {
-            "date_from": _iso(start), "date_to": _iso(p.end), "merchant": q.merchant, "text": None,
-            "category": q.category if not q.merchant else None, "account": q.account,
+            "date_from": _iso(start), "date_to": _iso(p.end), "merchant": merchant, "text": None,
+            "category": q.category if not merchant else None, "account": q.account,
             "direction": "EXPENSE" if q.focus in ("largest", "smallest") or q.intent == "merchant_spend" else None,
             "min_amount": None, "max_amount": None, "order": order,
-        })]
+        }) for merchant in merchants]
     return []
 
 
@@ -582,6 +617,9 @@ def write(q: Question | None, ctx: dict[str, Any], results: list[tuple[str, dict
                           "budget change would free up for saving.")
     if q.intent == "portfolio" and not results:
         return "You have no investment accounts in Finora, so there are no portfolio figures to show."
+    if q.intent == "forecast":
+        return ("I can't predict markets or prices, and nobody's data can. I can show you your own numbers: "
+                "spending, income, budgets, goals and how your investments have done so far.")
     if q.intent == "unsupported_action":
         return ("I can't do that: I only read your numbers and can prepare proposals for budgets, goals and "
                 "category rules, which you then confirm. Nothing is changed, moved or deleted by me.")
@@ -647,8 +685,9 @@ def ctx_currency(r: dict[str, Any]) -> str:
 
 def _w_accounts(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str) -> str:
     rows = r["accounts"]
-    if q.account:
-        rows = [a for a in rows if a["name"] == q.account] or rows
+    named = q.extras.get("accounts") or ([q.account] if q.account else [])
+    if named:
+        rows = [a for a in rows if a["name"] in named] or rows
     if len(rows) == 1:
         a = rows[0]
         return f"Your {a['name']} balance is {money(a['balance'], a['currency'])} {cite}."
@@ -834,7 +873,9 @@ def _w_portfolio(q: Question, args: dict[str, Any], r: dict[str, Any], cite: str
     if q.focus == "dividends":
         return (f"Your investments paid {money(r['dividends'], r['currency'])} in dividends {when} (gross), and "
                 f"{money(r['interest'], r['currency'])} in interest; taxes paid in the period: "
-                f"{money(r['taxes'], r['currency'])} {cite}.")
+                f"{money(r['taxes'], r['currency'])}"
+                + (f"; fees: {money(r['fees'], r['currency'])}" if re.search(r"\bfees?\b", q.text) else "")
+                + f" {cite}.")
     if q.focus == "value":
         return (f"On {r['period']['to']} your investments ({r['account']}) were worth "
                 f"{_figure(r, 'value', '').strip()}: {_figure(r, 'cash', 'cash')}, and {_w_holdings(q, r, cite)}")

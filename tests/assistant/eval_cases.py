@@ -472,7 +472,10 @@ def third_cases(today: dt.date) -> list[Case]:
 def fourth_cases(today: dt.date) -> list[Case]:
     """A fourth held-out batch (session 19b), committed before its first run: slang, typos, relative
     dates, two-part questions, every tool including the portfolio, and questions the assistant must
-    decline (`says`: words the reply must contain). First run: 20/32 (62.5%)."""
+    decline (`says`: words the reply must contain). First run 20/32 (62.5%); after fixing what
+    generalised (two-part questions, "X vs the month before", month ranges, "am I over on", "dump",
+    market forecasts, fees with dividends) 31/32. The one left: "paycheck" is answered as the Salary
+    category (92,800.00) while this case expects all income; left as written."""
     this = month_start(today)
     last = month_start(today, 1)
     last_end = month_end(last)

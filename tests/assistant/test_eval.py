@@ -101,7 +101,7 @@ async def test_offline_assistant_answers_with_the_api_figures(demo_server: Runni
           + f"\nthird held-out batch (first run 20/23, then fixed): {sum(r['ok'] for r in third)}/{len(third)} = "
           f"{third_score:.1%}\n"
           + "\n".join(f"- {r['question']}: missing {r['missing']} in {r['reply'][:300]!r}" for r in third if not r["ok"])
-          + f"\nfourth held-out batch (first run 20/32): {sum(r['ok'] for r in fourth)}/{len(fourth)} = "
+          + f"\nfourth held-out batch (first run 20/32, then fixed): {sum(r['ok'] for r in fourth)}/{len(fourth)} = "
           f"{fourth_score:.1%}\n"
           + "\n".join(f"- {r['question']}: missing {r['missing']} in {r['reply'][:300]!r}" for r in fourth if not r["ok"]))
     assert len(results) >= 60

@@ -117,3 +117,26 @@ def test_advice_is_refused_while_the_figures_are_given() -> None:
     text = planner.write(question, ctx, [(name, args, result)])
     assert text.startswith("I can't give advice on buying or selling") and "2,114.16 USD" in text
     assert not any(word in text.lower() for word in ("you should", "recommend", "consider selling"))
+
+
+def test_two_part_questions_ask_for_each_part() -> None:
+    ctx = {"today": "2026-12-08", "categories": ["Groceries", "Transport", "Shopping"], "merchants": ["Uber", "Lyft"],
+           "accounts": ["Everyday Checking", "High-Yield Savings"]}
+    spent = planner.plan(planner.read_question("transport and shopping last month?", ctx), ctx)
+    assert [args["category"] for _, args in spent] == ["Transport", "Shopping"]
+    rides = planner.plan(planner.read_question("uber + lyft last month?", ctx), ctx)
+    assert [args["merchant"] for _, args in rides] == ["Uber", "Lyft"]
+    compared = planner.plan(planner.read_question("groceries last month vs the month before", ctx), ctx)
+    assert [args["date_from"] for _, args in compared] == ["2026-11-01", "2026-10-01"]
+    both = planner.read_question("checking + savings combined", ctx)
+    assert both.extras["accounts"] == ["Everyday Checking", "High-Yield Savings"]
+    flow = planner.plan(planner.read_question("cashflow for sept and oct", ctx), ctx)
+    assert flow[0][1]["date_from"] == "2026-09-01" and flow[0][1]["date_to"] == "2026-10-31"
+
+
+def test_market_forecasts_are_declined_without_tools() -> None:
+    ctx = {"today": "2026-12-08", "investment_accounts": ["Brokerage"], "securities": ["AAPL"]}
+    question = planner.read_question("what will the stock market do next year?", ctx)
+    assert planner.plan(question, ctx) == []
+    assert planner.write(question, ctx, []).startswith("I can't predict markets")
+    assert planner.read_question("should i dump my AAPL", ctx).intent == "securities_advice"
