@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -14,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.accounts import service as accounts
 from finora_gql.accounts.models import AccountType
+from finora_gql.assistant.name_matching import find_name
+from finora_gql.assistant.wording import norm
 from finora_gql.budgets import service as budgets
 from finora_gql.core.viewer import Viewer
 from finora_gql.investments import service as investments
@@ -61,8 +62,8 @@ def fuzzy(value: str, options: list[str], *, cutoff: float = 0.72) -> str | None
     """The option `value` names: exact (any case), then a prefix or containment, then close spelling."""
     if not value:
         return None
-    wanted = _norm(value)
-    normalized = {_norm(option): option for option in options}
+    wanted = norm(value)
+    normalized = {norm(option): option for option in options}
     if wanted in normalized:
         return normalized[wanted]
     contained = [o for n, o in normalized.items() if n.startswith(wanted) or (len(wanted) >= 4 and wanted in n)]
@@ -71,10 +72,4 @@ def fuzzy(value: str, options: list[str], *, cutoff: float = 0.72) -> str | None
     close = difflib.get_close_matches(wanted, list(normalized), n=1, cutoff=cutoff)
     if close:
         return normalized[close[0]]
-    from finora_gql.assistant.planner import _find_name  # "blue botle": the start of one name, misspelt
-
-    return _find_name(value, options, min_len=3)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9+]+", " ", text.lower().replace("'", "")).strip()
+    return find_name(value, options, min_len=3)  # "blue botle": the start of one name, misspelt
