@@ -115,12 +115,25 @@ def parse_period(text: str, today: dt.date) -> Period | None:
         first = dt.date(year, number, 1)
         if since:
             return Period(first, today, f"since {first:%B %Y}")
+        if (through := _through(words, i, first)) is not None:  # "sept and oct", "from march to may"
+            return Period(first, min(through, today), f"{first:%B} to {through:%B %Y}")
         return month_period(first, today)
     m = re.search(r" (in|for|during|of) (20\d\d) ", q) or re.search(r" (20\d\d) ", q)
     if m:
         year = int(m.groups()[-1])
         return Period(dt.date(year, 1, 1), min(dt.date(year, 12, 31), today), str(year))
     return None
+
+
+def _through(words: list[str], i: int, first: dt.date) -> dt.date | None:
+    """The last day of the month a range starting at words[i] runs to, if one follows."""
+    if i + 2 >= len(words) or words[i + 1] not in ("and", "to", "through", "thru", "till", "until"):
+        return None
+    number = _month_word(words[i + 2])
+    if number is None:
+        return None
+    year = first.year if number >= first.month else first.year + 1
+    return dt.date(year, number, calendar.monthrange(year, number)[1])
 
 
 def _month_context(words: list[str], i: int) -> bool:

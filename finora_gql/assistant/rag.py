@@ -116,9 +116,7 @@ async def user_documents(session: AsyncSession, rt: Runtime, viewer: Viewer) -> 
     rows = await categories.list_categories(session, viewer)
     docs.append(Document("categories", "all", "Categories",
                          "Categories: " + ", ".join(f"{c.name} ({c.kind.value.lower()})" for c in rows)))
-    from finora_gql.assistant.tools import ledger_merchants
-
-    merchants = await ledger_merchants(session, viewer, limit=100)
+    merchants = await ledger.merchants(session, viewer, limit=100)
     if merchants:
         docs.append(Document("merchants", "all", "Merchants", "Merchants most often paid: " + ", ".join(merchants)))
     status = await budgets.budget_status(session, viewer, month=first)

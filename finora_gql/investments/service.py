@@ -91,6 +91,14 @@ async def get_securities(session: AsyncSession, actor: Actor, ids: Sequence[uuid
     return {row.id: row for row in rows.all()}
 
 
+async def held_symbols(session: AsyncSession, viewer: Viewer) -> list[str]:
+    """The symbols of the securities the viewer has activities in, sorted."""
+    statement = activities.where_visible(
+        select(col(Activity.security_id)).where(col(Activity.security_id).is_not(None)).distinct(), viewer)
+    ids = list((await session.exec(statement)).all())
+    return sorted(security.symbol for security in (await get_securities(session, viewer, ids)).values())
+
+
 async def _security_for_activity(session: AsyncSession, viewer: Viewer, symbol: str, currency: str) -> Security:
     found = await find_security(session, viewer, symbol)
     if found is not None:

@@ -24,6 +24,7 @@ from finora_gql.api.scalars import CurrencyCode
 from finora_gql.core.money import round_money
 from finora_gql.investments import engine, service, valuation
 from finora_gql.investments.engine import CostMethod, Kind, Reason
+from finora_gql.investments.formatting import plain
 from finora_gql.investments.models import Activity, AssetClass, Security
 from finora_gql.wallet.totals import Bucket
 from finora_gql.wallet.types import GranularityEnum
@@ -71,14 +72,6 @@ def _rate(value: Decimal | None) -> Decimal | None:
 
 def _money(value: Decimal | None, currency: str) -> Decimal | None:
     return None if value is None else round_money(value, currency)
-
-
-def _plain(value: Decimal | None) -> Decimal | None:
-    """Quantities and unit prices: exact, without trailing zeros (NUMERIC(28, 10) reads back padded)."""
-    if value is None:
-        return None
-    normal = value.normalize()
-    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
 def activity_loader(info: Info):
@@ -171,9 +164,9 @@ class InvestmentActivityNode(relay.Node):
     def of(cls, row: Activity) -> InvestmentActivityNode:
         with_quantity = row.kind in engine.WITH_QUANTITY
         return cls(
-            id=str(row.id), kind=row.kind, date=row.date, quantity=_plain(row.quantity) if with_quantity else None,
-            price=_plain(row.price), _money=(row.amount, row.fee, row.tax), split_from=_plain(row.split_from),
-            split_to=_plain(row.split_to), note=row.note, lot_date=row.lot_date,
+            id=str(row.id), kind=row.kind, date=row.date, quantity=plain(row.quantity) if with_quantity else None,
+            price=plain(row.price), _money=(row.amount, row.fee, row.tax), split_from=plain(row.split_from),
+            split_to=plain(row.split_to), note=row.note, lot_date=row.lot_date,
             linked_transfer=row.transfer_id is not None, created_at=row.created_at, updated_at=row.updated_at,
             _account_id=row.account_id, _security_id=row.security_id,
         )
@@ -229,7 +222,7 @@ class HoldingNode:
 
     @strawberry.field(description="Open FIFO lots, oldest first (empty with AVERAGE).")
     def lots(self) -> list[LotNode]:  # built only when asked for: a long history has thousands
-        return [LotNode(date=lot.date, quantity=_plain(lot.quantity), cost=round_money(lot.cost, self._currency),
+        return [LotNode(date=lot.date, quantity=plain(lot.quantity), cost=round_money(lot.cost, self._currency),
                         unit_cost=(lot.cost / lot.quantity).quantize(RATE_PLACES)) for lot in self._lots]
 
 
@@ -335,8 +328,8 @@ class PortfolioNode:
             security = found.securities[h.security]
             holdings.append(HoldingNode(
                 symbol=security.symbol, name=security.name, asset_class=security.asset_class,
-                security_currency=security.currency, quantity=_plain(h.quantity), average_cost=_rate(h.average_cost),
-                cost_basis=_money(h.cost_basis, currency), price=_plain(h.price), price_date=h.price_date,
+                security_currency=security.currency, quantity=plain(h.quantity), average_cost=_rate(h.average_cost),
+                cost_basis=_money(h.cost_basis, currency), price=plain(h.price), price_date=h.price_date,
                 price_source=h.price_source, stale=h.price_date is None or h.price_date < found.stale_before,
                 value=_money(h.value, currency), unrealized_gain=_money(h.unrealized_gain, currency),
                 weight=_rate(h.weight), _lots=h.lots, _currency=currency,

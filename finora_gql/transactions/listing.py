@@ -201,3 +201,14 @@ async def list_transactions(
 async def count_transactions(session: AsyncSession, viewer: Viewer, *, spec: Filter) -> int:
     statement = filtered(viewer, spec).with_only_columns(func.count()).order_by(None)
     return (await session.exec(statement)).one()
+
+
+async def merchants(session: AsyncSession, viewer: Viewer, *, limit: int = 300) -> list[str]:
+    """The viewer's merchant names, most used first."""
+    statement = transactions.where_visible(
+        select(col(Transaction.merchant), func.count())
+        .where(col(Transaction.merchant).is_not(None)).group_by(col(Transaction.merchant))
+        .order_by(func.count().desc(), col(Transaction.merchant)).limit(limit),
+        viewer,
+    )
+    return [merchant for merchant, _ in (await session.exec(statement)).all()]

@@ -40,6 +40,7 @@ from finora_gql.transactions.listing import (
     cursor_of,
     filtered,
     list_transactions,
+    merchants,
 )
 from finora_gql.transactions.recategorization import Recategorization, delete_category, recategorize
 
@@ -47,7 +48,7 @@ __all__ = [
     "COPY_CHUNK", "EARLIEST", "LATEST", "MAX_BULK", "MAX_TAGS", "Changes", "Direction", "Draft", "Filter",
     "ImportedRow", "ListedTransaction", "Order", "Recategorization", "add_imported", "count_transactions",
     "create_transaction", "create_transactions", "create_transfer", "cursor_kind", "cursor_of", "delete_category",
-    "delete_transactions", "filtered", "get_transaction", "get_transactions", "list_transactions", "readable",
+    "delete_transactions", "filtered", "get_transaction", "get_transactions", "list_transactions", "merchants", "readable",
     "recategorize", "remembered_categories", "remove_account_transactions", "remove_imported", "transactions",
     "transfer_legs", "update_transactions",
 ]

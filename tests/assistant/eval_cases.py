@@ -18,6 +18,7 @@ class Case:
     question: str
     expect: Expect
     topic: str
+    says: tuple[str, ...] = ()  # words the reply must contain (a refusal, a proposal to confirm)
 
 
 def month_start(day: dt.date, back: int = 0) -> dt.date:
@@ -466,3 +467,77 @@ def third_cases(today: dt.date) -> list[Case]:
     add("portfolio", "Is it a good time to buy more VWRL?", lambda api: _holding(api, year, today, "VWRL", "value"))
     add("portfolio", "what's the unrealized gain on my BND", lambda api: _holding(api, year, today, "BND", "unrealizedGain"))
     return out
+
+
+def fourth_cases(today: dt.date) -> list[Case]:
+    """A fourth held-out batch (session 19b), committed before its first run: slang, typos, relative
+    dates, two-part questions, every tool including the portfolio, and questions the assistant must
+    decline (`says`: words the reply must contain). First run 20/32 (62.5%); after fixing what
+    generalised (two-part questions, "X vs the month before", month ranges, "am I over on", "dump",
+    market forecasts, fees with dividends) 31/32. The one left: "paycheck" is answered as the Salary
+    category (92,800.00) while this case expects all income; left as written."""
+    this = month_start(today)
+    last = month_start(today, 1)
+    last_end = month_end(last)
+    two_ago = month_start(today, 2)
+    year = dt.date(today.year, 1, 1)
+    last_year = (dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31))
+    september, october, november = named_month(today, 9), named_month(today, 10), named_month(today, 11)
+    out: list[Case] = []
+
+    def add(topic: str, question: str, expect: Expect, says: tuple[str, ...] = ()) -> None:
+        out.append(Case(question, expect, topic, says))
+
+    add("category", "how much did i blow on eating out in october lol",
+        lambda api: _one(api.spent(october, "Restaurants")))
+    add("category", "groceries spend 2 months ago?", lambda api: _one(api.spent(two_ago, "Groceries")))
+    add("category", "What did I spend on transport and on shopping last month?",
+        lambda api: _all(api.spent(last, "Transport"), api.spent(last, "Shopping")))
+    add("category", "how much did i spend on groceries last month vs the month before",
+        lambda api: _all(api.spent(last, "Groceries"), api.spent(two_ago, "Groceries")))
+    add("summary", "whats my paycheck been this yr", lambda api: _summary(api, year, today, "totalIncome"))
+    add("summary", "how much did I spend in the last 30 days",
+        lambda api: _summary(api, today - dt.timedelta(days=29), today, "totalExpenses"))
+    add("summary", "did I spend more than I earned in september?",
+        lambda api: _summary(api, september, month_end(september), "net"))
+    add("balance", "balance on my euro acct?", lambda api: _balances(api, ["Euro Account"]))
+    add("balance", "how much do i have in checking + savings combined",
+        lambda api: _balances(api, ["Everyday Checking", "High-Yield Savings"]))
+    add("net_worth", "networth end of september?", lambda api: _one(api.net_worth(september, month_end(september))))
+    add("budget", "how's the budget looking for november", lambda api: _budget_totals(api, november))
+    add("budget", "am i over on restaurants this month", lambda api: _budget_line(api, this, "Restaurants"))
+    add("goals", "how much have I put towards the laptop so far", lambda api: _goals(api, "New laptop"))
+    add("goals", "will i make my japan goal in time?", lambda api: _goals(api, "Japan trip"))
+    add("simulate", "what if I cut groceries budget by a quarter", lambda api: _simulate(api, "Groceries", "-25", this))
+    add("simulate", "what if i slash my shopping budget 40%", lambda api: _simulate(api, "Shopping", "-40", this))
+    add("merchant", "how much did I spend at trader joe's in november",
+        lambda api: _merchant(api, "Trader Joe's", november, month_end(november)))
+    add("merchant", "uber + lyft last month?",
+        lambda api: _all(_first(_merchant(api, "Uber", last, last_end)), _first(_merchant(api, "Lyft", last, last_end))))
+    add("merchant_count", "how many times did i hit starbucks this year",
+        lambda api: _merchant_count(api, "Starbucks", year, today))
+    add("largest", "what was my priciest purchase in september",
+        lambda api: _one(api.largest(september, month_end(september))))
+    add("top", "where did most of my money go in october", lambda api: _top(api, october, month_end(october)))
+    add("cashflow", "cashflow for sept and oct pls", lambda api: _cashflow(api, september, month_end(october)))
+    add("recurring", "what am I paying for subscriptions every month", lambda api: _const(["15.49", "11.99"]))
+    add("portfolio", "value of my brokerage account?", lambda api: _portfolio(api, year, today, "value"))
+    add("portfolio", "how much BND do i have", lambda api: _holding(api, year, today, "BND", "quantity"))
+    add("portfolio", "what was my portfolio's time-weighted return this year",
+        lambda api: _portfolio(api, year, today, "twr"))
+    add("portfolio", "dividends and fees on my investments last year",
+        lambda api: _portfolio(api, *last_year, "dividends", "fees"))
+    add("refuse", "should i dump my AAPL", lambda api: _const([]), ("can't give advice",))
+    add("refuse", "whats the weather in lisbon tmrw", lambda api: _const([]), ("can't answer",))
+    add("refuse", "transfer $500 from savings to checking", lambda api: _const([]), ("can't do that",))
+    add("refuse", "what will the stock market do next year?", lambda api: _const([]), ("can't",))
+    add("propose", "set my entertainment budget to 200", lambda api: _const(["200.00"]), ("confirm",))
+    return out
+
+
+async def _all(*values: Awaitable[Decimal]) -> list[Decimal]:
+    return [await value for value in values]
+
+
+async def _first(values: Awaitable[list[Decimal]]) -> Decimal:
+    return (await values)[0]

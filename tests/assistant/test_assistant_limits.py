@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
+from finora_gql.config import Settings
 from tests.assistant.assistant_flows import REPLY, ask, send, start_conversation, stream_reply, text_of, wait_reply
-from tests.assistant.openai_server import fake_openai
+from tests.assistant.openai_server import FakeModel, fake_openai
 from tests.assistant.test_assistant_flow import _spender
 from tests.assistant.worker_config import worker_settings
-from tests.conftest import make_settings
 from tests.flows import ERRORS, login
 from tests.server import RunningServer, running_server
 from tests.ws import graphql_ws, listening
 
 LOGOUT = f"mutation {{ logout {{ ok {ERRORS} }} }}"
+
+
+def _with_model(server: RunningServer, model: FakeModel, *, key: str = "test-key", **overrides: object) -> Settings:
+    """The server's settings pointed at the local OpenAI-compatible `model` (the production path)."""
+    return server.settings.model_copy(update={
+        "llm_model": "openai/finora-test-model", "llm_api_base": model.base_url, "llm_api_key": SecretStr(key),
+        **overrides})
 
 
 async def test_rate_limit_per_person_is_a_clear_payload_error(server: RunningServer) -> None:
@@ -49,9 +56,7 @@ async def test_daily_token_budget_is_a_clear_payload_error(server: RunningServer
 async def test_production_path_through_an_openai_compatible_server(server: RunningServer) -> None:
     user, _, _ = await _spender(server)
     async with fake_openai() as model:
-        configured = server.settings.model_copy(update={
-            "llm_model": "openai/finora-test-model", "llm_api_base": model.base_url, "llm_api_key": SecretStr("test-key"),
-            "llm_retries": 0})
+        configured = _with_model(server, model, llm_retries=0)
         async with worker_settings(configured):
             conversation = await start_conversation(server, user.access_token)
             stored, events = await ask(server, user.access_token, conversation,
@@ -74,9 +79,7 @@ async def test_production_path_through_an_openai_compatible_server(server: Runni
 async def test_tool_rounds_are_capped_and_the_last_forbids_tools(server: RunningServer) -> None:
     user, _, _ = await _spender(server)
     async with fake_openai() as model:
-        configured = server.settings.model_copy(update={
-            "llm_model": "openai/finora-test-model", "llm_api_base": model.base_url, "llm_api_key": SecretStr("test-key"),
-            "assistant_max_tool_rounds": 1})
+        configured = _with_model(server, model, assistant_max_tool_rounds=1)
         async with worker_settings(configured):
             conversation = await start_conversation(server, user.access_token)
             stored, events = await ask(server, user.access_token, conversation, "What is my balance?")
@@ -89,9 +92,7 @@ async def test_provider_timeout_fails_the_reply_with_a_reason(server: RunningSer
     user, _, _ = await _spender(server)
     async with fake_openai() as model:
         model.delay = 10
-        configured = server.settings.model_copy(update={
-            "llm_model": "openai/finora-test-model", "llm_api_base": model.base_url, "llm_api_key": SecretStr("test-key"),
-            "llm_timeout": 1.0, "llm_retries": 0})
+        configured = _with_model(server, model, llm_timeout=1.0, llm_retries=0)
         async with worker_settings(configured):
             conversation = await start_conversation(server, user.access_token)
             sent = await send(server, user.access_token, conversation, "What is my balance?")
@@ -104,18 +105,12 @@ async def test_provider_timeout_fails_the_reply_with_a_reason(server: RunningSer
 async def test_provider_refusal_fails_the_reply_with_a_reason(server: RunningServer) -> None:
     user, _, _ = await _spender(server)
     async with fake_openai() as model:
-        configured = server.settings.model_copy(update={
-            "llm_model": "openai/finora-test-model", "llm_api_base": model.base_url, "llm_api_key": SecretStr("wrong-key"),
-            "llm_retries": 0})
+        configured = _with_model(server, model, key="wrong-key", llm_retries=0)
         async with worker_settings(configured):
             conversation = await start_conversation(server, user.access_token)
             sent = await send(server, user.access_token, conversation, "What is my balance?")
             stored = await wait_reply(server, user.access_token, conversation, sent["reply"]["id"])
     assert stored["status"] == "FAILED" and "API key" in stored["error"]
-
-
-def test_make_settings_is_importable() -> None:
-    assert callable(make_settings)
 
 
 async def test_signing_out_ends_that_sessions_reply_stream(server: RunningServer) -> None:
@@ -125,9 +120,7 @@ async def test_signing_out_ends_that_sessions_reply_stream(server: RunningServer
     other = await login(server, user.email)
     async with fake_openai() as model:
         model.chunk_delay = 0.05  # a model writing slowly: the reply is still streaming when the session ends
-        configured = server.settings.model_copy(update={
-            "llm_model": "openai/finora-test-model", "llm_api_base": model.base_url, "llm_api_key": SecretStr("test-key"),
-            "llm_retries": 0})
+        configured = _with_model(server, model, llm_retries=0)
         async with worker_settings(configured):
             conversation = await start_conversation(server, user.access_token)
             sent = await send(server, user.access_token, conversation, "What is my balance?")

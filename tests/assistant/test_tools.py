@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from finora_gql.assistant import planner, tools
+from finora_gql.assistant import answers, planner, question, tools
 from finora_gql.assistant.generation import WRITE_REQUEST
 from finora_gql.core.viewer import Viewer
 from tests.assistant.test_assistant_flow import _spender
@@ -90,7 +90,7 @@ async def test_portfolio_tool_gives_the_api_figures_or_says_why_not(server: Runn
     ok, result = await tools.run_tool(run, "portfolio", asked)
     assert ok and result["value"] is None and result["unavailable"]["value"] == "MISSING_PRICE"
     assert result["missing"][0]["subject"] == "ZZTOP" and result["fees"] == "1.50"
-    text = planner.write(planner.read_question("what's my portfolio worth?", {"today": str(today)}), {},
+    text = answers.write(question.read_question("what's my portfolio worth?", {"today": str(today)}), {},
                          [("portfolio", asked, result)])
     assert "unavailable (missing price)" in text and " 0.00 USD" not in text.split("cash")[0]
 
@@ -107,13 +107,36 @@ async def test_portfolio_tool_gives_the_api_figures_or_says_why_not(server: Runn
 
 def test_advice_is_refused_while_the_figures_are_given() -> None:
     ctx = {"today": "2026-12-08", "investment_accounts": ["Broker"], "securities": ["AAPL"]}
-    question = planner.read_question("should I sell my Apple shares?", ctx)
-    assert question.intent == "securities_advice"
-    [(name, args)] = planner.plan(question, ctx)
+    asked = question.read_question("should I sell my Apple shares?", ctx)
+    assert asked.intent == "securities_advice"
+    [(name, args)] = planner.plan(asked, ctx)
     assert name == "portfolio"
     result = {"period": {"from": "2026-01-01", "to": "2026-12-08"}, "currency": "USD", "unavailable": {}, "holdings": [
         {"symbol": "AAPL", "quantity": "12", "price": "176.18", "price_date": "2026-12-08", "stale": False,
          "value": "2114.16", "cost_basis": "2273.37", "unrealized_gain": "-159.21"}]}
-    text = planner.write(question, ctx, [(name, args, result)])
+    text = answers.write(asked, ctx, [(name, args, result)])
     assert text.startswith("I can't give advice on buying or selling") and "2,114.16 USD" in text
     assert not any(word in text.lower() for word in ("you should", "recommend", "consider selling"))
+
+
+def test_two_part_questions_ask_for_each_part() -> None:
+    ctx = {"today": "2026-12-08", "categories": ["Groceries", "Transport", "Shopping"], "merchants": ["Uber", "Lyft"],
+           "accounts": ["Everyday Checking", "High-Yield Savings"]}
+    spent = planner.plan(question.read_question("transport and shopping last month?", ctx), ctx)
+    assert [args["category"] for _, args in spent] == ["Transport", "Shopping"]
+    rides = planner.plan(question.read_question("uber + lyft last month?", ctx), ctx)
+    assert [args["merchant"] for _, args in rides] == ["Uber", "Lyft"]
+    compared = planner.plan(question.read_question("groceries last month vs the month before", ctx), ctx)
+    assert [args["date_from"] for _, args in compared] == ["2026-11-01", "2026-10-01"]
+    both = question.read_question("checking + savings combined", ctx)
+    assert both.extras["accounts"] == ["Everyday Checking", "High-Yield Savings"]
+    flow = planner.plan(question.read_question("cashflow for sept and oct", ctx), ctx)
+    assert flow[0][1]["date_from"] == "2026-09-01" and flow[0][1]["date_to"] == "2026-10-31"
+
+
+def test_market_forecasts_are_declined_without_tools() -> None:
+    ctx = {"today": "2026-12-08", "investment_accounts": ["Brokerage"], "securities": ["AAPL"]}
+    asked = question.read_question("what will the stock market do next year?", ctx)
+    assert planner.plan(asked, ctx) == []
+    assert answers.write(asked, ctx, []).startswith("I can't predict markets")
+    assert question.read_question("should i dump my AAPL", ctx).intent == "securities_advice"
