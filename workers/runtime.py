@@ -19,16 +19,27 @@ def configure(settings: Settings) -> None:
     _settings, _runtime = settings, None
 
 
+def _current(candidate: Runtime | None) -> bool:
+    return candidate is not None and (_settings is None or candidate.settings is _settings)
+
+
 async def runtime() -> Runtime:
     global _runtime
     async with _lock:
-        if _runtime is None:
+        # configure() may run on another thread while a runtime is being built (tests point the
+        # worker at other settings): one built from settings that were replaced meanwhile is dropped.
+        while not _current(_runtime):
             settings = _settings or Settings()
             if not settings.database_url:
                 raise RuntimeError("workers need DATABASE_URL (the CLI sets it for the embedded database)")
-            _runtime = build_runtime(settings, settings.database_url)
-            await _runtime.start()
-    return _runtime
+            built = build_runtime(settings, settings.database_url)
+            await built.start()
+            if _current(built):
+                _runtime = built
+            else:
+                await built.aclose()
+        assert _runtime is not None
+        return _runtime
 
 
 async def close() -> None:
