@@ -316,12 +316,13 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
         opening = await accounts.opening_balances_by_currency(session, viewer)
         derived = [day for day in days if day not in snapshots]
         beyond = dict(zip(derived, await _investments_beyond_ledger(session, viewer, derived), strict=True))
+        flows = dict(zip(derived, await totals.net_flows_by_currency(session, viewer, derived), strict=True))
         points, missing = [], []
         for day in days:
             if day in snapshots:
                 points.append(NetWorthPoint(day, round_money(snapshots[day].value, currency), True))
                 continue
-            value, lacking = await _derived_on(session, viewer, opening, beyond[day].amounts, currency, day)
+            value, lacking = await _derived_on(session, opening, flows[day], beyond[day].amounts, currency, day)
             missing += lacking
             points.append(NetWorthPoint(day, value, False))
         return NetWorth(currency=currency, points=points, missing_rates=totals.merge_missing(missing),
@@ -331,10 +332,10 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
 
 
 async def _derived_on(
-    session: AsyncSession, viewer: Viewer, opening: dict[str, Decimal], investments: dict[str, Decimal], currency: str,
-    day: dt.date,
+    session: AsyncSession, opening: dict[str, Decimal], flows: dict[str, Decimal], investments: dict[str, Decimal],
+    currency: str, day: dt.date,
 ) -> tuple[Decimal, list[MissingRate]]:
-    flows = await totals.net_flow_by_currency(session, viewer, through=day)
+    """Net worth on `day` from the opening balances, the ledger's flows through it and the investments."""
     held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
     return await _convert(session, _plus(held, investments), currency, day)
 
@@ -382,7 +383,8 @@ async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: 
     today = clock.now().date()
     opening = await accounts.opening_balances_by_currency(session, viewer)
     [beyond] = await _investments_beyond_ledger(session, viewer, [today])
-    value, missing = await _derived_on(session, viewer, opening, beyond.amounts, currency, today)
+    [flows] = await totals.net_flows_by_currency(session, viewer, [today])
+    value, missing = await _derived_on(session, opening, flows, beyond.amounts, currency, today)
     if missing:
         codes = ", ".join(m.currency for m in missing)
         raise ServiceError(ErrorCode.INVALID, f"No exchange rate to {currency} for {codes} yet.", None)

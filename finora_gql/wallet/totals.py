@@ -225,15 +225,32 @@ async def converted_totals(
     return totals, sorted(missing, key=lambda m: m.currency)
 
 
-async def net_flow_by_currency(session: AsyncSession, viewer: Viewer, *, through: dt.date) -> dict[str, Decimal]:
-    """Every flow up to and including `through`, transfers included, per original currency."""
+async def net_flows_by_currency(
+    session: AsyncSession, viewer: Viewer, days: list[dt.date]
+) -> list[dict[str, Decimal]]:
+    """For each of `days` (ascending): every flow up to and including it, transfers included, per
+    original currency. One statement for all of them: each day total is summed into the first of
+    `days` on or after it, and the sums are carried forward here."""
+    if not days:
+        return []
     result = await session.exec(
         text(
-            "SELECT currency, sum(inflow + outflow) FROM daily_total "
-            f"WHERE {user_sql()} AND day <= :through GROUP BY currency"
-        ).bindparams(user_id=owner_id(viewer), through=through)
+            "SELECT p.point, currency, sum(inflow + outflow) FROM daily_total "
+            "CROSS JOIN LATERAL (SELECT min(d) AS point FROM unnest(CAST(:days AS date[])) AS d "
+            "WHERE d >= daily_total.day) AS p "
+            f"WHERE {user_sql()} AND day <= :last GROUP BY p.point, currency"
+        ).bindparams(user_id=owner_id(viewer), days=days, last=days[-1])
     )
-    return {currency: Decimal(total) for currency, total in result.all()}
+    by_point: dict[dt.date, dict[str, Decimal]] = defaultdict(dict)
+    for point, currency, total in result.all():
+        by_point[point][currency] = Decimal(total)
+    running: dict[str, Decimal] = defaultdict(Decimal)
+    found = []
+    for day in days:
+        for currency, total in by_point.get(day, {}).items():
+            running[currency] += total
+        found.append(dict(running))
+    return found
 
 
 async def rate_history(session: AsyncSession, base: str, quote: str, *, through: dt.date) -> list[tuple[dt.date, Decimal]]:
