@@ -281,7 +281,12 @@ async def cashflow(
 async def _convert(
     session: AsyncSession, amounts: dict[str, Decimal], currency: str, day: dt.date
 ) -> tuple[Decimal, list[MissingRate]]:
-    rates = await totals.rates_on(session, amounts, target=currency, day=day)
+    return _converted(amounts, await totals.rates_on(session, amounts, target=currency, day=day), currency, day)
+
+
+def _converted(
+    amounts: dict[str, Decimal], rates: dict[str, Decimal | None], currency: str, day: dt.date
+) -> tuple[Decimal, list[MissingRate]]:
     total, missing = Decimal(0), []
     for code, amount in amounts.items():
         rate = rates.get(code)
@@ -313,31 +318,36 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
         }
         days = sorted({p - dt.timedelta(days=1) for p in _periods(start, end, Bucket.MONTH)[1:]} | {end} | set(snapshots))
         days = [d for d in days if start <= d <= end]
-        opening = await accounts.opening_balances_by_currency(session, viewer)
-        derived = [day for day in days if day not in snapshots]
-        beyond = dict(zip(derived, await _investments_beyond_ledger(session, viewer, derived), strict=True))
-        flows = dict(zip(derived, await totals.net_flows_by_currency(session, viewer, derived), strict=True))
+        derived, unpriced = await _derived(session, viewer, currency, [day for day in days if day not in snapshots])
         points, missing = [], []
         for day in days:
             if day in snapshots:
                 points.append(NetWorthPoint(day, round_money(snapshots[day].value, currency), True))
                 continue
-            value, lacking = await _derived_on(session, opening, flows[day], beyond[day].amounts, currency, day)
+            value, lacking = derived[day]
             missing += lacking
             points.append(NetWorthPoint(day, value, False))
         return NetWorth(currency=currency, points=points, missing_rates=totals.merge_missing(missing),
-                        missing_prices=_missing_prices(beyond.values(), currency))
+                        missing_prices=_missing_prices(unpriced, currency))
 
     return await _cached(rt, viewer, f"networth:{start}:{end}", NetWorth, compute)
 
 
-async def _derived_on(
-    session: AsyncSession, opening: dict[str, Decimal], flows: dict[str, Decimal], investments: dict[str, Decimal],
-    currency: str, day: dt.date,
-) -> tuple[Decimal, list[MissingRate]]:
-    """Net worth on `day` from the opening balances, the ledger's flows through it and the investments."""
-    held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
-    return await _convert(session, _plus(held, investments), currency, day)
+async def _derived(
+    session: AsyncSession, viewer: Viewer, currency: str, days: list[dt.date]
+) -> tuple[dict[dt.date, tuple[Decimal, list[MissingRate]]], list[Any]]:
+    """Net worth on each of `days` (ascending) from the opening balances, the ledger's flows through
+    the day and the investments, and the investments' holdings without a price. Each part is read
+    once for all the days (a statement per part, not per day)."""
+    opening = await accounts.opening_balances_by_currency(session, viewer)
+    flows = await totals.net_flows_by_currency(session, viewer, days)
+    beyond = await _investments_beyond_ledger(session, viewer, days)
+    amounts = [_plus(opening, flow, more.amounts) for flow, more in zip(flows, beyond, strict=True)]
+    rates = await totals.rates_on_days(session, {code for group in amounts for code in group}, target=currency, days=days)
+    return {
+        day: _converted(group, rates_then, currency, day)
+        for day, group, rates_then in zip(days, amounts, rates, strict=True)
+    }, beyond
 
 
 async def _investments_beyond_ledger(
@@ -381,10 +391,8 @@ async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: 
     """Store today's net worth (used by a daily job; also available to the viewer)."""
     currency = await _base_currency(session, viewer)
     today = clock.now().date()
-    opening = await accounts.opening_balances_by_currency(session, viewer)
-    [beyond] = await _investments_beyond_ledger(session, viewer, [today])
-    [flows] = await totals.net_flows_by_currency(session, viewer, [today])
-    value, missing = await _derived_on(session, opening, flows, beyond.amounts, currency, today)
+    derived, [beyond] = await _derived(session, viewer, currency, [today])
+    value, missing = derived[today]
     if missing:
         codes = ", ".join(m.currency for m in missing)
         raise ServiceError(ErrorCode.INVALID, f"No exchange rate to {currency} for {codes} yet.", None)
