@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.dialects.postgresql import insert
@@ -36,6 +36,9 @@ from finora_gql.wallet import totals
 from finora_gql.wallet.events import user_version_key, wallet_changed
 from finora_gql.wallet.models import FxRate, NetWorthSnapshot
 from finora_gql.wallet.totals import Bucket, MissingRate
+
+if TYPE_CHECKING:
+    from finora_gql.investments.valuation import Beyond
 
 CACHE_TTL = 600
 RATES_VERSION = "wallet:rates"
@@ -335,7 +338,7 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
 
 async def _derived(
     session: AsyncSession, viewer: Viewer, currency: str, days: list[dt.date]
-) -> tuple[dict[dt.date, tuple[Decimal, list[MissingRate]]], list[Any]]:
+) -> tuple[dict[dt.date, tuple[Decimal, list[MissingRate]]], list[Beyond]]:
     """Net worth on each of `days` (ascending) from the opening balances, the ledger's flows through
     the day and the investments, and the investments' holdings without a price. Each part is read
     once for all the days (a statement per part, not per day)."""
@@ -352,7 +355,7 @@ async def _derived(
 
 async def _investments_beyond_ledger(
     session: AsyncSession, viewer: Viewer, days: list[dt.date], *, ledger_through: dt.date | None = None
-) -> list[Any]:
+) -> list[Beyond]:
     """For each day (ascending), by currency: what investment accounts are worth that day (their portfolio
     value: one cash book of ledger movements and activities, plus positions at market; a position without
     a close at its cost, listed as unpriced) minus their ledger balance through `ledger_through` (None: the
@@ -362,7 +365,7 @@ async def _investments_beyond_ledger(
     return await investments.values_beyond_ledger(session, viewer, days, ledger_through=ledger_through)
 
 
-def _missing_prices(found: Iterable[Any], currency: str) -> list[MissingPrice]:
+def _missing_prices(found: Iterable[Beyond], currency: str) -> list[MissingPrice]:
     """One entry per (account, security) without a close on some of the days, over all of them; its
     counted cost is the one of the last such day."""
     merged: dict[tuple[uuid.UUID, uuid.UUID], MissingPrice] = {}

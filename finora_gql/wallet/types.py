@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +16,9 @@ from finora_gql.api.scalars import CurrencyCode
 from finora_gql.transactions.types import CategoryNode, category_node
 from finora_gql.wallet import service
 from finora_gql.wallet.totals import Bucket, MissingRate
+
+if TYPE_CHECKING:
+    from finora_gql.investments.types import SecurityNode
 
 GranularityEnum = described(Bucket, name="Granularity", description="DAY, WEEK (from Monday) or MONTH buckets.", values={
     "DAY": "One bucket per calendar day.",
@@ -46,15 +50,22 @@ class MissingPriceType:
     counted_cost: Decimal = strawberry.field(description="What was counted instead on lastDay: the position's cost "
                                              "(FIFO, fees included), in the base currency.")
     _account_id: strawberry.Private[uuid.UUID]
+    _security_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(description="The investment account holding it.")
     async def account(self, info: Info) -> AccountNode:
         return AccountNode.of(await account_loader(info).load(self._account_id))
 
+    @strawberry.field(description="The security without a price.")
+    async def security(self, info: Info) -> Annotated[SecurityNode, strawberry.lazy("finora_gql.investments.types")]:
+        from finora_gql.investments.types import SecurityNode, security_loader  # it imports this module
+
+        return SecurityNode.of(await security_loader(info).load(self._security_id))
+
     @classmethod
     def of(cls, row: service.MissingPrice) -> MissingPriceType:
         return cls(symbol=row.symbol, first_day=row.first_day, last_day=row.last_day, counted_cost=row.counted_cost,
-                   _account_id=row.account_id)
+                   _account_id=row.account_id, _security_id=row.security_id)
 
 
 @strawberry.type(name="CategorySpending", description="Spending in one category over the range.")

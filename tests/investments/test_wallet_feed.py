@@ -32,10 +32,10 @@ async def test_market_value_feeds_total_balance_and_net_worth(server: RunningSer
         ("2024-01-31", "1100.00"), ("2024-02-29", "1120.00"), ("2024-03-31", "1120.00")]
 
 
-PRICED = """query($from: Date!, $to: Date!) {
-  walletSummary(from: $from, to: $to) { totalBalance missingPrices { symbol account { id } firstDay lastDay countedCost } }
-  netWorth(from: $from, to: $to) { points { date value }
-    missingPrices { symbol account { id } firstDay lastDay countedCost } } }"""
+MISSING = "missingPrices { symbol account { id } security { symbol manual } firstDay lastDay countedCost }"
+PRICED = f"""query($from: Date!, $to: Date!) {{
+  walletSummary(from: $from, to: $to) {{ totalBalance {MISSING} }}
+  netWorth(from: $from, to: $to) {{ points {{ date value }} {MISSING} }} }}"""
 
 
 async def test_a_holding_without_a_price_is_counted_at_cost_and_listed(server: RunningServer) -> None:
@@ -52,8 +52,8 @@ async def test_a_holding_without_a_price_is_counted_at_cost_and_listed(server: R
                    price="25", fee="1")
     span = {"from": "2024-01-01", "to": "2024-03-31"}
     data = (await server.gql(PRICED, span, token=ann.access_token))["data"]
-    listed = {"symbol": "MYFARM", "account": {"id": account}, "firstDay": "2024-03-31", "lastDay": "2024-03-31",
-              "countedCost": "101.00"}
+    listed = {"symbol": "MYFARM", "account": {"id": account}, "security": {"symbol": "MYFARM", "manual": True},
+              "firstDay": "2024-03-31", "lastDay": "2024-03-31", "countedCost": "101.00"}
     # Cash 399 plus the position at its cost (4 x 25 + 1 fee), and it says so.
     assert data["walletSummary"] == {"totalBalance": "500.00", "missingPrices": [listed]}
     assert [(p["date"], p["value"]) for p in data["netWorth"]["points"]] == [
