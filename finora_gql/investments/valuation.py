@@ -284,19 +284,24 @@ async def values_beyond_ledger(session: AsyncSession, viewer: Viewer, days: Sequ
     security_ids = sorted({s for _, s in book.positions} | {a.security for a in acts if a.security is not None})
     found = await get_securities(session, viewer, security_ids)
     prices = await _price_series(session, security_ids, days[0], last)
-    results, applied = [], 0
+    # Both walks go forward only: the days ascend, and so does each one's ledger end.
+    ledger.sort(key=lambda act: act.date)
+    ledger_balance: dict[str, Decimal] = defaultdict(Decimal)
+    results, applied, balanced = [], 0, 0
     for day in days:
         with localcontext(engine.CONTEXT):
             while applied < len(acts) and acts[applied].date <= day:
                 book.apply_in_context(acts[applied], False, lambda s, d: None)
                 applied += 1
+        while balanced < len(ledger) and ledger[balanced].date <= (ledger_through or day):
+            act = ledger[balanced]
+            ledger_balance[act.currency] += act.amount if act.kind is Kind.DEPOSIT else -act.amount
+            balanced += 1
         values: dict[str, Decimal] = defaultdict(Decimal)
         for (_, code), amount in book.cash.items():
             values[code] += amount
-        through = ledger_through or day
-        for act in ledger:
-            if act.date <= through:
-                values[act.currency] -= act.amount if act.kind is Kind.DEPOSIT else -act.amount
+        for code, amount in ledger_balance.items():
+            values[code] -= amount
         unpriced = []
         for security, held in engine.held_on(book, prices, day).items():
             if held.close is not None:
