@@ -806,21 +806,45 @@ def _period_ends(day: dt.date, granularity: str) -> bool:
     raise ValueError(granularity)
 
 
-def _holdings(book: Book, method: CostMethod, end: dt.date, prices, security_currency, fx_at, valued: bool):
-    grouped: dict[Hashable, list[Position]] = defaultdict(list)
-    for (_, security), position in book.positions.items():
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """A security held on a day: its positions (by account) and the close in force that day, as the
+    series and its index (-1: no close on or before the day, MISSING_PRICE)."""
+
+    positions: dict[Hashable, Position]
+    series: Series | None
+    at: int
+
+    @property
+    def close(self) -> Decimal | None:
+        return self.series.values[self.at] if self.series is not None and self.at >= 0 else None
+
+
+def held_on(book: Book, prices: dict[Hashable, Series], day: dt.date) -> dict[Hashable, Held]:
+    """Every security `book` holds, with its close on `day`. The portfolio's holdings and what the
+    wallet counts for investment accounts both price positions through this (one answer to "which
+    security has no close")."""
+    grouped: dict[Hashable, dict[Hashable, Position]] = defaultdict(dict)
+    for (account, security), position in book.positions.items():
         if position.quantity:
-            grouped[security].append(position)
+            grouped[security][account] = position
+    held = {}
+    for security, positions in grouped.items():
+        series = prices.get(security)
+        held[security] = Held(positions, series, series.index(day) if series else -1)
+    return held
+
+
+def _holdings(book: Book, method: CostMethod, end: dt.date, prices, security_currency, fx_at, valued: bool):
     holdings: list[Holding] = []
     cost_basis = ZERO
     unrealized: Decimal | None = ZERO
-    for security, positions in grouped.items():
+    for security, held in held_on(book, prices, end).items():
+        positions = list(held.positions.values())
         quantity = sum((p.quantity for p in positions), ZERO)
         cost = sum((p.cost(method) for p in positions), ZERO)
         cost_basis += cost
-        series = prices.get(security)
-        at = series.index(end) if series else -1
-        close = series.values[at] if at >= 0 else None
+        series, at, close = held.series, held.at, held.close
         fx = fx_at(security_currency[security], end)
         value = quantity * close * fx if close is not None and fx is not None else None
         gain = value - cost if value is not None else None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -61,16 +60,6 @@ async def ledger_acts(
     ):
         acts.append(_movement(account_id, currency_of[account_id], day, amount))
     return acts
-
-
-async def balance_by_currency(
-    session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], through: dt.date
-) -> dict[str, Decimal]:
-    """The accounts' ledger balance at the end of `through` (opening + rows), by currency."""
-    total: dict[str, Decimal] = defaultdict(Decimal)
-    for act in await ledger_acts(session, viewer, currency_of, through):
-        total[act.currency] += act.amount if act.kind is Kind.DEPOSIT else -act.amount
-    return dict(total)
 
 
 async def moved(session: AsyncSession, rt: Runtime, viewer: Viewer, earliest: dict[uuid.UUID, dt.date]) -> None:

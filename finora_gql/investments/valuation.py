@@ -111,11 +111,6 @@ _RATES = CompiledRead(text(
     "WHERE base = ANY(CAST(:bases AS varchar[])) AND quote = :quote AND date <= :last GROUP BY base"
 ).bindparams(sa.bindparam("bases", type_=ARRAY(sa.String())), sa.bindparam("quote", type_=sa.String()),
              sa.bindparam("last", type_=sa.Date)))
-_LAST_CLOSE = CompiledRead(text("""
-    SELECT s.id, last.close FROM unnest(CAST(:ids AS uuid[])) AS s(id)
-      JOIN LATERAL (SELECT close FROM price WHERE security_id = s.id AND date <= :day
-                     ORDER BY date DESC LIMIT 1) AS last ON true
-""").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid())), sa.bindparam("day", type_=sa.Date)))
 _KINDS = {kind.value: kind for kind in Kind}
 ONE = Decimal(1)
 
@@ -123,10 +118,16 @@ ONE = Decimal(1)
 async def _acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], last: dt.date, *,
                 after: dt.date = dt.date(1, 1, 1)) -> list[Act]:
     """The activities of the accounts in (after, last], and their ledger movements (ledger_cash.py)."""
+    return await ledger_cash.ledger_acts(session, viewer, currency_of, last, after=after) + await _activity_acts(
+        session, viewer, currency_of, last, after=after)
+
+
+async def _activity_acts(session: AsyncSession, viewer: Viewer, currency_of: dict[uuid.UUID, str], last: dt.date, *,
+                         after: dt.date) -> list[Act]:
     rows = await fetch(session, _ACTIVITIES, {"user_id": viewer.user_id, "accounts": list(currency_of), "last": last,
                                               "after": after})
     kinds, number = _KINDS, Decimal
-    return await ledger_cash.ledger_acts(session, viewer, currency_of, last, after=after) + [
+    return [
         Act(r[0], r[1], kinds[r[2]], r[3], currency_of[r[3]], r[4], number(r[5]), number(r[6]), number(r[7]),
             number(r[8]), number(r[9]) if r[9] is not None else ONE, number(r[10]) if r[10] is not None else ONE, r[11],
             r[12], number(r[13]) if r[13] is not None else None)
@@ -222,29 +223,55 @@ async def _ask_once(rt: Runtime, job: str, viewer: Viewer, account_ids, seconds:
             await enqueue_async(job, str(viewer.user_id), str(account_id))
 
 
-async def value_beyond_ledger_by_currency(session: AsyncSession, viewer: Viewer, *, day: dt.date,
-                                          ledger_through: dt.date) -> dict[str, Decimal]:
-    """What the viewer's investment accounts are worth on `day` beyond their ledger balance at the
-    end of `ledger_through` (the part the wallet already counts), by currency: the wallet counts every
-    account's ledger balance, and with this an investment account counts exactly its portfolio
-    value (its one cash book, ledger_cash.py, plus its positions at the last close on or before
-    `day`). A position without any close counts at its cost (in the base currency) so it never
-    silently counts 0. Starts from the year-end checkpoint before `day` when there is one
-    (netWorth asks for every month end)."""
+@dataclasses.dataclass(frozen=True)
+class Beyond:
+    """What `values_beyond_ledger` found for one day: the amounts by currency, and the positions
+    without a close on or before the day (counted at their cost instead)."""
+
+    amounts: dict[str, Decimal]
+    unpriced: list[Unpriced]
+
+
+@dataclasses.dataclass(frozen=True)
+class Unpriced:
+    """A position with no close on or before `day` (the portfolio's MISSING_PRICE): counted at its
+    FIFO cost, in the base currency, so a total still includes it (and says so)."""
+
+    account_id: uuid.UUID
+    security: Security
+    day: dt.date
+    cost: Decimal
+
+
+async def values_beyond_ledger(session: AsyncSession, viewer: Viewer, days: Sequence[dt.date], *,
+                               ledger_through: dt.date | None = None) -> list[Beyond]:
+    """For each of `days` (ascending): what the viewer's investment accounts are worth that day
+    beyond their ledger balance at the end of `ledger_through` (None: of the day itself), the part the
+    wallet already counts, by currency: the wallet counts every account's ledger balance, and with
+    this an investment account counts exactly its portfolio value (its one cash book,
+    ledger_cash.py, plus its positions at the last close on or before the day). A position without
+    any close counts at its cost, and is listed: never silently 0, never silently cost.
+
+    Everything is loaded once for all the days (netWorth asks for every month end) and the book is
+    replayed once, from the year-end checkpoint before the first day when there is one."""
+    empty = [Beyond({}, []) for _ in days]
     chosen = await investment_accounts(session, viewer, None)
-    if not chosen:
-        return {}
-    user = await users.get_user(session, viewer.user_id)
+    user = await users.get_user(session, viewer.user_id) if chosen and days else None
     if user is None:
-        return {}
+        return empty
     base = user.base_currency
     currency_of = {account.id: account.currency for account in chosen}
-    start = checkpoints.checkpoint_day(day)
+    last = days[-1]
+    start = checkpoints.checkpoint_day(days[0])
     states = await checkpoints.usable(session, viewer, currency_of, base, start)
-    acts = await _acts(session, viewer, currency_of, day, after=start if states is not None else dt.date(1, 1, 1))
+    after = start if states is not None else dt.date(1, 1, 1)
+    # Every ledger movement once: the replay takes those after `after`, the ledger balances all of them.
+    ledger = await ledger_cash.ledger_acts(session, viewer, currency_of, max(last, ledger_through or last))
+    acts = engine.order([a for a in ledger if after < a.date <= last]
+                        + await _activity_acts(session, viewer, currency_of, last, after=after))
     if not acts and not states:
-        return {}
-    rates = await _rate_series(session, set(currency_of.values()), base, day)
+        return empty
+    rates = await _rate_series(session, set(currency_of.values()), base, last)
 
     def rate(code: str, when: dt.date) -> Decimal | None:
         series = rates.get(code)
@@ -254,19 +281,34 @@ async def value_beyond_ledger_by_currency(session: AsyncSession, viewer: Viewer,
     with localcontext(engine.CONTEXT):
         for state in states or ():
             book.restore(state, uuid.UUID)
-        for act in engine.order(acts):
-            book.apply_in_context(act, False, lambda s, d: None)
-    values: dict[str, Decimal] = defaultdict(Decimal)
-    for (_, code), amount in book.cash.items():
-        values[code] += amount
-    for code, amount in (await ledger_cash.balance_by_currency(session, viewer, currency_of, ledger_through)).items():
-        values[code] -= amount
-    held = {security: quantity for security, quantity in book.quantity.items() if quantity}
-    found = await get_securities(session, viewer, list(held))
-    last = {row[0]: row[1] for row in await fetch(session, _LAST_CLOSE, {"ids": list(held), "day": day})} if held else {}
-    for security, quantity in held.items():
-        if security in last:
-            values[found[security].currency] += quantity * last[security]
-        else:
-            values[base] += sum((p.fifo_cost for (_, s), p in book.positions.items() if s == security), Decimal(0))
-    return {code: amount for code, amount in values.items() if amount}
+    security_ids = sorted({s for _, s in book.positions} | {a.security for a in acts if a.security is not None})
+    found = await get_securities(session, viewer, security_ids)
+    prices = await _price_series(session, security_ids, days[0], last)
+    # Both walks go forward only: the days ascend, and so does each one's ledger end.
+    ledger.sort(key=lambda act: act.date)
+    ledger_balance: dict[str, Decimal] = defaultdict(Decimal)
+    results, applied, balanced = [], 0, 0
+    for day in days:
+        with localcontext(engine.CONTEXT):
+            while applied < len(acts) and acts[applied].date <= day:
+                book.apply_in_context(acts[applied], False, lambda s, d: None)
+                applied += 1
+        while balanced < len(ledger) and ledger[balanced].date <= (ledger_through or day):
+            act = ledger[balanced]
+            ledger_balance[act.currency] += act.amount if act.kind is Kind.DEPOSIT else -act.amount
+            balanced += 1
+        values: dict[str, Decimal] = defaultdict(Decimal)
+        for (_, code), amount in book.cash.items():
+            values[code] += amount
+        for code, amount in ledger_balance.items():
+            values[code] -= amount
+        unpriced = []
+        for security, held in engine.held_on(book, prices, day).items():
+            if held.close is not None:
+                values[found[security].currency] += sum(p.quantity for p in held.positions.values()) * held.close
+                continue
+            for account, position in held.positions.items():
+                values[base] += position.fifo_cost
+                unpriced.append(Unpriced(account, found[security], day, position.fifo_cost))
+        results.append(Beyond({code: amount for code, amount in values.items() if amount}, unpriced))
+    return results

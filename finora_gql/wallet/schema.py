@@ -23,6 +23,7 @@ from finora_gql.wallet.types import (
     CashflowType,
     FxRateType,
     GranularityEnum,
+    MissingPriceType,
     MissingRateType,
     NetWorthPointType,
     NetWorthType,
@@ -90,7 +91,8 @@ class WalletQuery:
         return NetWorthType(
             currency=row.currency,
             points=[NetWorthPointType(date=p.date, value=p.value, from_snapshot=p.from_snapshot) for p in row.points],
-            missing_rates=[MissingRateType.of(m) for m in row.missing_rates], complete=not row.missing_rates,
+            missing_rates=[MissingRateType.of(m) for m in row.missing_rates],
+            missing_prices=[MissingPriceType.of(m) for m in row.missing_prices], complete=not row.missing_rates,
         )
 
     @strawberry.field(description="Exchange rates of one pair, newest first (at most 100).")
@@ -121,7 +123,8 @@ class WalletMutation:
         node = FxRateType(base=rate.base, quote=rate.quote, date=rate.date, rate=rate.rate) if rate else None
         return FxRatePayload(rate=node, errors=errors)
 
-    @strawberry.mutation(description="Record today's net worth as a snapshot in the history.")
+    @strawberry.mutation(description="Record today's net worth as a snapshot in the history. "
+                         "Refused (INVALID) while an exchange rate or a held security's price is missing.")
     async def record_net_worth_snapshot(self, info: Info[Context, None]) -> NetWorthSnapshotPayload:
         context = info.context
         viewer = await context.viewer()

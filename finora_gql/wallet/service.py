@@ -11,8 +11,9 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.dialects.postgresql import insert
@@ -35,6 +36,9 @@ from finora_gql.wallet import totals
 from finora_gql.wallet.events import user_version_key, wallet_changed
 from finora_gql.wallet.models import FxRate, NetWorthSnapshot
 from finora_gql.wallet.totals import Bucket, MissingRate
+
+if TYPE_CHECKING:
+    from finora_gql.investments.valuation import Beyond
 
 CACHE_TTL = 600
 RATES_VERSION = "wallet:rates"
@@ -62,6 +66,19 @@ class Flow:
 
 
 @dataclasses.dataclass(frozen=True)
+class MissingPrice:
+    """A held security with no close on or before some of the days asked for: counted at its cost
+    (`counted_cost`, on `last_day`, in the base currency) so the total still includes it."""
+
+    security_id: uuid.UUID
+    symbol: str
+    account_id: uuid.UUID
+    first_day: dt.date
+    last_day: dt.date
+    counted_cost: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
 class Summary:
     currency: str
     total_balance: Decimal
@@ -72,6 +89,7 @@ class Summary:
     top_categories: list[CategoryAmount]
     monthly_trend: list[Flow]
     missing_rates: list[MissingRate]
+    missing_prices: list[MissingPrice]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +111,7 @@ class NetWorth:
     currency: str
     points: list[NetWorthPoint]
     missing_rates: list[MissingRate]
+    missing_prices: list[MissingPrice]
 
 
 # --- caching -------------------------------------------------------------------------------------
@@ -125,6 +144,8 @@ def _rebuild(kind: type, data: dict[str, Any]) -> Any:
     """Turn cached plain data back into the result dataclasses."""
     nested = {
         "monthly_trend": Flow, "buckets": Flow, "points": NetWorthPoint, "missing_rates": MissingRate,
+        "missing_prices": lambda security_id, account_id, **rest: MissingPrice(
+            security_id=uuid.UUID(security_id), account_id=uuid.UUID(account_id), **rest),
     }
     values = {
         key: [nested[key](**item) for item in value] if key in nested else value for key, value in data.items()
@@ -196,8 +217,8 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
         top = top[:TOP_CATEGORIES]
         names = await categories.get_categories(session, viewer, [c for c, _ in top if c is not None])
         trend = _flows(monthly, currency)
-        balances = _plus(await accounts.balances_by_currency(session, viewer),
-                         await _investments_beyond_ledger(session, viewer, end, dt.date.max))
+        [beyond] = await _investments_beyond_ledger(session, viewer, [end], ledger_through=dt.date.max)
+        balances = _plus(await accounts.balances_by_currency(session, viewer), beyond.amounts)
         balance, balance_missing = await _convert(session, balances, currency, end)
         return Summary(
             currency=currency,
@@ -215,6 +236,7 @@ async def wallet_summary(session: AsyncSession, rt: Runtime, viewer: Viewer, *, 
                 Flow(month, i, e, i - e) for month, (i, e) in sorted(trend.items(), key=lambda item: item[0])
             ],
             missing_rates=totals.merge_missing(missing, balance_missing),
+            missing_prices=_missing_prices([beyond], currency),
         )
 
     return await _cached(rt, viewer, f"summary:{start}:{end}", Summary, compute)
@@ -262,7 +284,12 @@ async def cashflow(
 async def _convert(
     session: AsyncSession, amounts: dict[str, Decimal], currency: str, day: dt.date
 ) -> tuple[Decimal, list[MissingRate]]:
-    rates = await totals.rates_on(session, amounts, target=currency, day=day)
+    return _converted(amounts, await totals.rates_on(session, amounts, target=currency, day=day), currency, day)
+
+
+def _converted(
+    amounts: dict[str, Decimal], rates: dict[str, Decimal | None], currency: str, day: dt.date
+) -> tuple[Decimal, list[MissingRate]]:
     total, missing = Decimal(0), []
     for code, amount in amounts.items():
         rate = rates.get(code)
@@ -294,37 +321,65 @@ async def net_worth(session: AsyncSession, rt: Runtime, viewer: Viewer, *, start
         }
         days = sorted({p - dt.timedelta(days=1) for p in _periods(start, end, Bucket.MONTH)[1:]} | {end} | set(snapshots))
         days = [d for d in days if start <= d <= end]
-        opening = await accounts.opening_balances_by_currency(session, viewer)
+        derived, unpriced = await _derived(session, viewer, currency, [day for day in days if day not in snapshots])
         points, missing = [], []
         for day in days:
             if day in snapshots:
                 points.append(NetWorthPoint(day, round_money(snapshots[day].value, currency), True))
                 continue
-            value, lacking = await _derived_on(session, viewer, opening, currency, day)
+            value, lacking = derived[day]
             missing += lacking
             points.append(NetWorthPoint(day, value, False))
-        return NetWorth(currency=currency, points=points, missing_rates=totals.merge_missing(missing))
+        return NetWorth(currency=currency, points=points, missing_rates=totals.merge_missing(missing),
+                        missing_prices=_missing_prices(unpriced, currency))
 
     return await _cached(rt, viewer, f"networth:{start}:{end}", NetWorth, compute)
 
 
-async def _derived_on(
-    session: AsyncSession, viewer: Viewer, opening: dict[str, Decimal], currency: str, day: dt.date
-) -> tuple[Decimal, list[MissingRate]]:
-    flows = await totals.net_flow_by_currency(session, viewer, through=day)
-    held = {code: opening.get(code, Decimal(0)) + flows.get(code, Decimal(0)) for code in opening.keys() | flows.keys()}
-    return await _convert(session, _plus(held, await _investments_beyond_ledger(session, viewer, day, day)), currency, day)
+async def _derived(
+    session: AsyncSession, viewer: Viewer, currency: str, days: list[dt.date]
+) -> tuple[dict[dt.date, tuple[Decimal, list[MissingRate]]], list[Beyond]]:
+    """Net worth on each of `days` (ascending) from the opening balances, the ledger's flows through
+    the day and the investments, and the investments' holdings without a price. Each part is read
+    once for all the days (a statement per part, not per day)."""
+    opening = await accounts.opening_balances_by_currency(session, viewer)
+    flows = await totals.net_flows_by_currency(session, viewer, days)
+    beyond = await _investments_beyond_ledger(session, viewer, days)
+    amounts = [_plus(opening, flow, more.amounts) for flow, more in zip(flows, beyond, strict=True)]
+    rates = await totals.rates_on_days(session, {code for group in amounts for code in group}, target=currency, days=days)
+    return {
+        day: _converted(group, rates_then, currency, day)
+        for day, group, rates_then in zip(days, amounts, rates, strict=True)
+    }, beyond
 
 
 async def _investments_beyond_ledger(
-    session: AsyncSession, viewer: Viewer, day: dt.date, ledger_through: dt.date
-) -> dict[str, Decimal]:
-    """By currency, what investment accounts are worth on `day` (their portfolio value: one cash book of
-    ledger movements and activities, plus positions at market) minus their ledger balance through
-    `ledger_through`, which the caller counts with every account's: so each counts its portfolio value."""
+    session: AsyncSession, viewer: Viewer, days: list[dt.date], *, ledger_through: dt.date | None = None
+) -> list[Beyond]:
+    """For each day (ascending), by currency: what investment accounts are worth that day (their portfolio
+    value: one cash book of ledger movements and activities, plus positions at market; a position without
+    a close at its cost, listed as unpriced) minus their ledger balance through `ledger_through` (None: the
+    day), which the caller counts with every account's: so each counts its portfolio value."""
     from finora_gql.investments import valuation as investments  # investments imports this module
 
-    return await investments.value_beyond_ledger_by_currency(session, viewer, day=day, ledger_through=ledger_through)
+    return await investments.values_beyond_ledger(session, viewer, days, ledger_through=ledger_through)
+
+
+def _missing_prices(found: Iterable[Beyond], currency: str) -> list[MissingPrice]:
+    """One entry per (account, security) without a close on some of the days, over all of them; its
+    counted cost is the one of the last such day."""
+    merged: dict[tuple[uuid.UUID, uuid.UUID], MissingPrice] = {}
+    for beyond in found:
+        for item in beyond.unpriced:
+            key = (item.account_id, item.security.id)
+            seen = merged.get(key)
+            merged[key] = MissingPrice(
+                item.security.id, item.security.symbol, item.account_id,
+                item.day if seen is None else min(seen.first_day, item.day),
+                item.day if seen is None else max(seen.last_day, item.day),
+                round_money(item.cost, currency) if seen is None or item.day >= seen.last_day else seen.counted_cost,
+            )
+    return sorted(merged.values(), key=lambda m: (m.symbol, str(m.account_id)))
 
 
 def _plus(*amounts: dict[str, Decimal]) -> dict[str, Decimal]:
@@ -339,11 +394,15 @@ async def record_net_worth_snapshot(session: AsyncSession, rt: Runtime, viewer: 
     """Store today's net worth (used by a daily job; also available to the viewer)."""
     currency = await _base_currency(session, viewer)
     today = clock.now().date()
-    opening = await accounts.opening_balances_by_currency(session, viewer)
-    value, missing = await _derived_on(session, viewer, opening, currency, today)
+    derived, [beyond] = await _derived(session, viewer, currency, [today])
+    value, missing = derived[today]
     if missing:
         codes = ", ".join(m.currency for m in missing)
         raise ServiceError(ErrorCode.INVALID, f"No exchange rate to {currency} for {codes} yet.", None)
+    if beyond.unpriced:
+        # A snapshot is shown later without the reason: an estimate at cost is not recorded as a fact.
+        symbols = ", ".join(sorted({item.security.symbol for item in beyond.unpriced}))
+        raise ServiceError(ErrorCode.INVALID, f"No price yet for {symbols}; set one with setPrice.", None)
     await session.exec(
         insert(NetWorthSnapshot)
         .values(id=uuid.uuid4(), user_id=viewer.user_id, date=today, value=value, currency=currency,

@@ -8,6 +8,7 @@ currency has no rate yet is reported in `missing`, never converted at 1.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import uuid
@@ -225,15 +226,32 @@ async def converted_totals(
     return totals, sorted(missing, key=lambda m: m.currency)
 
 
-async def net_flow_by_currency(session: AsyncSession, viewer: Viewer, *, through: dt.date) -> dict[str, Decimal]:
-    """Every flow up to and including `through`, transfers included, per original currency."""
+async def net_flows_by_currency(
+    session: AsyncSession, viewer: Viewer, days: list[dt.date]
+) -> list[dict[str, Decimal]]:
+    """For each of `days` (ascending): every flow up to and including it, transfers included, per
+    original currency. One statement for all of them: each day total is summed into the first of
+    `days` on or after it, and the sums are carried forward here."""
+    if not days:
+        return []
     result = await session.exec(
         text(
-            "SELECT currency, sum(inflow + outflow) FROM daily_total "
-            f"WHERE {user_sql()} AND day <= :through GROUP BY currency"
-        ).bindparams(user_id=owner_id(viewer), through=through)
+            "SELECT p.point, currency, sum(inflow + outflow) FROM daily_total "
+            "CROSS JOIN LATERAL (SELECT min(d) AS point FROM unnest(CAST(:days AS date[])) AS d "
+            "WHERE d >= daily_total.day) AS p "
+            f"WHERE {user_sql()} AND day <= :last GROUP BY p.point, currency"
+        ).bindparams(user_id=owner_id(viewer), days=days, last=days[-1])
     )
-    return {currency: Decimal(total) for currency, total in result.all()}
+    by_point: dict[dt.date, dict[str, Decimal]] = defaultdict(dict)
+    for point, currency, total in result.all():
+        by_point[point][currency] = Decimal(total)
+    running: dict[str, Decimal] = defaultdict(Decimal)
+    found = []
+    for day in days:
+        for currency, total in by_point.get(day, {}).items():
+            running[currency] += total
+        found.append(dict(running))
+    return found
 
 
 async def rate_history(session: AsyncSession, base: str, quote: str, *, through: dt.date) -> list[tuple[dt.date, Decimal]]:
@@ -247,17 +265,31 @@ async def rate_history(session: AsyncSession, base: str, quote: str, *, through:
 
 async def rates_on(session: AsyncSession, currencies: Iterable[str], *, target: str, day: dt.date) -> dict[str, Decimal | None]:
     """The rate of each currency into `target` in force on `day` (None when there is none)."""
+    return (await rates_on_days(session, currencies, target=target, days=[day]))[0]
+
+
+async def rates_on_days(
+    session: AsyncSession, currencies: Iterable[str], *, target: str, days: list[dt.date]
+) -> list[dict[str, Decimal | None]]:
+    """For each of `days`: the rate of each currency into `target` in force that day (None when there
+    is none). One statement for all the days (netWorth converts every month end)."""
     wanted = sorted({c for c in currencies if c != target})
-    rates: dict[str, Decimal | None] = {target: Decimal(1)}
-    if not wanted:
-        return rates
+    if not wanted or not days:
+        return [{target: Decimal(1)} | dict.fromkeys(wanted) for _ in days]
     result = await session.exec(
         text(
-            "SELECT DISTINCT ON (base) base, rate FROM fx_rate "
-            "WHERE base = ANY(:wanted) AND quote = :target AND date <= :day ORDER BY base, date DESC"
-        ).bindparams(wanted=wanted, target=target, day=day)
+            "SELECT base, array_agg(date ORDER BY date), array_agg(rate ORDER BY date) FROM fx_rate "
+            "WHERE base = ANY(:wanted) AND quote = :target AND date <= :last GROUP BY base"
+        ).bindparams(wanted=wanted, target=target, last=max(days))
     )
-    found = {base: Decimal(rate) for base, rate in result.all()}
-    rates.update({currency: found.get(currency) for currency in wanted})
-    return rates
+    series = {base: (dates, rates) for base, dates, rates in result.all()}
+    found = []
+    for day in days:
+        rates: dict[str, Decimal | None] = {target: Decimal(1)}
+        for currency in wanted:
+            dates, values = series.get(currency, ((), ()))
+            at = bisect.bisect_right(dates, day) - 1
+            rates[currency] = Decimal(values[at]) if at >= 0 else None
+        found.append(rates)
+    return found
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from finora_gql.accounts.types import AccountNode, account_loader
 from finora_gql.api.enums import described
 from finora_gql.api.scalars import CurrencyCode
 from finora_gql.transactions.types import CategoryNode, category_node
 from finora_gql.wallet import service
 from finora_gql.wallet.totals import Bucket, MissingRate
+
+if TYPE_CHECKING:
+    from finora_gql.investments.types import SecurityNode
 
 GranularityEnum = described(Bucket, name="Granularity", description="DAY, WEEK (from Monday) or MONTH buckets.", values={
     "DAY": "One bucket per calendar day.",
@@ -32,6 +37,35 @@ class MissingRateType:
     @classmethod
     def of(cls, row: MissingRate) -> MissingRateType:
         return cls(currency=row.currency, first_day=row.first_day, last_day=row.last_day)
+
+
+@strawberry.type(name="MissingPrice", description="A security held in an INVESTMENT account had no price (close) on or "
+                 "before some of the days valued, so it is counted at its cost instead of its market value: the total "
+                 "including it is an estimate. The portfolio reports the same position as MISSING_PRICE with a null "
+                 "value; set a price with setPrice (or wait for the price job, for a market security).")
+class MissingPriceType:
+    symbol: str = strawberry.field(description="The security's symbol.")
+    first_day: dt.date = strawberry.field(description="The first day valued (`to`, or a net worth point) without a price.")
+    last_day: dt.date = strawberry.field(description="The last such day (inclusive).")
+    counted_cost: Decimal = strawberry.field(description="What was counted instead on lastDay: the position's cost "
+                                             "(FIFO, fees included), in the base currency.")
+    _account_id: strawberry.Private[uuid.UUID]
+    _security_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The investment account holding it.")
+    async def account(self, info: Info) -> AccountNode:
+        return AccountNode.of(await account_loader(info).load(self._account_id))
+
+    @strawberry.field(description="The security without a price.")
+    async def security(self, info: Info) -> Annotated[SecurityNode, strawberry.lazy("finora_gql.investments.types")]:
+        from finora_gql.investments.types import SecurityNode, security_loader  # it imports this module
+
+        return SecurityNode.of(await security_loader(info).load(self._security_id))
+
+    @classmethod
+    def of(cls, row: service.MissingPrice) -> MissingPriceType:
+        return cls(symbol=row.symbol, first_day=row.first_day, last_day=row.last_day, counted_cost=row.counted_cost,
+                   _account_id=row.account_id, _security_id=row.security_id)
 
 
 @strawberry.type(name="CategorySpending", description="Spending in one category over the range.")
@@ -61,7 +95,8 @@ class PeriodFlowType:
 class WalletSummaryType:
     currency: CurrencyCode = strawberry.field(description="The viewer's base currency; every amount here is in it.")
     total_balance: Decimal = strawberry.field(description="All account balances (an INVESTMENT account at its portfolio value at `to`: "
-                                                 "cash plus holdings), converted at the rate of `to`.")
+                                                 "cash plus holdings; a holding without a price at its cost, listed in "
+                                                 "missingPrices), converted at the rate of `to`.")
     total_income: Decimal = strawberry.field(description="Money in during the range; transfers excluded.")
     total_expenses: Decimal = strawberry.field(description="Money out during the range, positive; transfers excluded.")
     net: Decimal = strawberry.field(description="totalIncome - totalExpenses.")
@@ -72,7 +107,10 @@ class WalletSummaryType:
     top_categories: list[CategorySpendingType] = strawberry.field(description="The five largest spending categories.")
     monthly_trend: list[PeriodFlowType] = strawberry.field(description="Income, expenses and net per month with activity.")
     missing_rates: list[MissingRateType] = strawberry.field(description="What could not be converted, if anything.")
-    complete: bool = strawberry.field(description="False when some amounts lacked an exchange rate.")
+    missing_prices: list[MissingPriceType] = strawberry.field(description="Holdings without a price at `to`, counted in "
+                                                              "totalBalance at their cost; empty when every holding is priced.")
+    complete: bool = strawberry.field(description="False when some amounts lacked an exchange rate (see missingRates); "
+                                      "missingPrices says which holdings are counted at cost.")
 
     @classmethod
     def of(cls, row: service.Summary) -> WalletSummaryType:
@@ -85,6 +123,7 @@ class WalletSummaryType:
             ],
             monthly_trend=[PeriodFlowType.of(f) for f in row.monthly_trend],
             missing_rates=[MissingRateType.of(m) for m in row.missing_rates],
+            missing_prices=[MissingPriceType.of(m) for m in row.missing_prices],
             complete=not row.missing_rates,
         )
 
@@ -101,7 +140,8 @@ class CashflowType:
 class NetWorthPointType:
     date: dt.date = strawberry.field(description="The day the value is for (a month end, or the last day of the range).")
     value: Decimal = strawberry.field(description="All balances that day (an INVESTMENT account at its portfolio "
-                                        "value: cash plus holdings), converted to the base currency.")
+                                        "value: cash plus holdings; a holding without a price at its cost, listed in "
+                                        "missingPrices), converted to the base currency.")
     from_snapshot: bool = strawberry.field(description="True when recorded that day; false when derived from history.")
 
 
@@ -110,7 +150,11 @@ class NetWorthType:
     currency: CurrencyCode = strawberry.field(description="The viewer's base currency; every value here is in it.")
     points: list[NetWorthPointType] = strawberry.field(description="One per month end of the range and one on its last day, oldest first.")
     missing_rates: list[MissingRateType] = strawberry.field(description="What could not be converted, if anything.")
-    complete: bool = strawberry.field(description="False when some balances lacked an exchange rate.")
+    missing_prices: list[MissingPriceType] = strawberry.field(description="Holdings without a price on some derived "
+                                                              "points, counted there at their cost; empty when every "
+                                                              "holding is priced.")
+    complete: bool = strawberry.field(description="False when some balances lacked an exchange rate (see missingRates); "
+                                      "missingPrices says which holdings are counted at cost.")
 
 
 @strawberry.type(name="FxRate", description="1 base = rate quote, from date until the next rate of the pair.")

@@ -101,7 +101,8 @@ CORPUS: list[Operation] = [
     Operation("wallet summary",
               """query($from: Date!, $to: Date!) { walletSummary(from: $from, to: $to) { currency totalBalance
                 totalIncome totalExpenses net savingsRate topCategories { category { id name } name amount }
-                monthlyTrend { ...Flow } missingRates { currency firstDay lastDay } complete } }
+                monthlyTrend { ...Flow } missingRates { currency firstDay lastDay }
+                missingPrices { symbol account { id } security { symbol } firstDay lastDay countedCost } complete } }
                 fragment Flow on PeriodFlow { period income expenses net }""",
               lambda ids: {"from": str(TWO_MONTHS_AGO), "to": str(TODAY)}),
     Operation("cashflow by day",
@@ -113,7 +114,8 @@ CORPUS: list[Operation] = [
                 months: cashflow(from: $from, to: $to) { buckets { period net } complete } }""",
               lambda ids: {"from": str(TWO_MONTHS_AGO), "to": str(TODAY)}),
     Operation("net worth", """query($from: Date!, $to: Date!) { netWorth(from: $from, to: $to) { currency
-                points { date value fromSnapshot } missingRates { currency firstDay lastDay } complete } }""",
+                points { date value fromSnapshot } missingRates { currency firstDay lastDay }
+                missingPrices { symbol account { id } firstDay lastDay countedCost } complete } }""",
               lambda ids: {"from": str(LAST_MONTH), "to": str(TODAY)}),
     Operation("fx rates", "{ fxRates(base: \"EUR\", quote: \"USD\") { base quote date rate } }"),
     # --- budgets and goals ---------------------------------------------------------------------

@@ -16,8 +16,10 @@ values are built by the same functions the `investment_checkpoints` and `investm
 jobs run after writes.
 
 Measuring: the in-process test server over real HTTP (httpx, sequential, after a warm-up):
-`portfolio` for the last year with TWR, XIRR and holdings, and `history(granularity: DAY)` over
-the whole span; nothing is cached, each request recomputes. SQL statements per request from a
+`portfolio` for the last year with TWR, XIRR and holdings, `history(granularity: DAY)` over
+the whole span, and `netWorth` over the last 12 months (12 month-end points, each counting the
+INVESTMENT account at its portfolio value); nothing is cached, each request recomputes (the
+wallet's cache is bumped before each `netWorth`, outside the timing). SQL statements per request from a
 `before_cursor_execute` hook on the server's engine.
 """
 
@@ -73,6 +75,8 @@ PORTFOLIO = """query($from: Date!, $to: Date!) { portfolio(from: $from, to: $to)
   currency value cash costBasis unrealizedGain realizedGain dividends interest fees taxes
   twr { cumulative annualized unavailableReason } xirr { rate unavailableReason }
   holdings { symbol quantity averageCost costBasis price priceDate priceSource stale value unrealizedGain weight } } }"""
+NET_WORTH = """query($from: Date!, $to: Date!) { netWorth(from: $from, to: $to) {
+  points { date value } missingRates { currency } } }"""
 HISTORY = """query($from: Date!, $to: Date!) { portfolio(from: $from, to: $to) {
   history(granularity: DAY) { date value netInflow twrIndex } } }"""
 
@@ -188,7 +192,9 @@ async def load(server: RunningServer) -> tuple[uuid.UUID, str, dt.date]:
     return user.id, email, start
 
 
-async def measure(server: RunningServer, token: str, query: str, variables: dict) -> tuple[float, float, float, dict]:
+async def measure(server: RunningServer, token: str, query: str, variables: dict, fresh=None
+                  ) -> tuple[float, float, float, dict, float]:
+    """`fresh`: awaited before each request, untimed (to drop a cached answer)."""
     engine = server.runtime.engine.sync_engine
     statements = 0
 
@@ -201,6 +207,8 @@ async def measure(server: RunningServer, token: str, query: str, variables: dict
     async with server.client(headers={"authorization": f"Bearer {token}"}) as client:
         body = {}
         for n in range(WARMUP + ROUNDS):
+            if fresh is not None:
+                await fresh()
             if n == WARMUP:
                 event.listen(engine, "before_cursor_execute", on_execute)
             started, cpu = time.perf_counter(), time.process_time()
@@ -291,5 +299,15 @@ async def test_investments_benchmark(server: RunningServer, monkeypatch: pytest.
     assert len(points) == (END - start).days + 1 and points[-1]["twrIndex"] is not None
     print(f"  history by DAY, {YEARS} years ({len(points):,} points): p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
           f"CPU p50 {cpu:6.1f} ms  SQL/request {sql:.0f}   (target p95 <= 150 ms)")
+    from finora_gql.wallet.events import user_version_key
+
+    async def drop_cached() -> None:
+        await server.runtime.cache.bump(user_version_key(user_id))
+
+    p50, p95, sql, body, cpu = await measure(server, token, NET_WORTH, year, drop_cached)
+    worth = body["data"]["netWorth"]
+    assert len(worth["points"]) == 12 and not worth["missingRates"], worth
+    print(f"  netWorth, 12 months ({len(worth['points'])} points): p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+          f"CPU p50 {cpu:6.1f} ms  SQL/request {sql:.0f} ({sql / len(worth['points']):.1f} per point)")
     print(f"  load average at the start {load_average:.1f}, after {os.getloadavg()[0]:.1f} (2 cores); CPU = this "
           "process (server and client) per request")
