@@ -221,12 +221,7 @@ async def create_goal(
     errors = Collector()  # every problem of the input, not only the first
     cleaned_name = errors.check(clean_text, name, field="name", max_length=GOAL_NAME_MAX)
     chosen = errors.check(clean_currency, currency) if currency is not None else None
-    account = None
-    if account_id is not None:
-        try:
-            account = await _linkable_account(session, viewer, account_id, chosen)
-        except ServiceError as error:
-            errors.add(error)
+    account = await errors.check_async(_linkable_account(session, viewer, account_id, chosen)) if account_id is not None else None
     goal_currency = chosen or (account.currency if account is not None else user.base_currency)
     amount = errors.check(clean_amount, target_amount, currency=goal_currency, field="targetAmount", positive=True)
     cleaned_date = errors.check(_clean_target_date, target_date, today) if target_date is not None else None
@@ -251,18 +246,31 @@ async def update_goal(
 ) -> GoalProgress:
     """Change a goal; its currency is fixed at creation (its contributions are in it)."""
     goal = await get_goal(session, viewer, goal_id, for_update=True)
-    if name is not None:
-        goal.name = clean_text(name, field="name", max_length=GOAL_NAME_MAX)
-    if target_amount is not None:
-        goal.target_amount = clean_amount(target_amount, currency=goal.currency, field="targetAmount", positive=True)
+    errors = Collector()  # every problem of the input, not only the first
+    cleaned_name = errors.check(clean_text, name, field="name", max_length=GOAL_NAME_MAX) if name is not None else None
+    amount = (
+        errors.check(clean_amount, target_amount, currency=goal.currency, field="targetAmount", positive=True)
+        if target_amount is not None else None
+    )
+    new_date = not clear_target_date and target_date is not None and target_date != goal.target_date
+    cleaned_date = (
+        errors.check(_clean_target_date, target_date, today_of(await current_user(session, viewer))) if new_date else None
+    )
+    new_account = not clear_account and account_id is not None and account_id != goal.account_id
+    account = await errors.check_async(_linkable_account(session, viewer, account_id, goal.currency)) if new_account else None
+    errors.raise_any()
+    if cleaned_name is not None:
+        goal.name = cleaned_name
+    if amount is not None:
+        goal.target_amount = amount
     if clear_target_date:
         goal.target_date = None
-    elif target_date is not None and target_date != goal.target_date:
-        goal.target_date = _clean_target_date(target_date, today_of(await current_user(session, viewer)))
+    elif new_date:
+        goal.target_date = cleaned_date
     if clear_account:
         goal.account_id = None
-    elif account_id is not None and account_id != goal.account_id:
-        goal.account_id = (await _linkable_account(session, viewer, account_id, goal.currency)).id
+    elif new_account:
+        goal.account_id = account.id
     touched(goal)
     progress, _ = await _settle(session, viewer, goal)
     return progress

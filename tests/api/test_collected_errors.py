@@ -1,0 +1,214 @@
+"""Mutations clean their whole input: an input with several bad fields gets every error back at
+once (code and field, in input order), and nothing is written.
+
+Each case sends, over real HTTP, one input with two or more independently bad fields, and compares
+what the viewer (or the admin) can read before and after.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from strawberry.relay import GlobalID
+
+from tests.auth.test_auth_flows import promote_to_admin
+from tests.flows import SignedIn, signed_in_user
+from tests.server import RunningServer
+
+Ids = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Case:
+    mutation: str
+    input_type: str
+    setup: Callable[[RunningServer, str], Awaitable[Ids]]  # the objects the input refers to
+    input: Callable[[Ids], dict[str, Any]]
+    expected: list[tuple[str, str]]  # (code, field), in input order
+    state: str  # a query whose answer must not change
+    admin: bool = False
+
+
+async def ok(server: RunningServer, token: str, mutation: str, input_type: str, result: str,
+             input: dict[str, Any]) -> str:
+    """Perform a mutation that must succeed; the id of what it returns."""
+    body = await server.gql(
+        f"mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {result} {{ id }} errors {{ code field message }} }} }}",
+        {"input": input}, token=token,
+    )
+    payload = body["data"][mutation]
+    assert payload["errors"] == [], payload
+    return payload[result]["id"]
+
+
+async def category(server: RunningServer, token: str, kind: str, name: str | None = None) -> str:
+    input = {"name": name or f"Cat {uuid.uuid4().hex[:8]}", "kind": kind}
+    return await ok(server, token, "createCategory", "CreateCategoryInput", "category", input)
+
+
+async def account(server: RunningServer, token: str) -> Ids:
+    input = {"name": "Checking", "type": "CHECKING", "currency": "USD", "openingBalance": "10"}
+    return {"account": await ok(server, token, "createAccount", "CreateAccountInput", "account", input)}
+
+
+async def budget(server: RunningServer, token: str) -> Ids:
+    expense, income = await category(server, token, "EXPENSE"), await category(server, token, "INCOME")
+    input = {"month": "2026-12-01", "categoryId": expense, "limit": "100"}
+    return {"budget": await ok(server, token, "createBudget", "CreateBudgetInput", "budget", input), "income": income}
+
+
+async def goal(server: RunningServer, token: str) -> Ids:
+    input = {"name": "Bike", "targetAmount": "500", "currency": "USD"}
+    return {"goal": await ok(server, token, "createGoal", "CreateGoalInput", "goal", input)}
+
+
+async def categories(server: RunningServer, token: str) -> Ids:
+    return {"expense": await category(server, token, "EXPENSE"), "income": await category(server, token, "INCOME")}
+
+
+async def rule(server: RunningServer, token: str) -> Ids:
+    expense = await category(server, token, "EXPENSE")
+    input = {"categoryId": expense, "pattern": "coffee"}
+    return {"rule": await ok(server, token, "createCategoryRule", "CategoryRuleInput", "rule", input)}
+
+
+async def nothing(server: RunningServer, token: str) -> Ids:
+    return {}
+
+
+async def badge(server: RunningServer, token: str) -> Ids:
+    input = {"code": f"B{uuid.uuid4().hex[:8].upper()}", "name": "Saver", "description": "Saves.",
+             "criterion": "TRANSACTIONS_LOGGED", "threshold": 3, "points": 10}
+    return {"badge": await ok(server, token, "createBadge", "CreateBadgeInput", "badge", input)}
+
+
+async def challenge(server: RunningServer, token: str) -> Ids:
+    input = {"code": f"C{uuid.uuid4().hex[:8].upper()}", "name": "Log", "description": "Log things.",
+             "kind": "TRANSACTION_COUNT", "target": "5", "rewardPoints": 10, "recurrence": "WEEKLY"}
+    return {"challenge": await ok(server, token, "createChallenge", "CreateChallengeInput", "challenge", input)}
+
+
+async def reward(server: RunningServer, token: str) -> Ids:
+    input = {"code": f"R{uuid.uuid4().hex[:8].upper()}", "name": "Theme", "description": "A theme.", "costPoints": 50}
+    return {"reward": await ok(server, token, "createReward", "CreateRewardInput", "reward", input)}
+
+
+NOWHERE = str(GlobalID("Category", str(uuid.uuid4())))  # a well-formed id of no category
+LONG = "x" * 600
+
+CASES = {
+    "updateAccount": Case(
+        "updateAccount", "UpdateAccountInput", account,
+        lambda ids: {"id": ids["account"], "name": " ", "type": "SAVINGS", "openingBalance": "1.234"},
+        [("REQUIRED", "name"), ("INVALID", "openingBalance")],
+        "{ accounts(includeArchived: true) { id name type openingBalance currentBalance } }",
+    ),
+    "updateBudget": Case(
+        "updateBudget", "UpdateBudgetInput", budget,
+        lambda ids: {"id": ids["budget"], "month": "1800-01-01", "categoryId": ids["income"], "limit": "-5"},
+        [("INVALID", "month"), ("INVALID", "categoryId"), ("INVALID", "limit")],
+        '{ budgets(month: "2026-12-01") { id month limit category { id } } }',
+    ),
+    "updateGoal": Case(
+        "updateGoal", "UpdateGoalInput", goal,
+        lambda ids: {"id": ids["goal"], "name": "", "targetAmount": "-1", "targetDate": "2000-01-01"},
+        [("REQUIRED", "name"), ("INVALID", "targetAmount"), ("INVALID", "targetDate")],
+        "{ goals { id name targetAmount targetDate } }",
+    ),
+    "createCategory": Case(
+        "createCategory", "CreateCategoryInput", categories,
+        lambda ids: {"name": "", "kind": "EXPENSE", "parentId": ids["income"]},
+        [("REQUIRED", "name"), ("INVALID", "parentId")],
+        "{ categories { id name parent { id } } }",
+    ),
+    "updateCategory": Case(
+        "updateCategory", "UpdateCategoryInput", categories,
+        lambda ids: {"id": ids["expense"], "name": LONG, "parentId": ids["income"]},
+        [("INVALID", "name"), ("INVALID", "parentId")],
+        "{ categories { id name parent { id } } }",
+    ),
+    "createCategoryRule": Case(
+        "createCategoryRule", "CategoryRuleInput", nothing,
+        lambda ids: {"categoryId": NOWHERE, "pattern": "  "},
+        [("NOT_FOUND", "categoryId"), ("REQUIRED", "pattern")],
+        "{ categoryRules { id pattern } }",
+    ),
+    "updateCategoryRule": Case(
+        "updateCategoryRule", "UpdateCategoryRuleInput", rule,
+        lambda ids: {"id": ids["rule"], "categoryId": NOWHERE, "pattern": "(a", "match": "REGEX"},
+        [("NOT_FOUND", "categoryId"), ("INVALID", "pattern")],
+        "{ categoryRules { id pattern match category { id } } }",
+    ),
+    "updateProfile": Case(
+        "updateProfile", "UpdateProfileInput", nothing,
+        lambda ids: {"name": LONG, "baseCurrency": "EUR", "timezone": "Mars/Olympus"},  # a bad currency fails parsing
+        [("INVALID", "name"), ("INVALID", "timezone")],
+        "{ me { name baseCurrency timezone } }",
+    ),
+    "createBadge": Case(
+        "createBadge", "CreateBadgeInput", nothing,
+        lambda ids: {"code": "bad code", "name": "", "description": "d", "criterion": "TRANSACTIONS_LOGGED",
+                     "threshold": 0, "points": -1, "icon": LONG},
+        [("INVALID", "code"), ("REQUIRED", "name"), ("INVALID", "threshold"), ("INVALID", "points"),
+         ("INVALID", "icon")],
+        "{ allBadges { id } }", admin=True,
+    ),
+    "updateBadge": Case(
+        "updateBadge", "UpdateBadgeInput", badge,
+        lambda ids: {"id": ids["badge"], "name": LONG, "threshold": 0, "icon": LONG},
+        [("INVALID", "name"), ("INVALID", "threshold"), ("INVALID", "icon")],
+        "{ allBadges { id code name threshold points icon } }", admin=True,
+    ),
+    "createChallenge": Case(
+        "createChallenge", "CreateChallengeInput", nothing,
+        lambda ids: {"code": "x", "name": "Log", "description": "", "kind": "TRANSACTION_COUNT", "target": "-1",
+                     "rewardPoints": 10, "durationDays": 0, "categoryId": NOWHERE},
+        [("INVALID", "code"), ("REQUIRED", "description"), ("INVALID", "target"), ("INVALID", "durationDays"),
+         ("NOT_FOUND", "categoryId")],
+        "{ allChallenges { id } }", admin=True,
+    ),
+    "updateChallenge": Case(
+        "updateChallenge", "UpdateChallengeInput", challenge,
+        lambda ids: {"id": ids["challenge"], "code": "x", "target": "1.00001", "rewardPoints": 10_001},
+        [("INVALID", "code"), ("INVALID", "target"), ("INVALID", "rewardPoints")],
+        "{ allChallenges { id code target rewardPoints } }", admin=True,
+    ),
+    "createReward": Case(
+        "createReward", "CreateRewardInput", nothing,
+        lambda ids: {"code": "bad code", "name": "Theme", "description": LONG, "costPoints": 0},
+        [("INVALID", "code"), ("INVALID", "description"), ("INVALID", "costPoints")],
+        "{ allRewards { id } }", admin=True,
+    ),
+    "updateReward": Case(
+        "updateReward", "UpdateRewardInput", reward,
+        lambda ids: {"id": ids["reward"], "name": "", "costPoints": 0},
+        [("REQUIRED", "name"), ("INVALID", "costPoints")],
+        "{ allRewards { id name costPoints } }", admin=True,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_every_error_of_the_input_comes_back_and_nothing_is_written(server: RunningServer, name: str) -> None:
+    case = CASES[name]
+    user: SignedIn = await signed_in_user(server)
+    if case.admin:
+        await promote_to_admin(server, user.user_id)
+    ids = await case.setup(server, user.access_token)
+    before = await server.gql(case.state, token=user.access_token)
+    assert "errors" not in before, before
+
+    body = await server.gql(
+        f"mutation($input: {case.input_type}!) {{ {case.mutation}(input: $input) {{ errors {{ code field message }} }} }}",
+        {"input": case.input(ids)}, token=user.access_token,
+    )
+
+    assert "data" in body, body
+    errors = body["data"][case.mutation]["errors"]
+    assert [(error["code"], error["field"]) for error in errors] == case.expected, errors
+    assert all(error["message"] for error in errors)
+    assert await server.gql(case.state, token=user.access_token) == before
