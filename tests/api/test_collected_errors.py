@@ -76,6 +76,20 @@ async def rule(server: RunningServer, token: str) -> Ids:
     return {"rule": await ok(server, token, "createCategoryRule", "CategoryRuleInput", "rule", input)}
 
 
+async def transaction(server: RunningServer, token: str) -> Ids:
+    ids = await account(server, token)
+    input = {"accountId": ids["account"], "date": "2026-12-01", "amount": "-12.50", "description": "Lunch"}
+    return {"transaction": await ok(server, token, "createTransaction", "CreateTransactionInput", "transaction", input)}
+
+
+async def holding(server: RunningServer, token: str) -> Ids:
+    input = {"name": "Broker", "type": "INVESTMENT", "currency": "USD", "openingBalance": "1000"}
+    broker = await ok(server, token, "createAccount", "CreateAccountInput", "account", input)
+    input = {"accountId": broker, "kind": "BUY", "date": "2026-12-01", "symbol": "OWN1", "quantity": "2", "price": "10"}
+    activity = await ok(server, token, "recordInvestmentActivity", "RecordInvestmentActivityInput", "activity", input)
+    return {"account": broker, "activity": activity}
+
+
 async def nothing(server: RunningServer, token: str) -> Ids:
     return {}
 
@@ -106,6 +120,12 @@ CASES = {
         lambda ids: {"id": ids["account"], "name": " ", "type": "SAVINGS", "openingBalance": "1.234"},
         [("REQUIRED", "name"), ("INVALID", "openingBalance")],
         "{ accounts(includeArchived: true) { id name type openingBalance currentBalance } }",
+    ),
+    "updateTransaction": Case(
+        "updateTransaction", "UpdateTransactionInput", transaction,
+        lambda ids: {"id": ids["transaction"], "date": "1800-01-01", "amount": "1.234", "notes": "n" * 2001},
+        [("INVALID", "date"), ("INVALID", "amount"), ("INVALID", "notes")],
+        "{ transactions { edges { node { id date amount notes } } } }",
     ),
     "updateBudget": Case(
         "updateBudget", "UpdateBudgetInput", budget,
@@ -148,6 +168,26 @@ CASES = {
         lambda ids: {"name": LONG, "baseCurrency": "EUR", "timezone": "Mars/Olympus"},  # a bad currency fails parsing
         [("INVALID", "name"), ("INVALID", "timezone")],
         "{ me { name baseCurrency timezone } }",
+    ),
+    "recordInvestmentActivity": Case(
+        "recordInvestmentActivity", "RecordInvestmentActivityInput", holding,
+        lambda ids: {"accountId": ids["account"], "kind": "BUY", "date": "2999-01-01", "symbol": "A B",
+                     "quantity": "-1", "price": "-3", "fee": "0.001", "note": LONG},
+        [("INVALID", "date"), ("INVALID", "symbol"), ("INVALID", "quantity"), ("INVALID", "price"),
+         ("INVALID", "fee"), ("INVALID", "note")],
+        "{ investmentActivities { id kind date quantity price amount note } }",
+    ),
+    "updateInvestmentActivity": Case(
+        "updateInvestmentActivity", "UpdateInvestmentActivityInput", holding,
+        lambda ids: {"id": ids["activity"], "date": "1800-01-01", "quantity": "0", "tax": "-1"},
+        [("INVALID", "date"), ("INVALID", "quantity"), ("INVALID", "tax")],
+        "{ investmentActivities { id kind date quantity price amount tax } }",
+    ),
+    "setPrice": Case(
+        "setPrice", "SetPriceInput", holding,
+        lambda ids: {"symbol": "A B", "date": "1800-01-01", "price": "0"},
+        [("INVALID", "symbol"), ("INVALID", "date"), ("INVALID", "price")],
+        '{ securityPrices(symbol: "OWN1") { date price } }',
     ),
     "createBadge": Case(
         "createBadge", "CreateBadgeInput", nothing,
