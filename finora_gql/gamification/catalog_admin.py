@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlmodel import col, select
-from strawberry.utils.str_converters import to_camel_case
 from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.utils.str_converters import to_camel_case
 
 from finora_gql.admin.audit import changes
 from finora_gql.core import clock
@@ -51,10 +51,14 @@ def _code(value: str) -> str:
     return code
 
 
-def _points(value: int, field: str) -> int:
-    if not 0 <= value <= MAX_POINTS:
-        raise ServiceError(ErrorCode.INVALID, f"Points must be between 0 and {MAX_POINTS}.", field)
+def _within(value: int, low: int, high: int, message: str, field: str) -> int:
+    if not low <= value <= high:
+        raise ServiceError(ErrorCode.INVALID, message, field)
     return value
+
+
+def _points(value: int, field: str) -> int:
+    return _within(value, 0, MAX_POINTS, f"Points must be between 0 and {MAX_POINTS}.", field)
 
 
 def _set(errors: Collector, row: Any, attribute: str, clean: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -171,18 +175,13 @@ class BadgeDraft(EntryDraft):
     icon: str | None = None
 
 
-def _threshold(value: int) -> int:
-    if not 1 <= value <= 1_000_000:
-        raise ServiceError(ErrorCode.INVALID, "The threshold must be between 1 and 1,000,000.", "threshold")
-    return value
-
-
 async def _apply_badge(session: AsyncSession, viewer: Viewer, row: Badge, draft: BadgeDraft, errors: Collector) -> None:
     _apply_entry(row, draft, errors)
     if draft.criterion is not None:
         row.criterion = draft.criterion
     if draft.threshold is not None:
-        _set(errors, row, "threshold", _threshold, draft.threshold)
+        _set(errors, row, "threshold", _within, draft.threshold, 1, 1_000_000,
+             "The threshold must be between 1 and 1,000,000.", "threshold")
     if draft.points is not None:
         _set(errors, row, "points", _points, draft.points, "points")
     if draft.icon is not None:
@@ -222,12 +221,6 @@ def _target(value: Decimal) -> Decimal:
     return value
 
 
-def _duration_days(value: int) -> int:
-    if not 1 <= value <= 366:
-        raise ServiceError(ErrorCode.INVALID, "The duration must be between 1 and 366 days.", "durationDays")
-    return value
-
-
 async def _apply_challenge(
     session: AsyncSession, viewer: Viewer, row: Challenge, draft: ChallengeDraft, errors: Collector
 ) -> None:
@@ -241,7 +234,8 @@ async def _apply_challenge(
     if draft.reward_points is not None:
         _set(errors, row, "reward_points", _points, draft.reward_points, "rewardPoints")
     if draft.duration_days is not None:
-        _set(errors, row, "duration_days", _duration_days, draft.duration_days)
+        _set(errors, row, "duration_days", _within, draft.duration_days, 1, 366,
+             "The duration must be between 1 and 366 days.", "durationDays")
     if draft.recurrence is not None:
         row.recurrence = draft.recurrence
     if draft.category_id is not None:
@@ -294,16 +288,11 @@ class RewardDraft(EntryDraft):
     cost_points: int | None = None
 
 
-def _cost_points(value: int) -> int:
-    if not 1 <= value <= 1_000_000:
-        raise ServiceError(ErrorCode.INVALID, "The cost must be between 1 and 1,000,000 points.", "costPoints")
-    return value
-
-
 async def _apply_reward(session: AsyncSession, viewer: Viewer, row: Reward, draft: RewardDraft, errors: Collector) -> None:
     _apply_entry(row, draft, errors)
     if draft.cost_points is not None:
-        _set(errors, row, "cost_points", _cost_points, draft.cost_points)
+        _set(errors, row, "cost_points", _within, draft.cost_points, 1, 1_000_000,
+             "The cost must be between 1 and 1,000,000 points.", "costPoints")
 
 
 # Redeeming reads rewards directly, so no cached copy needs forgetting.

@@ -33,12 +33,14 @@ class Case:
     admin: bool = False
 
 
-async def ok(server: RunningServer, token: str, mutation: str, input_type: str, result: str,
-             input: dict[str, Any]) -> str:
+async def ok(
+    server: RunningServer, token: str, mutation: str, input_type: str, result: str, input: dict[str, Any]
+) -> str:
     """Perform a mutation that must succeed; the id of what it returns."""
     body = await server.gql(
         f"mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {result} {{ id }} errors {{ code field message }} }} }}",
-        {"input": input}, token=token,
+        {"input": input},
+        token=token,
     )
     payload = body["data"][mutation]
     assert payload["errors"] == [], payload
@@ -95,14 +97,27 @@ async def nothing(server: RunningServer, token: str) -> Ids:
 
 
 async def badge(server: RunningServer, token: str) -> Ids:
-    input = {"code": f"B{uuid.uuid4().hex[:8].upper()}", "name": "Saver", "description": "Saves.",
-             "criterion": "TRANSACTIONS_LOGGED", "threshold": 3, "points": 10}
+    input = {
+        "code": f"B{uuid.uuid4().hex[:8].upper()}",
+        "name": "Saver",
+        "description": "Saves.",
+        "criterion": "TRANSACTIONS_LOGGED",
+        "threshold": 3,
+        "points": 10,
+    }
     return {"badge": await ok(server, token, "createBadge", "CreateBadgeInput", "badge", input)}
 
 
 async def challenge(server: RunningServer, token: str) -> Ids:
-    input = {"code": f"C{uuid.uuid4().hex[:8].upper()}", "name": "Log", "description": "Log things.",
-             "kind": "TRANSACTION_COUNT", "target": "5", "rewardPoints": 10, "recurrence": "WEEKLY"}
+    input = {
+        "code": f"C{uuid.uuid4().hex[:8].upper()}",
+        "name": "Log",
+        "description": "Log things.",
+        "kind": "TRANSACTION_COUNT",
+        "target": "5",
+        "rewardPoints": 10,
+        "recurrence": "WEEKLY",
+    }
     return {"challenge": await ok(server, token, "createChallenge", "CreateChallengeInput", "challenge", input)}
 
 
@@ -116,118 +131,199 @@ LONG = "x" * 600
 
 CASES = {
     "updateAccount": Case(
-        "updateAccount", "UpdateAccountInput", account,
+        "updateAccount",
+        "UpdateAccountInput",
+        account,
         lambda ids: {"id": ids["account"], "name": " ", "type": "SAVINGS", "openingBalance": "1.234"},
         [("REQUIRED", "name"), ("INVALID", "openingBalance")],
         "{ accounts(includeArchived: true) { id name type openingBalance currentBalance } }",
     ),
     "updateTransaction": Case(
-        "updateTransaction", "UpdateTransactionInput", transaction,
+        "updateTransaction",
+        "UpdateTransactionInput",
+        transaction,
         lambda ids: {"id": ids["transaction"], "date": "1800-01-01", "amount": "1.234", "notes": "n" * 2001},
         [("INVALID", "date"), ("INVALID", "amount"), ("INVALID", "notes")],
         "{ transactions { edges { node { id date amount notes } } } }",
     ),
     "updateBudget": Case(
-        "updateBudget", "UpdateBudgetInput", budget,
+        "updateBudget",
+        "UpdateBudgetInput",
+        budget,
         lambda ids: {"id": ids["budget"], "month": "1800-01-01", "categoryId": ids["income"], "limit": "-5"},
         [("INVALID", "month"), ("INVALID", "categoryId"), ("INVALID", "limit")],
         '{ budgets(month: "2026-12-01") { id month limit category { id } } }',
     ),
     "updateGoal": Case(
-        "updateGoal", "UpdateGoalInput", goal,
+        "updateGoal",
+        "UpdateGoalInput",
+        goal,
         lambda ids: {"id": ids["goal"], "name": "", "targetAmount": "-1", "targetDate": "2000-01-01"},
         [("REQUIRED", "name"), ("INVALID", "targetAmount"), ("INVALID", "targetDate")],
         "{ goals { id name targetAmount targetDate } }",
     ),
     "createCategory": Case(
-        "createCategory", "CreateCategoryInput", categories,
+        "createCategory",
+        "CreateCategoryInput",
+        categories,
         lambda ids: {"name": "", "kind": "EXPENSE", "parentId": ids["income"]},
         [("REQUIRED", "name"), ("INVALID", "parentId")],
         "{ categories { id name parent { id } } }",
     ),
     "updateCategory": Case(
-        "updateCategory", "UpdateCategoryInput", categories,
+        "updateCategory",
+        "UpdateCategoryInput",
+        categories,
         lambda ids: {"id": ids["expense"], "name": LONG, "parentId": ids["income"]},
         [("INVALID", "name"), ("INVALID", "parentId")],
         "{ categories { id name parent { id } } }",
     ),
     "createCategoryRule": Case(
-        "createCategoryRule", "CategoryRuleInput", nothing,
+        "createCategoryRule",
+        "CategoryRuleInput",
+        nothing,
         lambda ids: {"categoryId": NOWHERE, "pattern": "  "},
         [("NOT_FOUND", "categoryId"), ("REQUIRED", "pattern")],
         "{ categoryRules { id pattern } }",
     ),
     "updateCategoryRule": Case(
-        "updateCategoryRule", "UpdateCategoryRuleInput", rule,
+        "updateCategoryRule",
+        "UpdateCategoryRuleInput",
+        rule,
         lambda ids: {"id": ids["rule"], "categoryId": NOWHERE, "pattern": "(a", "match": "REGEX"},
         [("NOT_FOUND", "categoryId"), ("INVALID", "pattern")],
         "{ categoryRules { id pattern match category { id } } }",
     ),
     "updateProfile": Case(
-        "updateProfile", "UpdateProfileInput", nothing,
+        "updateProfile",
+        "UpdateProfileInput",
+        nothing,
         lambda ids: {"name": LONG, "baseCurrency": "EUR", "timezone": "Mars/Olympus"},  # a bad currency fails parsing
         [("INVALID", "name"), ("INVALID", "timezone")],
         "{ me { name baseCurrency timezone } }",
     ),
     "recordInvestmentActivity": Case(
-        "recordInvestmentActivity", "RecordInvestmentActivityInput", holding,
-        lambda ids: {"accountId": ids["account"], "kind": "BUY", "date": "2999-01-01", "symbol": "A B",
-                     "quantity": "-1", "price": "-3", "fee": "0.001", "note": LONG},
-        [("INVALID", "date"), ("INVALID", "symbol"), ("INVALID", "quantity"), ("INVALID", "price"),
-         ("INVALID", "fee"), ("INVALID", "note")],
+        "recordInvestmentActivity",
+        "RecordInvestmentActivityInput",
+        holding,
+        lambda ids: {
+            "accountId": ids["account"],
+            "kind": "BUY",
+            "date": "2999-01-01",
+            "symbol": "A B",
+            "quantity": "-1",
+            "price": "-3",
+            "fee": "0.001",
+            "note": LONG,
+        },
+        [
+            ("INVALID", "date"),
+            ("INVALID", "symbol"),
+            ("INVALID", "quantity"),
+            ("INVALID", "price"),
+            ("INVALID", "fee"),
+            ("INVALID", "note"),
+        ],
         "{ investmentActivities { id kind date quantity price amount note } }",
     ),
     "updateInvestmentActivity": Case(
-        "updateInvestmentActivity", "UpdateInvestmentActivityInput", holding,
+        "updateInvestmentActivity",
+        "UpdateInvestmentActivityInput",
+        holding,
         lambda ids: {"id": ids["activity"], "date": "1800-01-01", "quantity": "0", "tax": "-1"},
         [("INVALID", "date"), ("INVALID", "quantity"), ("INVALID", "tax")],
         "{ investmentActivities { id kind date quantity price amount tax } }",
     ),
     "setPrice": Case(
-        "setPrice", "SetPriceInput", holding,
+        "setPrice",
+        "SetPriceInput",
+        holding,
         lambda ids: {"symbol": "A B", "date": "1800-01-01", "price": "0"},
         [("INVALID", "symbol"), ("INVALID", "date"), ("INVALID", "price")],
         '{ securityPrices(symbol: "OWN1") { date price } }',
     ),
     "createBadge": Case(
-        "createBadge", "CreateBadgeInput", nothing,
-        lambda ids: {"code": "bad code", "name": "", "description": "d", "criterion": "TRANSACTIONS_LOGGED",
-                     "threshold": 0, "points": -1, "icon": LONG},
-        [("INVALID", "code"), ("REQUIRED", "name"), ("INVALID", "threshold"), ("INVALID", "points"),
-         ("INVALID", "icon")],
-        "{ allBadges { id } }", admin=True,
+        "createBadge",
+        "CreateBadgeInput",
+        nothing,
+        lambda ids: {
+            "code": "bad code",
+            "name": "",
+            "description": "d",
+            "criterion": "TRANSACTIONS_LOGGED",
+            "threshold": 0,
+            "points": -1,
+            "icon": LONG,
+        },
+        [
+            ("INVALID", "code"),
+            ("REQUIRED", "name"),
+            ("INVALID", "threshold"),
+            ("INVALID", "points"),
+            ("INVALID", "icon"),
+        ],
+        "{ allBadges { id } }",
+        admin=True,
     ),
     "updateBadge": Case(
-        "updateBadge", "UpdateBadgeInput", badge,
+        "updateBadge",
+        "UpdateBadgeInput",
+        badge,
         lambda ids: {"id": ids["badge"], "name": LONG, "threshold": 0, "icon": LONG},
         [("INVALID", "name"), ("INVALID", "threshold"), ("INVALID", "icon")],
-        "{ allBadges { id code name threshold points icon } }", admin=True,
+        "{ allBadges { id code name threshold points icon } }",
+        admin=True,
     ),
     "createChallenge": Case(
-        "createChallenge", "CreateChallengeInput", nothing,
-        lambda ids: {"code": "x", "name": "Log", "description": "", "kind": "TRANSACTION_COUNT", "target": "-1",
-                     "rewardPoints": 10, "durationDays": 0, "categoryId": NOWHERE},
-        [("INVALID", "code"), ("REQUIRED", "description"), ("INVALID", "target"), ("INVALID", "durationDays"),
-         ("NOT_FOUND", "categoryId")],
-        "{ allChallenges { id } }", admin=True,
+        "createChallenge",
+        "CreateChallengeInput",
+        nothing,
+        lambda ids: {
+            "code": "x",
+            "name": "Log",
+            "description": "",
+            "kind": "TRANSACTION_COUNT",
+            "target": "-1",
+            "rewardPoints": 10,
+            "durationDays": 0,
+            "categoryId": NOWHERE,
+        },
+        [
+            ("INVALID", "code"),
+            ("REQUIRED", "description"),
+            ("INVALID", "target"),
+            ("INVALID", "durationDays"),
+            ("NOT_FOUND", "categoryId"),
+        ],
+        "{ allChallenges { id } }",
+        admin=True,
     ),
     "updateChallenge": Case(
-        "updateChallenge", "UpdateChallengeInput", challenge,
+        "updateChallenge",
+        "UpdateChallengeInput",
+        challenge,
         lambda ids: {"id": ids["challenge"], "code": "x", "target": "1.00001", "rewardPoints": 10_001},
         [("INVALID", "code"), ("INVALID", "target"), ("INVALID", "rewardPoints")],
-        "{ allChallenges { id code target rewardPoints } }", admin=True,
+        "{ allChallenges { id code target rewardPoints } }",
+        admin=True,
     ),
     "createReward": Case(
-        "createReward", "CreateRewardInput", nothing,
+        "createReward",
+        "CreateRewardInput",
+        nothing,
         lambda ids: {"code": "bad code", "name": "Theme", "description": LONG, "costPoints": 0},
         [("INVALID", "code"), ("INVALID", "description"), ("INVALID", "costPoints")],
-        "{ allRewards { id } }", admin=True,
+        "{ allRewards { id } }",
+        admin=True,
     ),
     "updateReward": Case(
-        "updateReward", "UpdateRewardInput", reward,
+        "updateReward",
+        "UpdateRewardInput",
+        reward,
         lambda ids: {"id": ids["reward"], "name": "", "costPoints": 0},
         [("REQUIRED", "name"), ("INVALID", "costPoints")],
-        "{ allRewards { id name costPoints } }", admin=True,
+        "{ allRewards { id name costPoints } }",
+        admin=True,
     ),
 }
 
@@ -244,7 +340,8 @@ async def test_every_error_of_the_input_comes_back_and_nothing_is_written(server
 
     body = await server.gql(
         f"mutation($input: {case.input_type}!) {{ {case.mutation}(input: $input) {{ errors {{ code field message }} }} }}",
-        {"input": case.input(ids)}, token=user.access_token,
+        {"input": case.input(ids)},
+        token=user.access_token,
     )
 
     assert "data" in body, body
