@@ -187,6 +187,14 @@ def _clean_target_date(value: dt.date, today: dt.date) -> dt.date:
     return value
 
 
+def _contribution_date(day: dt.date, today: dt.date) -> dt.date:
+    if day > today:
+        raise ServiceError(ErrorCode.INVALID, "A contribution cannot be dated in the future.", "date")
+    if day < EARLIEST:
+        raise ServiceError(ErrorCode.INVALID, "The date must be after 1900.", "date")
+    return day
+
+
 async def _settle(session: AsyncSession, viewer: Viewer, goal: Goal) -> tuple[GoalProgress, bool]:
     """Record whether the goal is reached after a write: `achieved_at` is set when progress first
     reaches the target and cleared when a later write (a withdrawal, a higher target) takes it
@@ -309,15 +317,13 @@ async def add_contribution(
     """
     goal = await get_goal(session, viewer, goal_id, field="goalId", for_update=True)  # serialises writers
     today = today_of(await current_user(session, viewer))
-    value = clean_amount(amount, currency=goal.currency, field="amount", allow_zero=False)
-    day = date or today
-    if day > today:
-        raise ServiceError(ErrorCode.INVALID, "A contribution cannot be dated in the future.", "date")
-    if day < EARLIEST:
-        raise ServiceError(ErrorCode.INVALID, "The date must be after 1900.", "date")
-    if value < 0 and await _contributed(session, viewer, goal.id) + value < 0:
-        raise ServiceError(ErrorCode.INVALID, "You cannot take out more than was put in.", "amount")
-    cleaned_note = clean_text(note, field="note", max_length=NOTE_MAX, required=False) if note is not None else ""
+    errors = Collector()  # every problem of the input, not only the first
+    value = errors.check(clean_amount, amount, currency=goal.currency, field="amount", allow_zero=False)
+    if value is not None and value < 0 and await _contributed(session, viewer, goal.id) + value < 0:
+        errors.add(ServiceError(ErrorCode.INVALID, "You cannot take out more than was put in.", "amount"))
+    day = errors.check(_contribution_date, date or today, today)
+    cleaned_note = errors.check(clean_text, note, field="note", max_length=NOTE_MAX, required=False) if note is not None else ""
+    errors.raise_any()
     contribution = GoalContribution(
         goal_id=goal.id, user_id=viewer.user_id, amount=value, date=day, note=cleaned_note or None
     )

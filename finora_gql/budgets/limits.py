@@ -131,10 +131,12 @@ class CopyResult:
 async def copy_budgets(session: AsyncSession, viewer: Viewer, *, from_month: dt.date, to_month: dt.date) -> CopyResult:
     """Copy every budget of one month (limit and rollover) into another, skipping categories that
     already have a budget there. Safe against a concurrent copy: a conflicting row is skipped."""
-    source_month = clean_month(from_month, "fromMonth")
-    target_month = clean_month(to_month, "toMonth")
-    if source_month == target_month:
-        raise ServiceError(ErrorCode.INVALID, "Choose a different month to copy to.", "toMonth")
+    errors = Collector()  # every problem of the input, not only the first
+    source_month = errors.check(clean_month, from_month, "fromMonth")
+    target_month = errors.check(clean_month, to_month, "toMonth")
+    if source_month is not None and source_month == target_month:
+        errors.add(ServiceError(ErrorCode.INVALID, "Choose a different month to copy to.", "toMonth"))
+    errors.raise_any()
     sources = (await session.exec(readable(viewer).where(col(Budget.month) == source_month))).all()
     if not sources:
         return CopyResult([], 0)

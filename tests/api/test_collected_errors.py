@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlmodel import select
 from strawberry.relay import GlobalID
 
+from finora_gql.users.models import User
 from tests.auth.test_auth_flows import promote_to_admin
-from tests.flows import SignedIn, signed_in_user
-from tests.server import RunningServer
+from tests.flows import REGISTER, SignedIn, signed_in_user
+from tests.server import RunningServer, unique_email
 
 Ids = dict[str, str]
 
@@ -127,6 +129,7 @@ async def reward(server: RunningServer, token: str) -> Ids:
 
 
 NOWHERE = str(GlobalID("Category", str(uuid.uuid4())))  # a well-formed id of no category
+NOWHERE_ACCOUNT = str(GlobalID("Account", str(uuid.uuid4())))
 LONG = "x" * 600
 
 CASES = {
@@ -145,6 +148,36 @@ CASES = {
         lambda ids: {"id": ids["transaction"], "date": "1800-01-01", "amount": "1.234", "notes": "n" * 2001},
         [("INVALID", "date"), ("INVALID", "amount"), ("INVALID", "notes")],
         "{ transactions { edges { node { id date amount notes } } } }",
+    ),
+    "createTransfer": Case(
+        "createTransfer",
+        "CreateTransferInput",
+        account,
+        lambda ids: {
+            "fromAccountId": ids["account"],
+            "toAccountId": NOWHERE_ACCOUNT,
+            "date": "1800-01-01",
+            "amount": "-5",
+            "notes": "n" * 2001,
+        },
+        [("NOT_FOUND", "toAccountId"), ("INVALID", "date"), ("INVALID", "amount"), ("INVALID", "notes")],
+        "{ transactions { edges { node { id } } } accounts { id currentBalance } }",
+    ),
+    "copyBudgets": Case(
+        "copyBudgets",
+        "CopyBudgetsInput",
+        budget,
+        lambda ids: {"fromMonth": "1800-01-01", "toMonth": "2300-01-01"},
+        [("INVALID", "fromMonth"), ("INVALID", "toMonth")],
+        '{ budgets(month: "2026-12-01") { id } }',
+    ),
+    "addGoalContribution": Case(
+        "addGoalContribution",
+        "AddGoalContributionInput",
+        goal,
+        lambda ids: {"goalId": ids["goal"], "amount": "-1", "date": "2999-01-01", "note": LONG},
+        [("INVALID", "amount"), ("INVALID", "date"), ("INVALID", "note")],
+        "{ goals { id progress } }",
     ),
     "updateBudget": Case(
         "updateBudget",
@@ -349,3 +382,15 @@ async def test_every_error_of_the_input_comes_back_and_nothing_is_written(server
     assert [(error["code"], error["field"]) for error in errors] == case.expected, errors
     assert all(error["message"] for error in errors)
     assert await server.gql(case.state, token=user.access_token) == before
+
+
+async def test_register_reports_every_error_and_creates_no_user(server: RunningServer) -> None:
+    email = unique_email()
+    body = await server.gql(REGISTER, {"input": {"email": email, "password": "short", "name": " "}})
+    errors = body["data"]["register"]["errors"]
+    assert [(error["code"], error["field"]) for error in errors] == [
+        ("PASSWORD_TOO_WEAK", "password"),
+        ("REQUIRED", "name"),
+    ]
+    async with server.runtime.sessions() as session:
+        assert (await session.exec(select(User).where(User.email == email))).first() is None
