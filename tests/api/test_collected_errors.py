@@ -275,6 +275,14 @@ CASES = {
         [("INVALID", "symbol"), ("INVALID", "date"), ("INVALID", "price")],
         '{ securityPrices(symbol: "OWN1") { date price } }',
     ),
+    "createUpload": Case(
+        "createUpload",
+        "CreateUploadInput",
+        nothing,
+        lambda ids: {"filename": " ", "mimeType": "application/x-msdownload", "size": 0},
+        [("REQUIRED", "filename"), ("UNSUPPORTED_FILE_TYPE", "mimeType"), ("INVALID", "size")],
+        "{ files { totalCount } }",
+    ),
     "createBadge": Case(
         "createBadge",
         "CreateBadgeInput",
