@@ -351,9 +351,11 @@ async def change_password(
 ) -> User:
     user = await _require_user(session, viewer.user_id)
     credential = await session.get(Credential, user.id, with_for_update=True)
+    errors = Collector()  # every problem of the input, not only the first
     if credential is None or not await rt.hasher.verify(current_password, credential.password_hash):
-        raise ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword")
-    check_password(new_password, email=user.email, field="newPassword")
+        errors.add(ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword"))
+    errors.check(check_password, new_password, email=user.email, field="newPassword")
+    errors.raise_any()
     if await rt.hasher.verify(new_password, credential.password_hash):
         raise ServiceError(ErrorCode.INVALID, "Choose a password different from the current one.", "newPassword")
     await _set_password(session, rt, user, new_password)

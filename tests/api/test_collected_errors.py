@@ -18,7 +18,7 @@ from strawberry.relay import GlobalID
 
 from finora_gql.users.models import User
 from tests.auth.test_auth_flows import promote_to_admin
-from tests.flows import REGISTER, SignedIn, signed_in_user
+from tests.flows import REGISTER, SignedIn, login, signed_in_user
 from tests.server import RunningServer, unique_email
 
 Ids = dict[str, str]
@@ -283,6 +283,14 @@ CASES = {
         [("REQUIRED", "filename"), ("UNSUPPORTED_FILE_TYPE", "mimeType"), ("INVALID", "size")],
         "{ files { totalCount } }",
     ),
+    "changePassword": Case(
+        "changePassword",
+        "ChangePasswordInput",
+        nothing,
+        lambda ids: {"currentPassword": "not the password", "newPassword": "short"},
+        [("INVALID_CREDENTIALS", "currentPassword"), ("PASSWORD_TOO_WEAK", "newPassword")],
+        "{ me { id } }",  # the old password still signs in: checked below
+    ),
     "createBadge": Case(
         "createBadge",
         "CreateBadgeInput",
@@ -390,6 +398,7 @@ async def test_every_error_of_the_input_comes_back_and_nothing_is_written(server
     assert [(error["code"], error["field"]) for error in errors] == case.expected, errors
     assert all(error["message"] for error in errors)
     assert await server.gql(case.state, token=user.access_token) == before
+    assert (await login(server, user.email))["errors"] == []  # and the session and password are as they were
 
 
 async def test_register_reports_every_error_and_creates_no_user(server: RunningServer) -> None:
