@@ -7,15 +7,20 @@ what the viewer (or the admin) can read before and after.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import graphql
 import pytest
 from sqlmodel import select
 from strawberry.relay import GlobalID
+from strawberry.utils.str_converters import to_camel_case
 
+from finora_gql.gamification import catalog_admin as catalog
+from finora_gql.schema import schema_sdl
 from finora_gql.users.models import User
 from tests.auth.test_auth_flows import promote_to_admin
 from tests.flows import REGISTER, SignedIn, login, signed_in_user
@@ -411,3 +416,17 @@ async def test_register_reports_every_error_and_creates_no_user(server: RunningS
     ]
     async with server.runtime.sessions() as session:
         assert (await session.exec(select(User).where(User.email == email))).first() is None
+
+
+@pytest.mark.parametrize(
+    ("draft", "input_type"),
+    [
+        (catalog.BadgeDraft, "CreateBadgeInput"),
+        (catalog.ChallengeDraft, "CreateChallengeInput"),
+        (catalog.RewardDraft, "CreateRewardInput"),
+    ],
+)
+def test_catalog_drafts_declare_their_fields_in_input_order(draft: type, input_type: str) -> None:
+    """Catalog errors come back in the order of the draft's attributes: it must be the input's."""
+    declared = list(graphql.build_schema(schema_sdl()).type_map[input_type].fields)
+    assert [to_camel_case(field.name) for field in dataclasses.fields(draft)] == declared
