@@ -108,14 +108,20 @@ async def update_account(
     archived: bool | None = None,
 ) -> Account:
     account = await get_account(session, viewer, account_id, field="id", for_update=True)
+    errors = Collector()  # every problem of the input, not only the first
+    clean_name = errors.check(clean_text, name, field="name", max_length=100) if name is not None else None
+    opening = (
+        errors.check(clean_amount, opening_balance, currency=account.currency, field="openingBalance")
+        if opening_balance is not None else None
+    )
+    errors.raise_any()
     cash_moved = False  # an investment account's cash book, from its opening balance on
-    if name is not None:
-        account.name = clean_text(name, field="name", max_length=100)
+    if clean_name is not None:
+        account.name = clean_name
     if type is not None:
         cash_moved = type is not account.type
         account.type = type
-    if opening_balance is not None:
-        opening = clean_amount(opening_balance, currency=account.currency, field="openingBalance")
+    if opening is not None:
         if opening != account.opening_balance:
             account.current_balance += opening - account.opening_balance
             account.opening_balance = opening

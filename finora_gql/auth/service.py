@@ -22,11 +22,11 @@ from finora_gql.auth.password_policy import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from finora_gql.auth.password_policy import check_password
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit, release_connection
-from finora_gql.core.errors import ErrorCode, ServiceError, Unauthenticated
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError, Unauthenticated
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.security import InvalidToken, new_opaque_token, token_digest
 from finora_gql.core.session_cache import REVOCATIONS
-from finora_gql.core.validation import clean_email
+from finora_gql.core.validation import clean_email, clean_text
 from finora_gql.core.viewer import SESSIONS_REVOKED, Viewer, user_channel
 from finora_gql.gamification import events as gamification
 from finora_gql.notifications import service as notifications
@@ -72,8 +72,13 @@ def _revoked_later(session: AsyncSession, rt: Runtime, user_id: uuid.UUID) -> No
 
 
 async def register(session: AsyncSession, rt: Runtime, *, email: str, password: str, name: str) -> User:
-    email = clean_email(email)
-    check_password(password, email=email)
+    # Every problem at once, and the name checked for a known address too (else a bad name would
+    # be refused for a new address only, telling the two apart).
+    errors = Collector()
+    email = errors.check(clean_email, email)
+    errors.check(check_password, password, email=email)
+    name = errors.check(clean_text, name, field="name", max_length=users.NAME_MAX)
+    errors.raise_any()
     # Hashed before the first statement, so no pooled connection waits on it; for a known address
     # the hash is thrown away, and the equal work keeps the timing from telling the two apart.
     password_hash = await rt.hasher.hash(password)
@@ -346,9 +351,11 @@ async def change_password(
 ) -> User:
     user = await _require_user(session, viewer.user_id)
     credential = await session.get(Credential, user.id, with_for_update=True)
+    errors = Collector()  # every problem of the input, not only the first
     if credential is None or not await rt.hasher.verify(current_password, credential.password_hash):
-        raise ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword")
-    check_password(new_password, email=user.email, field="newPassword")
+        errors.add(ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword"))
+    errors.check(check_password, new_password, email=user.email, field="newPassword")
+    errors.raise_any()
     if await rt.hasher.verify(new_password, credential.password_hash):
         raise ServiceError(ErrorCode.INVALID, "Choose a password different from the current one.", "newPassword")
     await _set_password(session, rt, user, new_password)

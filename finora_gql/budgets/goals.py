@@ -187,6 +187,14 @@ def _clean_target_date(value: dt.date, today: dt.date) -> dt.date:
     return value
 
 
+def _contribution_date(day: dt.date, today: dt.date) -> dt.date:
+    if day > today:
+        raise ServiceError(ErrorCode.INVALID, "A contribution cannot be dated in the future.", "date")
+    if day < EARLIEST:
+        raise ServiceError(ErrorCode.INVALID, "The date must be after 1900.", "date")
+    return day
+
+
 async def _settle(session: AsyncSession, viewer: Viewer, goal: Goal) -> tuple[GoalProgress, bool]:
     """Record whether the goal is reached after a write: `achieved_at` is set when progress first
     reaches the target and cleared when a later write (a withdrawal, a higher target) takes it
@@ -221,12 +229,7 @@ async def create_goal(
     errors = Collector()  # every problem of the input, not only the first
     cleaned_name = errors.check(clean_text, name, field="name", max_length=GOAL_NAME_MAX)
     chosen = errors.check(clean_currency, currency) if currency is not None else None
-    account = None
-    if account_id is not None:
-        try:
-            account = await _linkable_account(session, viewer, account_id, chosen)
-        except ServiceError as error:
-            errors.add(error)
+    account = await errors.check_async(_linkable_account(session, viewer, account_id, chosen)) if account_id is not None else None
     goal_currency = chosen or (account.currency if account is not None else user.base_currency)
     amount = errors.check(clean_amount, target_amount, currency=goal_currency, field="targetAmount", positive=True)
     cleaned_date = errors.check(_clean_target_date, target_date, today) if target_date is not None else None
@@ -251,18 +254,31 @@ async def update_goal(
 ) -> GoalProgress:
     """Change a goal; its currency is fixed at creation (its contributions are in it)."""
     goal = await get_goal(session, viewer, goal_id, for_update=True)
-    if name is not None:
-        goal.name = clean_text(name, field="name", max_length=GOAL_NAME_MAX)
-    if target_amount is not None:
-        goal.target_amount = clean_amount(target_amount, currency=goal.currency, field="targetAmount", positive=True)
+    errors = Collector()  # every problem of the input, not only the first
+    cleaned_name = errors.check(clean_text, name, field="name", max_length=GOAL_NAME_MAX) if name is not None else None
+    amount = (
+        errors.check(clean_amount, target_amount, currency=goal.currency, field="targetAmount", positive=True)
+        if target_amount is not None else None
+    )
+    new_date = not clear_target_date and target_date is not None and target_date != goal.target_date
+    cleaned_date = (
+        errors.check(_clean_target_date, target_date, today_of(await current_user(session, viewer))) if new_date else None
+    )
+    new_account = not clear_account and account_id is not None and account_id != goal.account_id
+    account = await errors.check_async(_linkable_account(session, viewer, account_id, goal.currency)) if new_account else None
+    errors.raise_any()
+    if cleaned_name is not None:
+        goal.name = cleaned_name
+    if amount is not None:
+        goal.target_amount = amount
     if clear_target_date:
         goal.target_date = None
-    elif target_date is not None and target_date != goal.target_date:
-        goal.target_date = _clean_target_date(target_date, today_of(await current_user(session, viewer)))
+    elif new_date:
+        goal.target_date = cleaned_date
     if clear_account:
         goal.account_id = None
-    elif account_id is not None and account_id != goal.account_id:
-        goal.account_id = (await _linkable_account(session, viewer, account_id, goal.currency)).id
+    elif new_account:
+        goal.account_id = account.id
     touched(goal)
     progress, _ = await _settle(session, viewer, goal)
     return progress
@@ -301,15 +317,13 @@ async def add_contribution(
     """
     goal = await get_goal(session, viewer, goal_id, field="goalId", for_update=True)  # serialises writers
     today = today_of(await current_user(session, viewer))
-    value = clean_amount(amount, currency=goal.currency, field="amount", allow_zero=False)
-    day = date or today
-    if day > today:
-        raise ServiceError(ErrorCode.INVALID, "A contribution cannot be dated in the future.", "date")
-    if day < EARLIEST:
-        raise ServiceError(ErrorCode.INVALID, "The date must be after 1900.", "date")
-    if value < 0 and await _contributed(session, viewer, goal.id) + value < 0:
-        raise ServiceError(ErrorCode.INVALID, "You cannot take out more than was put in.", "amount")
-    cleaned_note = clean_text(note, field="note", max_length=NOTE_MAX, required=False) if note is not None else ""
+    errors = Collector()  # every problem of the input, not only the first
+    value = errors.check(clean_amount, amount, currency=goal.currency, field="amount", allow_zero=False)
+    if value is not None and value < 0 and await _contributed(session, viewer, goal.id) + value < 0:
+        errors.add(ServiceError(ErrorCode.INVALID, "You cannot take out more than was put in.", "amount"))
+    day = errors.check(_contribution_date, date or today, today)
+    cleaned_note = errors.check(clean_text, note, field="note", max_length=NOTE_MAX, required=False) if note is not None else ""
+    errors.raise_any()
     contribution = GoalContribution(
         goal_id=goal.id, user_id=viewer.user_id, amount=value, date=day, note=cleaned_note or None
     )

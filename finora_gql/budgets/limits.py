@@ -81,10 +81,7 @@ async def create_budget(
     user = await current_user(session, viewer)
     errors = Collector()  # every problem of the input, not only the first
     first = errors.check(clean_month, month, "month")
-    try:
-        category = await expense_category(session, viewer, category_id, "categoryId")
-    except ServiceError as error:
-        errors.add(error)
+    category = await errors.check_async(expense_category(session, viewer, category_id, "categoryId"))
     amount = errors.check(clean_amount, limit, currency=user.base_currency, field="limit", positive=True)
     errors.raise_any()
     budget = Budget(user_id=viewer.user_id, month=first, category_id=category.id, limit_amount=amount, rollover=rollover)
@@ -96,17 +93,22 @@ async def update_budget(
     category_id: uuid.UUID | None = None, limit: Decimal | None = None, rollover: bool | None = None,
 ) -> Budget:
     budget = await get_budget(session, viewer, budget_id, for_update=True)
-    conflict_field = "categoryId"
-    if month is not None:
-        first = clean_month(month, "month")
-        if first != budget.month:
-            budget.month, conflict_field = first, "month"
-    if category_id is not None and category_id != budget.category_id:
-        budget.category_id = (await expense_category(session, viewer, category_id, "categoryId")).id
-        conflict_field = "categoryId"
+    errors = Collector()  # every problem of the input, not only the first
+    first = errors.check(clean_month, month, "month") if month is not None else None
+    new_category = category_id is not None and category_id != budget.category_id
+    category = await errors.check_async(expense_category(session, viewer, category_id, "categoryId")) if new_category else None
     if limit is not None:
         user = await current_user(session, viewer)
-        budget.limit_amount = clean_amount(limit, currency=user.base_currency, field="limit", positive=True)
+        amount = errors.check(clean_amount, limit, currency=user.base_currency, field="limit", positive=True)
+    errors.raise_any()
+    conflict_field = "categoryId"
+    if first is not None and first != budget.month:
+        budget.month, conflict_field = first, "month"
+    if category is not None:
+        budget.category_id = category.id
+        conflict_field = "categoryId"
+    if limit is not None:
+        budget.limit_amount = amount
     if rollover is not None:
         budget.rollover = rollover
     touched(budget)
@@ -129,10 +131,12 @@ class CopyResult:
 async def copy_budgets(session: AsyncSession, viewer: Viewer, *, from_month: dt.date, to_month: dt.date) -> CopyResult:
     """Copy every budget of one month (limit and rollover) into another, skipping categories that
     already have a budget there. Safe against a concurrent copy: a conflicting row is skipped."""
-    source_month = clean_month(from_month, "fromMonth")
-    target_month = clean_month(to_month, "toMonth")
-    if source_month == target_month:
-        raise ServiceError(ErrorCode.INVALID, "Choose a different month to copy to.", "toMonth")
+    errors = Collector()  # every problem of the input, not only the first
+    source_month = errors.check(clean_month, from_month, "fromMonth")
+    target_month = errors.check(clean_month, to_month, "toMonth")
+    if source_month is not None and source_month == target_month:
+        errors.add(ServiceError(ErrorCode.INVALID, "Choose a different month to copy to.", "toMonth"))
+    errors.raise_any()
     sources = (await session.exec(readable(viewer).where(col(Budget.month) == source_month))).all()
     if not sources:
         return CopyResult([], 0)

@@ -7,6 +7,7 @@ Services raise `ServiceError` for expected failures; resolvers turn them into pa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -54,7 +55,7 @@ class Collector:
     """Gathers every problem of an input instead of stopping at the first.
 
     `value = errors.check(clean_x, raw, field=...)` returns the clean value, or None after
-    recording the ServiceError; `errors.raise_any()` then raises them all as one ServiceError
+    recording the ServiceError (`await errors.check_async(clean_y(...))` for an async cleaning); `errors.raise_any()` then raises them all as one ServiceError
     (the first, carrying the rest in `others`), which payloads list in full.
     """
 
@@ -68,11 +69,23 @@ class Collector:
             self.errors.extend(error.all())
             return None
 
+    async def check_async(self, clean: Awaitable[Any]) -> Any:
+        """`check` for a cleaning that reads the database (an id that must name the viewer's thing)."""
+        try:
+            return await clean
+        except ServiceError as error:
+            self.errors.extend(error.all())
+            return None
+
     def add(self, error: ServiceError) -> None:
         self.errors.extend(error.all())
 
-    def raise_any(self) -> None:
+    def raise_any(self, *, order: Sequence[str] = ()) -> None:
+        """Raise what was gathered; with `order` (input fields), sorted into it, the rest last."""
         if self.errors:
+            if order:
+                place = {field: index for index, field in enumerate(order)}
+                self.errors.sort(key=lambda error: place.get(error.field or "", len(place)))
             first, *rest = self.errors
             first.others = rest
             raise first

@@ -25,7 +25,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.owned import SYSTEM, Owned
 from finora_gql.core.pagination import Page, PageRequest, encode_cursor, newest_first, window
 from finora_gql.core.runtime import Runtime
@@ -125,9 +125,11 @@ async def create_upload(
     session: AsyncSession, rt: Runtime, viewer: Viewer, *, filename: str, mime_type: str, size: int
 ) -> tuple[File, PresignedUpload]:
     """Record a PENDING file and presign the one PUT that may store its bytes."""
-    name = clean_filename(filename)
-    media_type = clean_mime_type(mime_type)
-    size = clean_size(size, rt.settings.max_upload_bytes)
+    errors = Collector()  # every problem of the input, not only the first
+    name = errors.check(clean_filename, filename)
+    media_type = errors.check(clean_mime_type, mime_type)
+    size = errors.check(clean_size, size, rt.settings.max_upload_bytes)
+    errors.raise_any()
     file_id = uuid.uuid4()
     file = File(
         id=file_id, user_id=viewer.user_id, key=f"{viewer.user_id}/{file_id}/{key_name(name)}",

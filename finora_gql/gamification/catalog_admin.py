@@ -9,6 +9,7 @@ and redemptions refer to it); a retired entry takes no more progress and cannot 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import uuid
@@ -19,11 +20,12 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.utils.str_converters import to_camel_case
 
 from finora_gql.admin.audit import changes
 from finora_gql.core import clock
 from finora_gql.core.db import after_commit
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
 from finora_gql.gamification import state
@@ -49,10 +51,21 @@ def _code(value: str) -> str:
     return code
 
 
-def _points(value: int, field: str) -> int:
-    if not 0 <= value <= MAX_POINTS:
-        raise ServiceError(ErrorCode.INVALID, f"Points must be between 0 and {MAX_POINTS}.", field)
+def _within(value: int, low: int, high: int, message: str, field: str) -> int:
+    if not low <= value <= high:
+        raise ServiceError(ErrorCode.INVALID, message, field)
     return value
+
+
+def _points(value: int, field: str) -> int:
+    return _within(value, 0, MAX_POINTS, f"Points must be between 0 and {MAX_POINTS}.", field)
+
+
+def _set(errors: Collector, row: Any, attribute: str, clean: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Set the cleaned value on the row, or record why it cannot be (the row is then left as it was)."""
+    value = errors.check(clean, *args, **kwargs)
+    if value is not None:
+        setattr(row, attribute, value)
 
 
 @dataclass
@@ -64,13 +77,18 @@ class EntryDraft:
     description: str | None = None
 
 
-def _apply_entry(row: Any, draft: EntryDraft) -> None:
+def _apply_entry(row: Any, draft: EntryDraft, errors: Collector) -> None:
     if draft.code is not None:
-        row.code = _code(draft.code)
+        _set(errors, row, "code", _code, draft.code)
     if draft.name is not None:
-        row.name = clean_text(draft.name, field="name", max_length=80)
+        _set(errors, row, "name", clean_text, draft.name, field="name", max_length=80)
     if draft.description is not None:
-        row.description = clean_text(draft.description, field="description", max_length=500)
+        _set(errors, row, "description", clean_text, draft.description, field="description", max_length=500)
+
+
+def _input_order(draft: Any) -> list[str]:
+    """The draft's input fields, camelCase, in the order the input type declares them."""
+    return [to_camel_case(each.name) for each in dataclasses.fields(draft)]
 
 
 @dataclass(frozen=True)
@@ -78,8 +96,9 @@ class Catalog(Generic[Row, Draft]):
     """One kind of catalog entry.
 
     `required` pairs a draft attribute with its input field (camelCase, for the error);
-    `apply` cleans a draft onto a row, raising on the first bad value; `evaluated` says the
-    gamification engine caches these, so its copy is forgotten once a change commits.
+    `apply` cleans a draft onto a row, recording every bad value in the collector (the draft's
+    attributes are declared in the input's order, which is the order errors come back in);
+    `evaluated` says the gamification engine caches these, so its copy is forgotten once a change commits.
     """
 
     model: type[Row]
@@ -87,15 +106,17 @@ class Catalog(Generic[Row, Draft]):
     fields: tuple[str, ...]
     required: tuple[tuple[str, str], ...]
     blank: Callable[[], Row]
-    apply: Callable[[AsyncSession, Viewer, Row, Draft], Awaitable[None]]
+    apply: Callable[[AsyncSession, Viewer, Row, Draft, Collector], Awaitable[None]]
     evaluated: bool
 
     async def create(self, session: AsyncSession, viewer: Viewer, draft: Draft) -> tuple[Row, Changes]:
+        errors = Collector()  # every problem of the input, not only the first
         for name, field in self.required:
             if getattr(draft, name) is None:
-                raise ServiceError(ErrorCode.REQUIRED, f"{field} is required.", field)
+                errors.add(ServiceError(ErrorCode.REQUIRED, f"{field} is required.", field))
         row = self.blank()
-        await self.apply(session, viewer, row, draft)
+        await self.apply(session, viewer, row, draft, errors)
+        errors.raise_any(order=_input_order(draft))
         await self._unique_code(session, row)
         session.add(row)
         await session.flush()
@@ -105,7 +126,9 @@ class Catalog(Generic[Row, Draft]):
     async def update(self, session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, draft: Draft) -> tuple[Row, Changes]:
         row = await self._get(session, row_id)
         before = _snapshot(row, self.fields)
-        await self.apply(session, viewer, row, draft)
+        errors = Collector()  # every problem of the input, not only the first
+        await self.apply(session, viewer, row, draft, errors)
+        errors.raise_any(order=_input_order(draft))
         await self._unique_code(session, row)
         session.add(row)
         self._changed(session)
@@ -146,24 +169,23 @@ class Catalog(Generic[Row, Draft]):
 
 @dataclass
 class BadgeDraft(EntryDraft):
-    icon: str | None = None
     criterion: BadgeCriterion | None = None
     threshold: int | None = None
     points: int | None = None
+    icon: str | None = None
 
 
-async def _apply_badge(session: AsyncSession, viewer: Viewer, row: Badge, draft: BadgeDraft) -> None:
-    _apply_entry(row, draft)
-    if draft.icon is not None:
-        row.icon = clean_text(draft.icon, field="icon", max_length=40)
+async def _apply_badge(session: AsyncSession, viewer: Viewer, row: Badge, draft: BadgeDraft, errors: Collector) -> None:
+    _apply_entry(row, draft, errors)
     if draft.criterion is not None:
         row.criterion = draft.criterion
     if draft.threshold is not None:
-        if not 1 <= draft.threshold <= 1_000_000:
-            raise ServiceError(ErrorCode.INVALID, "The threshold must be between 1 and 1,000,000.", "threshold")
-        row.threshold = draft.threshold
+        _set(errors, row, "threshold", _within, draft.threshold, 1, 1_000_000,
+             "The threshold must be between 1 and 1,000,000.", "threshold")
     if draft.points is not None:
-        row.points = _points(draft.points, "points")
+        _set(errors, row, "points", _points, draft.points, "points")
+    if draft.icon is not None:
+        _set(errors, row, "icon", clean_text, draft.icon, field="icon", max_length=40)
 
 
 BADGES: Catalog[Badge, BadgeDraft] = Catalog(
@@ -191,48 +213,60 @@ class ChallengeDraft(EntryDraft):
     ends_at: dt.datetime | None = None
 
 
-async def _apply_challenge(session: AsyncSession, viewer: Viewer, row: Challenge, draft: ChallengeDraft) -> None:
+def _target(value: Decimal) -> Decimal:
+    if not value.is_finite() or not Decimal(0) <= value <= MAX_TARGET:
+        raise ServiceError(ErrorCode.INVALID, "The target must be between 0 and 1,000,000,000.", "target")
+    if value.as_tuple().exponent < -4:  # type: ignore[operator]
+        raise ServiceError(ErrorCode.INVALID, "At most 4 decimals.", "target")
+    return value
+
+
+async def _apply_challenge(
+    session: AsyncSession, viewer: Viewer, row: Challenge, draft: ChallengeDraft, errors: Collector
+) -> None:
     from finora_gql.transactions import categories
 
-    _apply_entry(row, draft)
+    _apply_entry(row, draft, errors)
     if draft.kind is not None:
         row.kind = draft.kind
     if draft.target is not None:
-        if not draft.target.is_finite() or not Decimal(0) <= draft.target <= MAX_TARGET:
-            raise ServiceError(ErrorCode.INVALID, "The target must be between 0 and 1,000,000,000.", "target")
-        if draft.target.as_tuple().exponent < -4:  # type: ignore[operator]
-            raise ServiceError(ErrorCode.INVALID, "At most 4 decimals.", "target")
-        row.target = draft.target
+        _set(errors, row, "target", _target, draft.target)
     if draft.reward_points is not None:
-        row.reward_points = _points(draft.reward_points, "rewardPoints")
+        _set(errors, row, "reward_points", _points, draft.reward_points, "rewardPoints")
+    if draft.duration_days is not None:
+        _set(errors, row, "duration_days", _within, draft.duration_days, 1, 366,
+             "The duration must be between 1 and 366 days.", "durationDays")
     if draft.recurrence is not None:
         row.recurrence = draft.recurrence
-    if draft.duration_days is not None:
-        if not 1 <= draft.duration_days <= 366:
-            raise ServiceError(ErrorCode.INVALID, "The duration must be between 1 and 366 days.", "durationDays")
-        row.duration_days = draft.duration_days
     if draft.category_id is not None:
-        category = await categories.get_category(session, viewer, draft.category_id, field="categoryId")
-        row.category_name = category.name
+        category = await errors.check_async(categories.get_category(session, viewer, draft.category_id, field="categoryId"))
+        if category is not None:
+            row.category_name = category.name
     if draft.default_enrolled is not None:
         row.default_enrolled = draft.default_enrolled
     if draft.starts_at is not None:
         row.starts_at = draft.starts_at
     if draft.ends_at is not None:
         row.ends_at = draft.ends_at
+    if not errors.errors:  # the rules below judge the values together, once each is clean
+        _check_challenge(row, errors)
+
+
+def _check_challenge(row: Challenge, errors: Collector) -> None:
+    """How a challenge's values must fit together; every rule it breaks is recorded."""
     if row.recurrence is not Recurrence.NONE and row.duration_days is not None:
-        raise ServiceError(ErrorCode.INVALID, "A recurring challenge lasts its week or month: no durationDays.",
-                           "durationDays")
+        errors.add(ServiceError(ErrorCode.INVALID, "A recurring challenge lasts its week or month: no durationDays.",
+                                "durationDays"))
     if row.category_name is not None and row.kind is not ChallengeKind.SPEND_UNDER:
-        raise ServiceError(ErrorCode.INVALID, "Only SPEND_UNDER challenges take a category.", "categoryId")
+        errors.add(ServiceError(ErrorCode.INVALID, "Only SPEND_UNDER challenges take a category.", "categoryId"))
     if row.kind is ChallengeKind.BUDGET_KEPT and row.recurrence is not Recurrence.MONTHLY:
-        raise ServiceError(ErrorCode.INVALID, "Budgets are monthly: BUDGET_KEPT must recur MONTHLY.", "recurrence")
+        errors.add(ServiceError(ErrorCode.INVALID, "Budgets are monthly: BUDGET_KEPT must recur MONTHLY.", "recurrence"))
     if row.kind in (ChallengeKind.SPEND_UNDER, ChallengeKind.NO_SPEND_DAYS) and row.recurrence is Recurrence.NONE \
             and row.duration_days is None:
-        raise ServiceError(ErrorCode.INVALID, "A challenge judged at its close needs a period: a recurrence or "
-                           "durationDays.", "durationDays")
+        errors.add(ServiceError(ErrorCode.INVALID, "A challenge judged at its close needs a period: a recurrence or "
+                                "durationDays.", "durationDays"))
     if row.starts_at and row.ends_at and row.ends_at <= row.starts_at:
-        raise ServiceError(ErrorCode.INVALID, "It must end after it starts.", "endsAt")
+        errors.add(ServiceError(ErrorCode.INVALID, "It must end after it starts.", "endsAt"))
 
 
 CHALLENGES: Catalog[Challenge, ChallengeDraft] = Catalog(
@@ -254,12 +288,11 @@ class RewardDraft(EntryDraft):
     cost_points: int | None = None
 
 
-async def _apply_reward(session: AsyncSession, viewer: Viewer, row: Reward, draft: RewardDraft) -> None:
-    _apply_entry(row, draft)
+async def _apply_reward(session: AsyncSession, viewer: Viewer, row: Reward, draft: RewardDraft, errors: Collector) -> None:
+    _apply_entry(row, draft, errors)
     if draft.cost_points is not None:
-        if not 1 <= draft.cost_points <= 1_000_000:
-            raise ServiceError(ErrorCode.INVALID, "The cost must be between 1 and 1,000,000 points.", "costPoints")
-        row.cost_points = draft.cost_points
+        _set(errors, row, "cost_points", _within, draft.cost_points, 1, 1_000_000,
+             "The cost must be between 1 and 1,000,000 points.", "costPoints")
 
 
 # Redeeming reads rewards directly, so no cached copy needs forgetting.

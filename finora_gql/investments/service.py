@@ -25,7 +25,7 @@ from finora_gql.accounts.models import Account, AccountType
 from finora_gql.core import clock
 from finora_gql.core.currency import minor_units
 from finora_gql.core.db import after_commit, any_of
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.owned import SYSTEM, Actor, Owned
 from finora_gql.core.runtime import Runtime
@@ -169,23 +169,26 @@ async def investment_account(session: AsyncSession, viewer: Viewer, account_id: 
 
 async def _apply_input(session: AsyncSession, viewer: Viewer, row: Activity, data: ActivityInput, currency: str,
                        *, creating: bool) -> None:
-    """Validate `data` (with the row's current values for what it leaves out) into `row`."""
+    """Validate `data` (with the row's current values for what it leaves out) into `row`: first
+    each field on its own (every problem reported), then how they fit together (the first)."""
+    errors = Collector()  # every problem of the input, not only the first
     kind = data.kind or row.kind
     if kind is None:
-        raise ServiceError(ErrorCode.REQUIRED, "A kind is required.", "kind")
-    day = data.date or row.date
-    if day is None:
-        raise ServiceError(ErrorCode.REQUIRED, "A date is required.", "date")
-    if day < EARLIEST or day > clock.now().date():
-        raise ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and today.", "date")
-    quantity = _finite(data.quantity, "quantity", limit=MAX_QUANTITY, positive=True)
-    price = _finite(data.price, "price", limit=MAX_PRICE)
-    amount = _money(data.amount, "amount", currency)
-    fee = _money(data.fee, "fee", currency)
-    tax = _money(data.tax, "tax", currency)
-    split_from = _finite(data.split_from, "splitFrom", limit=MAX_QUANTITY, positive=True)
-    split_to = _finite(data.split_to, "splitTo", limit=MAX_QUANTITY, positive=True)
+        errors.add(ServiceError(ErrorCode.REQUIRED, "A kind is required.", "kind"))
+    day = errors.check(_activity_date, data.date or row.date)
     keep = not creating and kind is row.kind  # an update of the same kind: what it leaves out stays
+    symbol = data.symbol if data.symbol is not None else (await _symbol_of(session, viewer, row) if keep else None)
+    with_security = kind is not None and (kind in WITH_SECURITY or bool(symbol and kind in (Kind.DIVIDEND, Kind.FEE, Kind.TAX)))
+    symbol = errors.check(clean_symbol, symbol) if with_security else None
+    quantity = errors.check(_finite, data.quantity, "quantity", limit=MAX_QUANTITY, positive=True)
+    price = errors.check(_finite, data.price, "price", limit=MAX_PRICE)
+    amount = errors.check(_money, data.amount, "amount", currency)
+    fee = errors.check(_money, data.fee, "fee", currency)
+    tax = errors.check(_money, data.tax, "tax", currency)
+    split_from = errors.check(_finite, data.split_from, "splitFrom", limit=MAX_QUANTITY, positive=True)
+    split_to = errors.check(_finite, data.split_to, "splitTo", limit=MAX_QUANTITY, positive=True)
+    note = errors.check(clean_text, data.note, field="note", max_length=500, required=False) if data.note is not None else None
+    errors.raise_any()
     if keep:
         recompute = data.amount is None and (data.quantity is not None or data.price is not None
                                              or data.fee is not None or data.tax is not None)
@@ -201,9 +204,8 @@ async def _apply_input(session: AsyncSession, viewer: Viewer, row: Activity, dat
         raise ServiceError(ErrorCode.INVALID, f"A {kind.value} has no fee or tax of its own.", "fee" if fee else "tax")
 
     security_id: uuid.UUID | None = None
-    symbol = data.symbol if data.symbol is not None else (await _symbol_of(session, viewer, row) if keep else None)
-    if kind in WITH_SECURITY or (symbol and kind in (Kind.DIVIDEND, Kind.FEE, Kind.TAX)):
-        security = await _security_for_activity(session, viewer, clean_symbol(symbol), currency)
+    if symbol is not None:
+        security = await _security_for_activity(session, viewer, symbol, currency)
         security_id = security.id
 
     if kind in WITH_QUANTITY:
@@ -242,7 +244,15 @@ async def _apply_input(session: AsyncSession, viewer: Viewer, row: Activity, dat
     row.quantity, row.price, row.amount, row.fee, row.tax = quantity, price, amount or Decimal(0), fee, tax
     row.split_from, row.split_to = split_from, split_to
     if data.note is not None:
-        row.note = clean_text(data.note, field="note", max_length=500, required=False) or None
+        row.note = note or None
+
+
+def _activity_date(day: dt.date | None) -> dt.date:
+    if day is None:
+        raise ServiceError(ErrorCode.REQUIRED, "A date is required.", "date")
+    if day < EARLIEST or day > clock.now().date():
+        raise ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and today.", "date")
+    return day
 
 
 async def _symbol_of(session: AsyncSession, viewer: Viewer, row: Activity) -> str | None:
@@ -377,12 +387,13 @@ async def list_activities(session: AsyncSession, viewer: Viewer, *, account_ids:
 async def set_price(session: AsyncSession, rt: Runtime, viewer: Viewer, *, symbol: str, date: dt.date, price: Decimal,
                     currency: str | None, source: str | None = None) -> Price:
     """A person prices their own security; an administrator a market one (created when new)."""
-    symbol = clean_symbol(symbol)
-    code = clean_currency(currency, field="currency") if currency else None
-    close = _finite(price, "price", limit=MAX_PRICE, positive=True)
-    assert close is not None
+    errors = Collector()  # every problem of the input, not only the first
+    symbol = errors.check(clean_symbol, symbol)
     if date < EARLIEST or date > clock.now().date() + dt.timedelta(days=1):
-        raise ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and tomorrow.", "date")
+        errors.add(ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and tomorrow.", "date"))
+    close = errors.check(_finite, price, "price", limit=MAX_PRICE, positive=True)
+    code = errors.check(clean_currency, currency, field="currency") if currency else None
+    errors.raise_any()
     security = await find_security(session, viewer, symbol)
     if security is None:
         if code is None:

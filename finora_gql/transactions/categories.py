@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from finora_gql.core.db import fetch
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.owned import Owned
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
@@ -77,13 +77,19 @@ async def get_category(session: AsyncSession, viewer: Viewer, category_id: uuid.
 async def create_category(
     session: AsyncSession, viewer: Viewer, *, name: str, kind: CategoryKind, parent_id: uuid.UUID | None = None
 ) -> Category:
-    category = Category(user_id=viewer.user_id, name=clean_text(name, field="name", max_length=60), kind=kind)
-    if parent_id is not None:
-        parent = await get_category(session, viewer, parent_id, field="parentId")
-        if parent.kind != kind:
-            raise ServiceError(ErrorCode.INVALID, "A subcategory must be of its parent's kind.", "parentId")
-        category.parent_id = parent.id
+    errors = Collector()  # every problem of the input, not only the first
+    cleaned_name = errors.check(clean_text, name, field="name", max_length=60)
+    parent = await errors.check_async(_parent_of_kind(session, viewer, parent_id, kind)) if parent_id is not None else None
+    errors.raise_any()
+    category = Category(user_id=viewer.user_id, name=cleaned_name, kind=kind, parent_id=parent.id if parent else None)
     return await _save(session, category)
+
+
+async def _parent_of_kind(session: AsyncSession, viewer: Viewer, parent_id: uuid.UUID, kind: CategoryKind) -> Category:
+    parent = await get_category(session, viewer, parent_id, field="parentId")
+    if parent.kind != kind:
+        raise ServiceError(ErrorCode.INVALID, "A subcategory must be of its parent's kind.", "parentId")
+    return parent
 
 
 async def update_category(
@@ -91,16 +97,25 @@ async def update_category(
     parent_id: uuid.UUID | None = None, clear_parent: bool = False,
 ) -> Category:
     category = await get_category(session, viewer, category_id, field="id")
-    if name is not None:
-        category.name = clean_text(name, field="name", max_length=60)
+    errors = Collector()  # every problem of the input, not only the first
+    cleaned_name = errors.check(clean_text, name, field="name", max_length=60) if name is not None else None
+    new_parent = not clear_parent and parent_id is not None
+    parent = await errors.check_async(_new_parent(session, viewer, category, parent_id)) if new_parent else None
+    errors.raise_any()
+    if cleaned_name is not None:
+        category.name = cleaned_name
     if clear_parent:
         category.parent_id = None
-    elif parent_id is not None:
-        parent = await get_category(session, viewer, parent_id, field="parentId")
-        if category.id in ancestry(parent.id, await parents(session, viewer)) or parent.kind != category.kind:
-            raise ServiceError(ErrorCode.INVALID, "This parent would make a cycle or mix kinds.", "parentId")
+    elif parent is not None:
         category.parent_id = parent.id
     return await _save(session, category)
+
+
+async def _new_parent(session: AsyncSession, viewer: Viewer, category: Category, parent_id: uuid.UUID) -> Category:
+    parent = await get_category(session, viewer, parent_id, field="parentId")
+    if category.id in ancestry(parent.id, await parents(session, viewer)) or parent.kind != category.kind:
+        raise ServiceError(ErrorCode.INVALID, "This parent would make a cycle or mix kinds.", "parentId")
+    return parent
 
 
 async def parents(session: AsyncSession, viewer: Viewer) -> dict[uuid.UUID, uuid.UUID | None]:

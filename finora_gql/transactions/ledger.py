@@ -457,28 +457,20 @@ async def create_transfer(
 
     Across currencies the client states what arrived (`received_amount`); we never invent a rate.
     """
+    errors = Collector()  # every problem of the input, not only the first
+    source = await errors.check_async(_transfer_account(session, viewer, from_account_id, "fromAccountId"))
     if from_account_id == to_account_id:
-        raise ServiceError(ErrorCode.INVALID, "Choose two different accounts.", "toAccountId")
-    source = await accounts.get_account(session, viewer, from_account_id, field="fromAccountId")
-    target = await accounts.get_account(session, viewer, to_account_id, field="toAccountId")
-    for account, name in ((source, "fromAccountId"), (target, "toAccountId")):
-        if account.archived:
-            raise ServiceError(ErrorCode.INVALID, "This account is archived.", name)
-    sent = clean_amount(amount, currency=source.currency, field="amount", positive=True)
-    if source.currency == target.currency:
-        if received_amount is not None and received_amount != sent:
-            raise ServiceError(ErrorCode.INVALID, "Same-currency transfers arrive in full.", "receivedAmount")
-        received = sent
-    elif received_amount is None:
-        raise ServiceError(
-            ErrorCode.REQUIRED, f"Say how many {target.currency} arrived for {format_money(sent, source.currency)}.", "receivedAmount"
-        )
+        errors.add(ServiceError(ErrorCode.INVALID, "Choose two different accounts.", "toAccountId"))
+        target = None
     else:
-        received = clean_amount(received_amount, currency=target.currency, field="receivedAmount", positive=True)
-    description = clean_text(description or f"Transfer {source.name} → {target.name}", field="description",
-                             max_length=500, required=False)
-    notes = optional_text(notes, field="notes", max_length=2000)
-    day = clean_date(date, "date")
+        target = await errors.check_async(_transfer_account(session, viewer, to_account_id, "toAccountId"))
+    day = errors.check(clean_date, date, "date")
+    sent = errors.check(clean_amount, amount, currency=source.currency, field="amount", positive=True) if source else None
+    received = errors.check(_received, received_amount, sent, source, target) if source and target and sent else None
+    default = f"Transfer {source.name} → {target.name}" if source and target else ""
+    description = errors.check(clean_text, description or default, field="description", max_length=500, required=False)
+    notes = errors.check(optional_text, notes, field="notes", max_length=2000)
+    errors.raise_any()
     link = uuid.uuid4()
     legs = (
         Transaction(user_id=viewer.user_id, account_id=source.id, date=day, amount=-sent, currency=source.currency,
@@ -490,6 +482,26 @@ async def create_transfer(
     await session.flush()
     await _apply(session, rt, viewer, added=legs)
     return legs
+
+
+async def _transfer_account(session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, field: str) -> Account:
+    account = await accounts.get_account(session, viewer, account_id, field=field)
+    if account.archived:
+        raise ServiceError(ErrorCode.INVALID, "This account is archived.", field)
+    return account
+
+
+def _received(received_amount: Decimal | None, sent: Decimal, source: Account, target: Account) -> Decimal:
+    """What arrived: the amount sent within one currency; across currencies, what the client says."""
+    if source.currency == target.currency:
+        if received_amount is not None and received_amount != sent:
+            raise ServiceError(ErrorCode.INVALID, "Same-currency transfers arrive in full.", "receivedAmount")
+        return sent
+    if received_amount is None:
+        raise ServiceError(
+            ErrorCode.REQUIRED, f"Say how many {target.currency} arrived for {format_money(sent, source.currency)}.", "receivedAmount"
+        )
+    return clean_amount(received_amount, currency=target.currency, field="receivedAmount", positive=True)
 
 
 async def remove_account_transactions(session: AsyncSession, rt: Runtime, viewer: Viewer, account_id: uuid.UUID) -> int:

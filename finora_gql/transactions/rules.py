@@ -17,7 +17,7 @@ import re2
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.owned import Owned
 from finora_gql.core.viewer import Viewer
 from finora_gql.transactions import categories
@@ -136,12 +136,14 @@ async def create_rule(
     session: AsyncSession, viewer: Viewer, *, category_id: uuid.UUID, pattern: str,
     field: RuleField = RuleField.ANY, match: RuleMatch = RuleMatch.CONTAINS, priority: int = 100,
 ) -> CategoryRule:
-    await categories.get_category(session, viewer, category_id)
+    errors = Collector()  # every problem of the input, not only the first
+    await errors.check_async(categories.get_category(session, viewer, category_id))
     if len(await list_rules(session, viewer)) >= MAX_RULES:
-        raise ServiceError(ErrorCode.INVALID, f"You can keep at most {MAX_RULES} rules.", None)
+        errors.add(ServiceError(ErrorCode.INVALID, f"You can keep at most {MAX_RULES} rules.", None))
+    cleaned = errors.check(clean_pattern, pattern, match)
+    errors.raise_any()
     rule = CategoryRule(
-        user_id=viewer.user_id, category_id=category_id, pattern=clean_pattern(pattern, match),
-        field=field, match=match, priority=priority,
+        user_id=viewer.user_id, category_id=category_id, pattern=cleaned, field=field, match=match, priority=priority,
     )
     session.add(rule)
     await session.flush()
@@ -154,13 +156,18 @@ async def update_rule(
     priority: int | None = None,
 ) -> CategoryRule:
     rule = await get_rule(session, viewer, rule_id)
+    errors = Collector()  # every problem of the input, not only the first
     if category_id is not None:
-        await categories.get_category(session, viewer, category_id)
+        await errors.check_async(categories.get_category(session, viewer, category_id))
+    if pattern is not None or match is not None:
+        cleaned = errors.check(clean_pattern, pattern if pattern is not None else rule.pattern, match or rule.match)
+    errors.raise_any()
+    if category_id is not None:
         rule.category_id = category_id
     if match is not None:
         rule.match = match
     if pattern is not None or match is not None:
-        rule.pattern = clean_pattern(pattern if pattern is not None else rule.pattern, rule.match)
+        rule.pattern = cleaned
     if field is not None:
         rule.field = field
     if priority is not None:

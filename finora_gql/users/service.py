@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.core import clock
 from finora_gql.core.db import CompiledRead, fetch
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.models import touched
 from finora_gql.core.validation import clean_currency, clean_text, clean_timezone
 from finora_gql.core.viewer import Viewer
@@ -84,12 +84,17 @@ async def update_profile(
 ) -> User:
     """Write the fields only. A person's change goes through `users.profile.update_profile`, which
     also converts their budget limits to a new base currency and tells the wallet."""
-    if name is not None:
-        user.name = clean_text(name, field="name", max_length=NAME_MAX)
-    if base_currency is not None:
-        user.base_currency = clean_currency(base_currency, field="baseCurrency")
-    if timezone is not None:
-        user.timezone = clean_timezone(timezone)
+    errors = Collector()  # every problem of the input, not only the first
+    cleaned_name = errors.check(clean_text, name, field="name", max_length=NAME_MAX) if name is not None else None
+    currency = errors.check(clean_currency, base_currency, field="baseCurrency") if base_currency is not None else None
+    zone = errors.check(clean_timezone, timezone) if timezone is not None else None
+    errors.raise_any()
+    if cleaned_name is not None:
+        user.name = cleaned_name
+    if currency is not None:
+        user.base_currency = currency
+    if zone is not None:
+        user.timezone = zone
     touched(user)
     session.add(user)
     return user
