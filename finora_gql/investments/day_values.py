@@ -42,6 +42,10 @@ ranges = Owned(DayRange, "daily value range")
 days = Owned(DayValue, "daily value")
 JOB = "investment_day_values"
 _CHUNK = 4000  # rows per INSERT (6 parameters each, under the protocol's 32,767)
+# Rates belong to no account, so no account lock orders a rate change against a range being built:
+# `extend` holds this advisory lock shared (before its account lock) and a rate change holds it alone
+# before it looks for the ranges to void, so a range is never kept from a rate replaced meanwhile.
+_RATES_LOCK = 0x46696E6F7261  # any fixed bigint; "Finora"
 
 # Per account of the person: its range and, for the days in [first, last], whether all are known
 # and their values and flows as the text of numeric arrays (decoded with Decimal(str)).
@@ -165,6 +169,7 @@ async def price_changed(session: AsyncSession, security_id: uuid.UUID, day: dt.d
 
 async def rate_changed(session: AsyncSession, quote: str, day: dt.date) -> None:
     """A rate into `quote` from `day` on was set: every range kept in `quote` (any owner)."""
+    await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_RATES_LOCK))
     pairs = (
         await session.exec(
             ranges.where_visible(
@@ -181,6 +186,7 @@ async def extend(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUI
     from finora_gql.investments import ledger_cash, valuation
     from finora_gql.investments.service import get_securities, job_account
 
+    await session.exec(text("SELECT pg_advisory_xact_lock_shared(:key)").bindparams(key=_RATES_LOCK))
     found = await job_account(session, user_id, account_id)
     if found is None:
         return 0

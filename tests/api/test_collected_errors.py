@@ -389,21 +389,36 @@ async def test_every_error_of_the_input_comes_back_and_nothing_is_written(server
     if case.admin:
         await promote_to_admin(server, user.user_id)
     ids = await case.setup(server, user.access_token)
-    before = await server.gql(case.state, token=user.access_token)
-    assert "errors" not in before, before
+    try:
+        before = await server.gql(case.state, token=user.access_token)
+        assert "errors" not in before, before
 
-    body = await server.gql(
-        f"mutation($input: {case.input_type}!) {{ {case.mutation}(input: $input) {{ errors {{ code field message }} }} }}",
-        {"input": case.input(ids)},
-        token=user.access_token,
-    )
+        body = await server.gql(
+            f"mutation($input: {case.input_type}!) {{ {case.mutation}(input: $input) {{ errors {{ code field message }} }} }}",
+            {"input": case.input(ids)},
+            token=user.access_token,
+        )
 
-    assert "data" in body, body
-    errors = body["data"][case.mutation]["errors"]
-    assert [(error["code"], error["field"]) for error in errors] == case.expected, errors
-    assert all(error["message"] for error in errors)
-    assert await server.gql(case.state, token=user.access_token) == before
-    assert (await login(server, user.email))["errors"] == []  # and the session and password are as they were
+        assert "data" in body, body
+        errors = body["data"][case.mutation]["errors"]
+        assert [(error["code"], error["field"]) for error in errors] == case.expected, errors
+        assert all(error["message"] for error in errors)
+        assert await server.gql(case.state, token=user.access_token) == before
+        assert (await login(server, user.email))["errors"] == []  # and the session and password are as they were
+    finally:
+        await _retire_catalog_entries(server, user.access_token, ids)
+
+
+async def _retire_catalog_entries(server: RunningServer, token: str, ids: Ids) -> None:
+    """The catalog is shared by every test: an entry made for a case must not go on awarding others."""
+    for key, mutation in (("badge", "retireBadge"), ("challenge", "retireChallenge"), ("reward", "retireReward")):
+        if key in ids:
+            body = await server.gql(
+                f"mutation($id: ID!) {{ {mutation}(input: {{id: $id}}) {{ errors {{ code field message }} }} }}",
+                {"id": ids[key]},
+                token=token,
+            )
+            assert body["data"][mutation]["errors"] == [], body
 
 
 async def test_register_reports_every_error_and_creates_no_user(server: RunningServer) -> None:

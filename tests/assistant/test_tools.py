@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
+
 from finora_gql.assistant import answers, planner, question, tools
 from finora_gql.assistant.generation import WRITE_REQUEST
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.viewer import Viewer
 from tests.assistant.test_assistant_flow import _spender
 from tests.flows import node_uuid
@@ -49,6 +52,24 @@ async def test_errors_come_back_as_data_with_a_hint(server: RunningServer) -> No
     assert not ok and "no budget" in result["error"].lower() and result["hint"]  # the service's own refusal
     ok, result = await tools.run_tool(run, "search_transactions", {"merchant": "blue botle", "date_from": "2000-01-01"})
     assert ok and result["merchant"] == "Blue Bottle Coffee" and result["count"] == 2
+
+
+async def test_a_service_refusal_gives_the_model_every_problem(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service that collects its input's errors refuses with all of them; the model sees each."""
+    user, _, _ = await _spender(server)
+    run = await _run(server, user.user_id)
+
+    async def strict_service(session, run, args):  # noqa: ANN001, ANN202 - a stand-in tool over a collecting service
+        errors = Collector()
+        for field in ("name", "limit"):
+            errors.add(ServiceError(ErrorCode.INVALID, f"{field} is wrong.", field))
+        errors.raise_any()
+
+    monkeypatch.setitem(tools.HANDLERS, "strict_service", strict_service)
+    ok, result = await tools.run_tool(run, "strict_service", {})
+    assert not ok and (result["error"], result["field"]) == ("name is wrong.", "name")
+    assert result["problems"] == [{"error": "name is wrong.", "field": "name"}, {"error": "limit is wrong.", "field": "limit"}]
+    assert result["hint"]
 
 
 async def test_tools_see_only_the_persons_rows(server: RunningServer) -> None:

@@ -52,8 +52,9 @@ async def run_tool(run: ToolRun, name: str, arguments: dict[str, Any]) -> tuple[
     except ToolFailure as failure:
         return False, {"error": str(failure), "hint": failure.hint}
     except ServiceError as error:
-        return False, {"error": error.message, "field": error.field,
-                       "hint": "Correct that argument and call the tool again, or answer without it."}
+        problems = [{"error": e.message, "field": e.field} for e in error.all()]
+        return False, {**problems[0], "problems": problems,
+                       "hint": "Correct those arguments and call the tool again, or answer without it."}
     except (TypeError, ValueError, KeyError) as error:
         return False, {"error": f"The arguments were not understood ({error}).",
                        "hint": "Follow the tool's JSON schema exactly."}
