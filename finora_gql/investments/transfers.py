@@ -24,15 +24,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from finora_gql.accounts.models import Account
 from finora_gql.core import clock
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.runtime import Runtime
 from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
 from finora_gql.investments import checkpoints, day_values, engine, service
 from finora_gql.investments.engine import Kind
-from finora_gql.investments.models import Activity
+from finora_gql.investments.models import Activity, Security
 
 QUANTITY_PLACES = Decimal("1e-10")
+
+
+async def _security(session: AsyncSession, viewer: Viewer, symbol: str) -> Security:
+    security = await service.find_security(session, viewer, service.clean_symbol(symbol))
+    if security is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No security has this symbol.", "symbol")
+    return security
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,18 +67,20 @@ async def transfer_securities(
     for account_id in sorted(fields):  # one lock order: no deadlock with a transfer the other way
         found[account_id] = await service.investment_account(session, viewer, account_id, field=fields[account_id])
     source, target = found[from_account_id], found[to_account_id]
+    # The accounts found, every other field is judged, and all their problems are reported at once.
+    errors = Collector()
     if source.currency != target.currency:
-        raise ServiceError(
+        errors.add(ServiceError(
             ErrorCode.INVALID, f"Both accounts must be in one currency ({source.currency} here).", "toAccountId"
-        )
+        ))
+    security = await errors.check_async(_security(session, viewer, symbol))
+    moved = errors.check(service._finite, quantity, "quantity", limit=service.MAX_QUANTITY, positive=True)
     if date < service.EARLIEST or date > clock.now().date():
-        raise ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and today.", "date")
-    moved = service._finite(quantity, "quantity", limit=service.MAX_QUANTITY, positive=True)
-    assert moved is not None
-    security = await service.find_security(session, viewer, service.clean_symbol(symbol))
-    if security is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No security has this symbol.", "symbol")
-    text = (clean_text(note, field="note", max_length=500, required=False) or None) if note is not None else None
+        errors.add(ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and today.", "date"))
+    text = errors.check(clean_text, note, field="note", max_length=500, required=False) if note is not None else None
+    errors.raise_any()
+    assert security is not None and moved is not None
+    text = text or None
     transfer_id = uuid.uuid4()
 
     def side(

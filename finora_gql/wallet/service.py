@@ -24,7 +24,7 @@ from finora_gql.accounts import service as accounts
 from finora_gql.admin import audit
 from finora_gql.core import calendar, clock
 from finora_gql.core.db import after_commit
-from finora_gql.core.errors import ErrorCode, ServiceError
+from finora_gql.core.errors import Collector, ErrorCode, ServiceError
 from finora_gql.core.money import round_money
 from finora_gql.core.owned import Actor, Owned, SystemActor
 from finora_gql.core.runtime import Runtime
@@ -424,11 +424,13 @@ async def set_fx_rate(
     the rate it replaced) in the same transaction."""
     if not isinstance(actor, SystemActor):
         require_admin(actor)
-    base, quote = clean_currency(base, field="base"), clean_currency(quote, field="quote")
-    if base == quote:
-        raise ServiceError(ErrorCode.INVALID, "Base and quote must differ.", "quote")
+    errors = Collector()
+    base, quote = errors.check(clean_currency, base, field="base"), errors.check(clean_currency, quote, field="quote")
+    if base is not None and base == quote:
+        errors.add(ServiceError(ErrorCode.INVALID, "Base and quote must differ.", "quote"))
     if not rate.is_finite() or rate <= 0 or rate != rate.quantize(Decimal("1e-10")) or rate >= Decimal("1e13"):
-        raise ServiceError(ErrorCode.INVALID, "Rate must be positive with at most 10 decimal places.", "rate")
+        errors.add(ServiceError(ErrorCode.INVALID, "Rate must be positive with at most 10 decimal places.", "rate"))
+    errors.raise_any()
     previous = (await session.exec(
         select(FxRate.rate).where(col(FxRate.base) == base, col(FxRate.quote) == quote, col(FxRate.date) == date)
     )).first()

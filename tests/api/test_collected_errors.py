@@ -99,6 +99,12 @@ async def holding(server: RunningServer, token: str) -> Ids:
     return {"account": broker, "activity": activity}
 
 
+async def two_brokers(server: RunningServer, token: str) -> Ids:
+    ids = await holding(server, token)
+    input = {"name": "Second broker", "type": "INVESTMENT", "currency": "EUR", "openingBalance": "0"}
+    return {**ids, "other": await ok(server, token, "createAccount", "CreateAccountInput", "account", input)}
+
+
 async def nothing(server: RunningServer, token: str) -> Ids:
     return {}
 
@@ -279,6 +285,25 @@ CASES = {
         lambda ids: {"symbol": "A B", "date": "1800-01-01", "price": "0"},
         [("INVALID", "symbol"), ("INVALID", "date"), ("INVALID", "price")],
         '{ securityPrices(symbol: "OWN1") { date price } }',
+    ),
+    "transferSecurities": Case(
+        "transferSecurities",
+        "TransferSecuritiesInput",
+        two_brokers,
+        lambda ids: {"fromAccountId": ids["account"], "toAccountId": ids["other"], "symbol": "NOPE1",
+                     "quantity": "-1", "date": "2999-01-01", "note": LONG},
+        [("INVALID", "toAccountId"), ("NOT_FOUND", "symbol"), ("INVALID", "quantity"), ("INVALID", "date"),
+         ("INVALID", "note")],
+        "{ investmentActivities { id kind quantity } }",
+    ),
+    "setFxRate": Case(
+        "setFxRate",
+        "FxRateInput",
+        nothing,
+        lambda ids: {"base": "EUR", "quote": "EUR", "date": "2026-01-01", "rate": "-1"},
+        [("INVALID", "quote"), ("INVALID", "rate")],
+        '{ fxRates(base: "EUR", quote: "EUR") { date rate } }',
+        admin=True,
     ),
     "createUpload": Case(
         "createUpload",
