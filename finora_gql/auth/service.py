@@ -339,8 +339,10 @@ async def reset_password(session: AsyncSession, rt: Runtime, *, token: str, new_
     ).first()
     owner = await users.get_user(session, digest_owner) if digest_owner else None
     check_password(new_password, email=owner.email if owner else None, field="newPassword")
+    await release_connection(session)  # hashed with no connection held
+    password_hash = await rt.hasher.hash(new_password)
     user = await _require_user(session, await _consume_email_token(session, token, TokenPurpose.RESET_PASSWORD))
-    await _set_password(session, rt, user, new_password)
+    await _store_password(session, user.id, password_hash)
     await users.mark_email_verified(session, user)  # they just proved they read this inbox
     await revoke_all_sessions(session, rt, user.id, reason="password_reset")
     return user
@@ -350,25 +352,42 @@ async def change_password(
     session: AsyncSession, rt: Runtime, viewer: Viewer, *, current_password: str, new_password: str
 ) -> User:
     user = await _require_user(session, viewer.user_id)
-    credential = await session.get(Credential, user.id, with_for_update=True)
+    credential = await session.get(Credential, viewer.user_id)
+    checked_hash = credential.password_hash if credential is not None else None
     errors = Collector()  # every problem of the input, not only the first
-    if credential is None or not await rt.hasher.verify(current_password, credential.password_hash):
-        errors.add(ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword"))
     errors.check(check_password, new_password, email=user.email, field="newPassword")
-    errors.raise_any()
-    if await rt.hasher.verify(new_password, credential.password_hash):
-        raise ServiceError(ErrorCode.INVALID, "Choose a password different from the current one.", "newPassword")
-    await _set_password(session, rt, user, new_password)
+    # Up to three argon2 runs, with no connection held (see release_connection); then the change
+    # under the row lock, judged again should the password have changed meanwhile.
+    await release_connection(session)
+    password_hash = await _new_password_hash(rt, errors, checked_hash, current_password, new_password)
+    credential = await session.get(Credential, viewer.user_id, with_for_update=True, populate_existing=True)
+    stored = credential.password_hash if credential is not None else None
+    if stored != checked_hash:
+        password_hash = await _new_password_hash(rt, Collector(), stored, current_password, new_password)
+    await _store_password(session, viewer.user_id, password_hash)
     # Other devices must sign in again; this one stays signed in.
-    await revoke_all_sessions(session, rt, user.id, reason="password_changed", keep=viewer.session_id)
-    return user
+    await revoke_all_sessions(session, rt, viewer.user_id, reason="password_changed", keep=viewer.session_id)
+    return await _require_user(session, viewer.user_id)
 
 
-async def _set_password(session: AsyncSession, rt: Runtime, user: User, password: str) -> None:
-    credential = await session.get(Credential, user.id, with_for_update=True)
+async def _new_password_hash(
+    rt: Runtime, errors: Collector, stored: str | None, current_password: str, new_password: str
+) -> str:
+    """Check the current password against `stored` and that the new one differs; the new one's hash."""
+    if stored is None or not await rt.hasher.verify(current_password, stored):
+        errors.add(ServiceError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.", "currentPassword"))
+    errors.raise_any(order=("currentPassword", "newPassword"))
+    assert stored is not None
+    if await rt.hasher.verify(new_password, stored):
+        raise ServiceError(ErrorCode.INVALID, "Choose a password different from the current one.", "newPassword")
+    return await rt.hasher.hash(new_password)
+
+
+async def _store_password(session: AsyncSession, user_id: uuid.UUID, password_hash: str) -> None:
+    credential = await session.get(Credential, user_id, with_for_update=True, populate_existing=True)
     if credential is None:
-        credential = Credential(user_id=user.id, password_hash="")
-    credential.password_hash = await rt.hasher.hash(password)
+        credential = Credential(user_id=user_id, password_hash="")
+    credential.password_hash = password_hash
     credential.password_changed_at = clock.now()
     credential.failed_attempts = 0
     credential.locked_until = None

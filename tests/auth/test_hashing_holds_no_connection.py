@@ -13,6 +13,7 @@ from finora_gql.auth.models import Credential
 from finora_gql.core.db import atomic
 from finora_gql.core.errors import ErrorCode, ServiceError
 from finora_gql.core.security import PasswordHasher
+from finora_gql.core.viewer import Viewer
 from finora_gql.users import service as users
 from tests.server import RunningServer, unique_email
 
@@ -89,3 +90,27 @@ async def test_failed_attempts_are_still_counted_to_the_lockout(server: RunningS
     assert outcomes == [ErrorCode.INVALID_CREDENTIALS.value] * (attempts - 1) + [ErrorCode.ACCOUNT_LOCKED.value]
     # Locked now: refused before any hashing.
     assert await _watched(server, wrong) == [ErrorCode.ACCOUNT_LOCKED.value]
+
+
+async def test_changing_the_password_hashes_without_a_transaction(server: RunningServer) -> None:
+    email = unique_email("change-hashing")
+    async with server.runtime.sessions() as session, atomic(session):
+        user = await service.register(session, server.runtime, email=email, password=PASSWORD, name="Change")
+    viewer = Viewer.acting_for(user.id)
+
+    def change(current: str, new: str):  # noqa: ANN202
+        async def work(session: AsyncSession, rt) -> None:  # noqa: ANN001
+            await service.change_password(session, rt, viewer, current_password=current, new_password=new)
+        return work
+
+    # The current password checked, the new one compared with it, then hashed: all three unheld.
+    assert await _watched(server, change(PASSWORD, PASSWORD + " anew")) == [False, False, False]
+    assert await _watched(server, change(PASSWORD, "yet another long passphrase")) == [
+        False, ErrorCode.INVALID_CREDENTIALS.value]
+    assert await _watched(server, await _sign_in_with(email, PASSWORD + " anew")) == [False]
+
+
+async def _sign_in_with(email: str, password: str):  # noqa: ANN202
+    async def work(session: AsyncSession, rt) -> None:  # noqa: ANN001
+        await service.login(session, rt, email=email, password=password)
+    return work
