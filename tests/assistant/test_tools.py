@@ -126,6 +126,24 @@ async def test_portfolio_tool_gives_the_api_figures_or_says_why_not(server: Runn
         (h["symbol"], h["quantity"], h["value"]) for h in api["holdings"]]
 
 
+async def test_the_portfolio_tool_sees_only_the_persons_investments(server: RunningServer) -> None:
+    ann, _, _ = await _spender(server)
+    bob, _, _ = await _spender(server)
+    day = dt.date.today() - dt.timedelta(days=5)
+    for person, name, symbol in ((ann, "Ann Broker", "ANNCO"), (bob, "Bob Broker", "BOBCO")):
+        broker = await investment_account(server, person.access_token, name=name)
+        await recorded(server, person.access_token, broker["id"], kind="DEPOSIT", date=str(day), amount="500.00")
+        await recorded(server, person.access_token, broker["id"], kind="BUY", date=str(day), symbol=symbol,
+                       quantity="2", price="100")
+    run = await _run(server, bob.user_id)
+    assert list(run.names.investment_accounts) == ["Bob Broker"] and "ANNCO" not in run.names.securities
+    asked = {"account": "Ann Broker", "date_from": str(day), "date_to": None, "cost_method": None}
+    ok, result = await tools.run_tool(run, "portfolio", asked)
+    assert not ok and "Ann Broker" in result["error"] and "Bob Broker" in result["hint"]
+    ok, result = await tools.run_tool(run, "portfolio", {**asked, "account": None})
+    assert ok and [h["symbol"] for h in result["holdings"]] == ["BOBCO"], result
+
+
 def test_advice_is_refused_while_the_figures_are_given() -> None:
     ctx = {"today": "2026-12-08", "investment_accounts": ["Broker"], "securities": ["AAPL"]}
     asked = question.read_question("should I sell my Apple shares?", ctx)
