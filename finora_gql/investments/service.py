@@ -437,10 +437,16 @@ async def holders(session: AsyncSession, security_id: uuid.UUID) -> list[uuid.UU
     return list((await session.exec(statement)).all())
 
 
-async def list_prices(session: AsyncSession, viewer: Viewer, *, symbol: str, limit: int = 100) -> tuple[Security, list[Price]]:
+async def require_security(session: AsyncSession, viewer: Viewer, symbol: str) -> Security:
+    """The viewer's own or a market security by symbol, or NOT_FOUND on `symbol`."""
     security = await find_security(session, viewer, clean_symbol(symbol))
     if security is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "No security has this symbol.", "symbol")
+    return security
+
+
+async def list_prices(session: AsyncSession, viewer: Viewer, *, symbol: str, limit: int = 100) -> tuple[Security, list[Price]]:
+    security = await require_security(session, viewer, symbol)
     rows = await session.exec(select(Price).where(col(Price.security_id) == security.id)
                               .order_by(col(Price.date).desc()).limit(limit))
     return security, list(rows.all())

@@ -30,16 +30,9 @@ from finora_gql.core.validation import clean_text
 from finora_gql.core.viewer import Viewer
 from finora_gql.investments import checkpoints, day_values, engine, service
 from finora_gql.investments.engine import Kind
-from finora_gql.investments.models import Activity, Security
+from finora_gql.investments.models import Activity
 
 QUANTITY_PLACES = Decimal("1e-10")
-
-
-async def _security(session: AsyncSession, viewer: Viewer, symbol: str) -> Security:
-    security = await service.find_security(session, viewer, service.clean_symbol(symbol))
-    if security is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "No security has this symbol.", "symbol")
-    return security
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +66,7 @@ async def transfer_securities(
         errors.add(ServiceError(
             ErrorCode.INVALID, f"Both accounts must be in one currency ({source.currency} here).", "toAccountId"
         ))
-    security = await errors.check_async(_security(session, viewer, symbol))
+    security = await errors.check_async(service.require_security(session, viewer, symbol))
     moved = errors.check(service._finite, quantity, "quantity", limit=service.MAX_QUANTITY, positive=True)
     if date < service.EARLIEST or date > clock.now().date():
         errors.add(ServiceError(ErrorCode.INVALID, "The date must be between 1900-01-01 and today.", "date"))
